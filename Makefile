@@ -1,0 +1,22 @@
+# The README's two commands are `make run` and `make test`; CI runs `make test` (.ci/run).
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= baseline
+
+.PHONY: setup run test lint bench clean
+
+setup:
+	@bash scripts/bootstrap.sh
+
+run: setup
+	$(BIN)/ddbbench run --scenario $(SCENARIO)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

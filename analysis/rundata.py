@@ -1,0 +1,115 @@
+"""Loading a run directory: merged histograms per pattern, processes, raw records."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hdrh.histogram import HdrHistogram
+
+from ddbbench.errors import BenchError
+from ddbbench.recorder import FORMAT_VERSION, new_histogram
+from ddbbench.rundir import read_manifest
+
+_SUMMED = ("count", "sum_ns", "clamped", "retries", "capacity", "index_capacity", "items",
+           "response_bytes")
+
+
+@dataclass
+class PatternData:
+    """One pattern's measurements merged over every load process (counts add exactly)."""
+
+    hist: HdrHistogram = field(default_factory=new_histogram)
+    intervals: dict[float, HdrHistogram] = field(default_factory=dict)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    error_codes: Counter[str] = field(default_factory=Counter)
+    count: int = 0
+    sum_ns: int = 0
+    min_ns: int = 0
+    max_ns: int = 0
+    clamped: int = 0
+    retries: int = 0
+    capacity: float = 0.0
+    index_capacity: float = 0.0
+    items: int = 0
+    response_bytes: int = 0
+
+    def merge(self, doc: dict[str, Any]) -> None:
+        if doc["count"] == 0:
+            return
+        self.min_ns = doc["min_ns"] if self.count == 0 else min(self.min_ns, doc["min_ns"])
+        self.max_ns = max(self.max_ns, doc["max_ns"])
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + doc[name])
+        self.outcomes.update(doc["outcomes"])
+        self.error_codes.update(doc["error_codes"])
+        self.hist.add(HdrHistogram.decode(doc["hist"]))
+        for iv in doc["intervals"]:
+            target = self.intervals.setdefault(iv["start_unix_s"], new_histogram())
+            target.add(HdrHistogram.decode(iv["hist"]))
+
+
+@dataclass(frozen=True)
+class ProcessData:
+    label: str
+    started_unix_s: float
+    ended_unix_s: float
+    cpu_samples: list[tuple[float, float]]
+
+
+@dataclass
+class RunData:
+    run_dir: Path
+    manifest: dict[str, Any]
+    patterns: dict[str, PatternData]
+    processes: list[ProcessData]
+
+    @property
+    def duration_s(self) -> float:
+        if not self.processes:
+            return 0.0
+        return (max(p.ended_unix_s for p in self.processes)
+                - min(p.started_unix_s for p in self.processes))
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run directory and merge its load processes' histograms."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    files = sorted((run_dir / "histograms").glob("*.json"))
+    if not files:
+        raise BenchError(f"{run_dir}: no measurements (histograms/*.json); did the load run?")
+    patterns: dict[str, PatternData] = {}
+    processes = []
+    for path in files:
+        doc = _read_process_file(path)
+        processes.append(ProcessData(doc["label"], doc["started_unix_s"], doc["ended_unix_s"],
+                                     [tuple(s) for s in doc["cpu_samples"]]))
+        for name, pdoc in doc["patterns"].items():
+            patterns.setdefault(name, PatternData()).merge(pdoc)
+    return RunData(run_dir, manifest, patterns, processes)
+
+
+def _read_process_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError as exc:
+        raise BenchError(f"{path}: unreadable measurements ({exc})") from None
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise BenchError(f"{path}: measurements format {doc.get('format_version')!r} is not "
+                         f"supported ({FORMAT_VERSION})")
+    return doc
+
+
+def requests_frame(run_dir: str | Path) -> pd.DataFrame:
+    """Every recorded request as one row (all load processes), for pandas analysis."""
+    files = sorted((Path(run_dir) / "requests").glob("*.csv"))
+    if not files:
+        return pd.DataFrame()
+    frames = [pd.read_csv(f, dtype={"error_code": "string"}, keep_default_na=False)
+              for f in files]
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,190 @@
+"""The ``ddbbench`` command: translates arguments into library calls, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ddbbench import __version__, local
+from ddbbench.errors import BenchError, ConfigError
+from ddbbench.paths import default_scenarios_file, reports_dir
+from ddbbench.scenario import Scenario, check_target, load_scenario, load_scenarios
+
+
+def echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _scenario_from(args: argparse.Namespace) -> Scenario:
+    sc = load_scenario(args.scenarios_file, args.scenario)
+    if getattr(args, "target", None):
+        check_target(args.target, "--target")
+        sc = dataclasses.replace(sc, target=args.target)
+    load_changes: dict[str, Any] = {}
+    if getattr(args, "duration", None) is not None:
+        if args.duration <= 0:
+            raise ConfigError(f"--duration: {args.duration:g} is not a duration in seconds > 0")
+        load_changes["duration_s"] = float(args.duration)
+    if getattr(args, "users", None) is not None:
+        if args.users < 1:
+            raise ConfigError(f"--users: {args.users} is not a user count >= 1")
+        load_changes["users"] = args.users
+    if load_changes:
+        sc = dataclasses.replace(sc, load=dataclasses.replace(sc.load, **load_changes))
+    return sc
+
+
+# --- commands ------------------------------------------------------------------------------
+
+def cmd_local(args: argparse.Namespace) -> int:
+    if args.action == "install":
+        echo(f"DynamoDB Local ready in {local.install()}")
+    elif args.action == "start":
+        info = local.start_detached(port=args.port, db_path=args.db_path)
+        print(json.dumps(local.describe(info), indent=2))
+        echo(f"DynamoDB Local running at {info.endpoint} (pid {info.pid}); "
+             "stop it with `ddbbench local stop`")
+    elif args.action == "stop":
+        info = local.stop_detached()
+        echo(f"stopped DynamoDB Local (pid {info.pid})" if info else "DynamoDB Local was not running")
+    else:
+        info = local.read_state()
+        if info is None:
+            echo("DynamoDB Local is not running")
+            return 3
+        print(json.dumps(local.describe(info), indent=2))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from ddbbench.client import check_reachable, open_target
+    from ddbbench.run import load_data
+
+    sc = _scenario_from(args)
+    if sc.target == "local" and local.read_state() is None:
+        raise BenchError("`ddbbench load` with target local needs a running DynamoDB Local: "
+                         "start one with `ddbbench local start` (an in-memory server started "
+                         "just for the load would lose the data when it stops)")
+    with open_target(sc.target, sc.region) as endpoint:
+        check_reachable(endpoint, sc.client)
+        stats = load_data(endpoint, sc, args.recreate_tables, echo)
+    print(json.dumps(stats.to_dict(), indent=2))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from analysis.report import summary_table
+    from ddbbench.run import RunRequest, run_scenario
+
+    req = RunRequest(scenario=_scenario_from(args), scenarios_file=Path(args.scenarios_file),
+                     reports_root=Path(args.reports_dir), port=args.port,
+                     skip_load=args.skip_load, recreate_tables=args.recreate_tables)
+    run_dir, summary = run_scenario(req, echo)
+    print(summary_table(summary))
+    print(f"\nreport: {run_dir / 'report.html'}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import build_report, summary_table
+
+    summary = build_report(args.run_dir)
+    print(summary_table(summary))
+    print(f"\nreport: {Path(args.run_dir) / 'report.html'}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    scenarios = load_scenarios(args.file or args.scenarios_file)
+    if args.action == "validate":
+        echo(f"{args.file or args.scenarios_file}: {len(scenarios)} valid scenario(s): "
+             + ", ".join(scenarios))
+        return 0
+    for name, sc in scenarios.items():
+        print(f"{name:<14} target={sc.target:<8} users={sc.load.users:<4} "
+              f"duration={sc.load.duration_s:g}s conversations={sc.dataset.conversations:,}  "
+              f"{sc.description}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+def _common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
+    p.add_argument("--scenarios-file", default=str(default_scenarios_file()),
+                   help="scenarios file (default: %(default)s)")
+    if scenario:
+        p.add_argument("--scenario", "-s", default="baseline", help="scenario name (default: %(default)s)")
+        p.add_argument("--target", help="override the scenario target: local, aws or an http(s) URL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ddbbench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ddbbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("local", help="manage a detached DynamoDB Local")
+    p.add_argument("action", choices=("install", "start", "stop", "status"))
+    p.add_argument("--port", type=int, help="port (default: a free one)")
+    p.add_argument("--db-path", help="persist tables in this folder instead of memory")
+    p.set_defaults(func=cmd_local)
+
+    p = sub.add_parser("load", help="generate the scenario's dataset and bulk-load it")
+    _common(p)
+    _tables_flags(p)
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("run", help="load, replay the access patterns with Locust, report")
+    _common(p)
+    _tables_flags(p)
+    p.add_argument("--duration", type=float, help="override load.duration_s (seconds)")
+    p.add_argument("--users", type=int, help="override load.users")
+    p.add_argument("--port", type=int, help="port for a DynamoDB Local this run starts")
+    p.add_argument("--skip-load", action="store_true", help="replay against tables already loaded")
+    p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="rebuild summary and report of a run directory")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("scenarios", help="list or validate scenarios")
+    p.add_argument("action", choices=("list", "validate"))
+    p.add_argument("file", nargs="?", help="scenarios file (default: --scenarios-file)")
+    _common(p, scenario=False)
+    p.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def _tables_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--recreate-tables", dest="recreate_tables", action="store_true", default=None,
+                   help="delete and recreate the tables first (default on DynamoDB Local only)")
+    g.add_argument("--keep-tables", dest="recreate_tables", action="store_false",
+                   help="never delete existing tables")
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Turn SIGTERM into an exception so `with` blocks stop a managed DynamoDB Local.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        print(f"ddbbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ddbbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Locust users replaying the seed system's four DynamoDB access patterns.
+
+Run through ``ddbbench run`` (which starts DynamoDB Local, loads the dataset and builds the
+report), or directly with Locust against a loaded table::
+
+    ddbbench local start && ddbbench load --scenario smoke
+    locust -f locustfiles/dynamodb_patterns.py --ddb-scenario smoke      # web UI
+    ddbbench report reports/<run-id>                                      # after the test
+
+Latency is timed per request with ``perf_counter_ns`` and recorded in microsecond HDR
+histograms by ``ddbbench.recorder``; Locust's own statistics (whole milliseconds below
+100 ms) are shown for convenience only and never used for reported percentiles.
+"""
+
+# Locust must be imported first: it monkey-patches the standard library with gevent, and
+# importing botocore/urllib3 before it has crashed with RecursionError.
+import locust  # noqa: F401, I001
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import gevent
+import psutil
+from locust import User, constant, constant_throughput, events, task
+from locust.runners import MasterRunner
+
+from ddbbench.errors import BenchError
+from ddbbench.paths import default_scenarios_file, reports_dir
+from ddbbench.replay import ReplayContext, resolve_endpoint
+from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
+from ddbbench.scenario import Scenario, load_scenario
+
+CPU_SAMPLE_S = 1.0
+_state: dict[str, Any] = {}
+
+
+class DynamoDBError(Exception):
+    """Shown in Locust's failure table; the message is the outcome class and error code."""
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    group = parser.add_argument_group("ddbbench")
+    group.add_argument("--ddb-scenario", default="baseline", env_var="DDBBENCH_SCENARIO",
+                       help="scenario name in the scenarios file")
+    group.add_argument("--ddb-scenarios-file", default=str(default_scenarios_file()),
+                       env_var="DDBBENCH_SCENARIOS", help="path of scenarios.yaml")
+    group.add_argument("--ddb-run-dir", default="", help="run directory (default: a new one "
+                       "under reports/)")
+    group.add_argument("--ddb-endpoint", default="", help="DynamoDB endpoint URL (default: "
+                       "from the scenario target)")
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    opts = environment.parsed_options
+    if opts is None:  # used as a library without command-line options
+        return
+    try:
+        scenario = load_scenario(opts.ddb_scenarios_file, opts.ddb_scenario)
+    except BenchError as exc:
+        sys.exit(f"ddbbench: {exc}")
+    _state["scenario"] = scenario
+    rate = scenario.load.rate_per_user
+    ConversationUser.wait_time = constant_throughput(rate) if rate > 0 else constant(0)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner) or "scenario" not in _state:
+        return
+    scenario: Scenario = _state["scenario"]
+    opts = environment.parsed_options
+    try:
+        endpoint = resolve_endpoint(scenario, opts.ddb_endpoint or None)
+    except BenchError as exc:
+        sys.exit(f"ddbbench: {exc}")
+    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else _new_run_dir(scenario, endpoint)
+    users = max(scenario.load.users, opts.num_users or 0)
+    ctx = ReplayContext.create(scenario, endpoint, run_dir, pool_size=users)
+    ctx.start_measuring_after(scenario.load.warmup_s)
+    _state["ctx"] = ctx
+    _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    ctx: ReplayContext | None = _state.pop("ctx", None)
+    sampler = _state.pop("sampler", None)
+    if sampler is not None:
+        sampler.kill()
+    if ctx is not None:
+        path = ctx.close()
+        print(f"ddbbench: wrote {path}", file=sys.stderr)
+
+
+def _new_run_dir(scenario: Scenario, endpoint: Any) -> Path:
+    run_dir = create_run_dir(reports_dir(), scenario.name)
+    write_manifest(run_dir, base_manifest(run_dir, scenario.to_dict(), endpoint.describe(),
+                                          source="locust"))
+    return run_dir
+
+
+def _sample_cpu(ctx: ReplayContext) -> None:
+    # Load-generator honesty: a saturated generator measures its own queueing, not DynamoDB.
+    proc = psutil.Process()
+    proc.cpu_percent(None)
+    while True:
+        gevent.sleep(CPU_SAMPLE_S)
+        ctx.recorder.sample_cpu(proc.cpu_percent(None))
+
+
+class ConversationUser(User):
+    """One simulated application instance issuing the scenario's mix of patterns."""
+
+    wait_time = constant(0)  # replaced from the scenario's rate_per_user at init
+
+    def on_start(self) -> None:
+        self.ctx: ReplayContext = _state["ctx"]
+        self.rng = self.ctx.user_rng()
+
+    @task
+    def access_pattern(self) -> None:
+        pattern, r = self.ctx.step(self.rng)
+        self.environment.events.request.fire(
+            request_type="dynamodb", name=pattern, response_time=r.latency_ns / 1e6,
+            response_length=r.response_bytes, context={},
+            exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))

@@ -1,0 +1,51 @@
+"""Shared fixtures: one real DynamoDB Local per test session, isolated caches and reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ddbbench import local
+from ddbbench.client import Endpoint, make_client
+from ddbbench.scenario import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def ddb_local() -> Iterator[local.ServerInfo]:
+    """A real DynamoDB Local (Amazon's jar) on a free port, started once per session."""
+    server = local.LocalServer()
+    info = server.start()
+    yield info
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ddb_client(ddb_local: local.ServerInfo) -> object:
+    return make_client(Endpoint("local", ddb_local.endpoint, "us-east-1"), Client())
+
+
+@pytest.fixture
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache (and detached-server state) of the test's own, sharing the installed jar."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / local.DIST_NAME).symlink_to(local.install())
+    monkeypatch.setenv("DDBBENCH_CACHE", str(cache))
+    monkeypatch.setenv("DDBBENCH_REPORTS", str(tmp_path / "reports"))
+    return cache
+
+
+def run_cli(*args: str, timeout: float = 240, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """The real `ddbbench` command in a subprocess (environment inherited from the test)."""
+    proc = subprocess.run([sys.executable, "-m", "ddbbench.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ), cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ddbbench {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc

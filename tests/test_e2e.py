@@ -1,0 +1,93 @@
+"""The `smoke` scenario through the real CLI: DynamoDB Local, load, Locust, report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ddbbench import local
+from ddbbench.scenario import PATTERNS
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def only_run_dir(reports: Path) -> Path:
+    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
+    proc = run_cli("run", "--scenario", "smoke", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "reports")
+    assert f"report: {run_dir / 'report.html'}" in proc.stdout
+    for name in PATTERNS:
+        assert name in proc.stdout
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["format"], manifest["format_version"], manifest["status"]) == (
+        "ddbbench-run", 1, "complete")
+    assert manifest["scenario"]["name"] == "smoke" and manifest["seed"] == 7
+    assert manifest["target"]["kind"] == "local" and manifest["target"]["managed"] is True
+    assert manifest["load"]["verified"] == {"PoppAICandidateProfiles": 100, "PoppAIChatConversations": 500}
+    assert manifest["warmup"]["outcomes"] == {"ok": manifest["scenario"]["load"]["warmup_requests"]}
+    assert manifest["versions"]["locust"].startswith("2.")
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["format_version"] == 1 and summary["overall"]["errors"] == 0
+    assert set(summary["patterns"]) == set(PATTERNS)
+    for name, row in summary["patterns"].items():
+        assert row["count"] > 0 and row["errors"] == 0, name
+        ordered = [row["min_ms"], row["p50_ms"], row["p90_ms"], row["p99_ms"], row["p99_9_ms"], row["max_ms"]]
+        assert ordered == sorted(ordered), (name, ordered)
+        assert 0.05 < row["p50_ms"] < 1000, (name, row["p50_ms"])  # sane for loopback
+    assert summary["generator"]["processes"][0]["samples"] > 0
+
+    # Every request counted in the summary is a row of the raw records, and vice versa.
+    rows = []
+    for path in (run_dir / "requests").glob("*.csv"):
+        with path.open() as f:
+            rows += list(csv.DictReader(f))
+    assert len(rows) == summary["overall"]["count"]
+    assert {r["pattern"] for r in rows} == set(PATTERNS)
+    assert all("." in r["latency_us"] for r in rows)  # sub-microsecond digits kept
+
+    html = (run_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2 and "get_conversation" in html
+
+    # `ddbbench report` rebuilds the same summary from the run directory alone.
+    rebuilt = run_cli("report", str(run_dir), check=True)
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    assert "query_by_candidate_status" in rebuilt.stdout
+
+
+def test_ctrl_c_stops_managed_server_and_keeps_partial_results(isolated_cache: Path, tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenario", "smoke",
+                             "--duration", "60"], cwd=ROOT, env=dict(os.environ), text=True,
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+    endpoint = None
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("started DynamoDB Local at "):
+            endpoint = line.split(" at ")[1].strip()
+        if line.startswith("replaying for"):
+            break
+    assert endpoint is not None
+    time.sleep(8)  # past the 5 s unmeasured warm-up window, so something is measured
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; partial results kept in" in err and "Traceback" not in err
+    assert not local.is_ready(endpoint, timeout=0.5)
+    run_dir = only_run_dir(tmp_path / "reports")
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    assert json.loads((run_dir / "summary.json").read_text())["overall"]["count"] > 0

@@ -139,7 +139,7 @@ def test_report_files_verdicts_and_warning(tmp_path: Path) -> None:
     for us in range(1, 201):
         rec.record("get_conversation", ok(us * 10))  # up to 2 ms: meets p99 < 10 ms
         rec.record("update_status", ok(us * 100))  # up to 20 ms: p99 19.8 ms fails
-    for t in range(5):
+    for _ in range(5):
         rec.sample_cpu(95.0)
     rec.close()
     summary = build_report(run_dir)

@@ -152,6 +152,8 @@ def load_scenarios(path: str | Path) -> dict[str, Scenario]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read scenarios file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -166,9 +168,11 @@ def parse_scenarios(doc: Any, source: str = "scenarios") -> dict[str, Scenario]:
         raise ConfigError(f"{source}: expected a mapping with 'version' and 'scenarios'")
     unknown = set(doc) - {"version", "scenarios"}
     if unknown:
-        raise ConfigError(f"{sorted(unknown)[0]}: unknown top-level key; allowed: version, scenarios")
-    if doc.get("version") != FORMAT_VERSION:
-        raise ConfigError(f"version: {doc.get('version')!r} is not a supported version ({FORMAT_VERSION})")
+        first = sorted(map(str, unknown))[0]
+        raise ConfigError(f"{first}: unknown top-level key; allowed: version, scenarios")
+    version = doc.get("version")
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
+        raise ConfigError(f"version: {version!r} is not a supported version ({FORMAT_VERSION})")
     entries = doc.get("scenarios")
     if not isinstance(entries, dict) or not entries:
         raise ConfigError("scenarios: expected a non-empty mapping of scenario name to settings")

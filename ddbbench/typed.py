@@ -8,6 +8,7 @@ and each failure names the full field path, the bad value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -37,7 +38,8 @@ class Rule:
             parts.append("in " + ", ".join(self.choices))
         return " ".join(parts)
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: str, shown: Any = None) -> None:
+        """Raise if ``value`` breaks the rule; the message echoes ``shown`` (what was typed)."""
         bad = (
             (self.gt is not None and value <= self.gt)
             or (self.ge is not None and value < self.ge)
@@ -45,7 +47,7 @@ class Rule:
             or (self.choices and value not in self.choices)
         )
         if bad:
-            raise ConfigError(f"{path}: {value!r} is not {self.describe()}")
+            raise ConfigError(f"{path}: {value if shown is None else shown!r} is not {self.describe()}")
 
 
 def rule(default: Any, **kwargs: Any) -> Any:
@@ -70,7 +72,7 @@ def build(cls: type, data: Any, path: str) -> Any:
             fpath = f"{path}.{f.name}"
             value = _coerce(hints[f.name], data[f.name], fpath)
             if "rule" in f.metadata and value is not None:
-                f.metadata["rule"].check(value, fpath)
+                f.metadata["rule"].check(value, fpath, shown=data[f.name])
             values[f.name] = value
     obj = cls(**values)
     validate = getattr(obj, "validate", None)
@@ -100,6 +102,8 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: {value!r} is not a number")
+        if not math.isfinite(value):  # NaN passes every bound check: refuse it here
+            raise ConfigError(f"{path}: {value!r} is not a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):

@@ -397,7 +397,7 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
 
 def test_non_utf8_file_gives_config_error(tmp_path: Path) -> None:
     path = write(tmp_path, b"version: 1\nscenarios:\n  x:\n    description: \xff\xfe\n")
-    with pytest.raises(ConfigError, match=r": not UTF-8 text \(byte 35\)$"):
+    with pytest.raises(ConfigError, match=r": not UTF-8 text \(byte 44\)$"):
         load_scenarios(path)
 
 

@@ -61,9 +61,12 @@ def generator_health(processes: list[ProcessData],
         mean = sum(values) / len(values) if values else 0.0
         per_process.append({"label": proc.label, "cpu_mean_pct": round(mean, 1),
                             "cpu_max_pct": round(max(values, default=0.0), 1),
-                            "samples": len(values), "saturated": mean > threshold_pct})
+                            "samples": len(values), "saturated": mean > threshold_pct,
+                            "warmup_requests": proc.warmup_requests,
+                            "late_starts": proc.late_starts})
     saturated = any(p["saturated"] for p in per_process)
     return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
+            "late_starts": sum(p.late_starts for p in processes),
             "trustworthy": not saturated and all(p["samples"] > 0 for p in per_process)}
 
 

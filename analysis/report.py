@@ -62,6 +62,9 @@ def _footer(summary: dict[str, Any]) -> list[str]:
                      "and are NOT trustworthy")
     else:
         lines.append(f"load generator CPU: {cpu} (saturation threshold {gen['threshold_pct']:.0f}%)")
+    if gen["late_starts"]:
+        lines.append(f"note: {gen['late_starts']:,} paced requests started late (the users could "
+                     "not keep rate_per_user; the offered rate was lower than configured)")
     return lines
 
 

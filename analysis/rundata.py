@@ -59,6 +59,8 @@ class ProcessData:
     started_unix_s: float
     ended_unix_s: float
     cpu_samples: list[tuple[float, float]]
+    warmup_requests: int = 0
+    late_starts: int = 0
 
 
 @dataclass
@@ -88,7 +90,8 @@ def load_run(run_dir: str | Path) -> RunData:
     for path in files:
         doc = _read_process_file(path)
         processes.append(ProcessData(doc["label"], doc["started_unix_s"], doc["ended_unix_s"],
-                                     [tuple(s) for s in doc["cpu_samples"]]))
+                                     [tuple(s) for s in doc["cpu_samples"]],
+                                     doc.get("warmup_requests", 0), doc.get("late_starts", 0)))
         for name, pdoc in doc["patterns"].items():
             patterns.setdefault(name, PatternData()).merge(pdoc)
     return RunData(run_dir, manifest, patterns, processes)

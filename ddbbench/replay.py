@@ -9,7 +9,7 @@ import os
 import random
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from ddbbench import local
 from ddbbench.client import Endpoint, make_client
 from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
+from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.recorder import Recorder
 from ddbbench.scenario import Scenario
@@ -49,6 +50,9 @@ class ReplayContext:
     users_started: int = 0
     measure_from_ns: int = 0  # requests starting earlier are warm-up: sent, not measured
     warmup_requests: int = 0
+    late_starts: int = 0  # paced requests that could not start on schedule
+    epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
+    phase_offset: float = field(default_factory=random.random)  # this process's shift
 
     @classmethod
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
@@ -67,6 +71,11 @@ class ReplayContext:
         self.users_started += 1
         return random.Random(f"{self.scenario.dataset.seed}:user:{self.users_started}")
 
+    def pacer(self) -> Pacer:
+        """The schedule of the user last started (call after ``user_rng``)."""
+        phase = user_phase(self.users_started, self.phase_offset)
+        return Pacer(self.scenario.load.rate_per_user, phase, self.epoch, time.perf_counter())
+
     def start_measuring_after(self, seconds: float) -> None:
         self.measure_from_ns = time.time_ns() + int(seconds * 1e9)
 
@@ -80,4 +89,5 @@ class ReplayContext:
         return pattern, result
 
     def close(self) -> Path:
-        return self.recorder.close({"warmup_requests": self.warmup_requests})
+        return self.recorder.close({"warmup_requests": self.warmup_requests,
+                                    "late_starts": self.late_starts})

@@ -17,12 +17,13 @@ histograms by ``ddbbench.recorder``; Locust's own statistics (whole milliseconds
 import locust  # noqa: F401, I001
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import gevent
 import psutil
-from locust import User, constant, constant_throughput, events, task
+from locust import User, events, task
 from locust.runners import MasterRunner
 
 from ddbbench.errors import BenchError
@@ -62,8 +63,6 @@ def _on_init(environment: Any, **_: Any) -> None:
     except BenchError as exc:
         sys.exit(f"ddbbench: {exc}")
     _state["scenario"] = scenario
-    rate = scenario.load.rate_per_user
-    ConversationUser.wait_time = constant_throughput(rate) if rate > 0 else constant(0)
 
 
 @events.test_start.add_listener
@@ -114,11 +113,18 @@ def _sample_cpu(ctx: ReplayContext) -> None:
 class ConversationUser(User):
     """One simulated application instance issuing the scenario's mix of patterns."""
 
-    wait_time = constant(0)  # replaced from the scenario's rate_per_user at init
-
     def on_start(self) -> None:
         self.ctx: ReplayContext = _state["ctx"]
         self.rng = self.ctx.user_rng()
+        # Our own pacer, not Locust's constant_throughput: see ddbbench/pacing.py for why.
+        self.pacer = self.ctx.pacer()
+        gevent.sleep(self.pacer.delay(time.perf_counter()))
+
+    def wait_time(self) -> float:
+        return self.pacer.delay(time.perf_counter())
+
+    def on_stop(self) -> None:
+        self.ctx.late_starts += self.pacer.late
 
     @task
     def access_pattern(self) -> None:

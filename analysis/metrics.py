@@ -11,6 +11,7 @@ from analysis.rundata import PatternData, ProcessData, RunData
 SUMMARY_FORMAT_VERSION = 1
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
+COUNTERS = ("warmup_requests", "late_starts", "scheduled", "not_started", "cap_waits")
 
 
 def pct_key(p: float) -> str:
@@ -50,6 +51,8 @@ def pattern_summary(data: PatternData, duration_s: float, slo_p: float,
     row["capacity_per_request"] = round(data.capacity / n, 4)
     row["index_capacity_per_request"] = round(data.index_capacity / n, 4)
     row["items_per_request"] = round(data.items / n, 3)
+    row["late"] = data.late  # open model: started > 1 ms after the intended time
+    row["mean_schedule_lag_ms"] = round(data.schedule_lag_ns / n / 1e6, 3)
     return row
 
 
@@ -62,11 +65,10 @@ def generator_health(processes: list[ProcessData],
         per_process.append({"label": proc.label, "cpu_mean_pct": round(mean, 1),
                             "cpu_max_pct": round(max(values, default=0.0), 1),
                             "samples": len(values), "saturated": mean > threshold_pct,
-                            "warmup_requests": proc.warmup_requests,
-                            "late_starts": proc.late_starts})
+                            **proc.counters})
     saturated = any(p["saturated"] for p in per_process)
     return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
-            "late_starts": sum(p.late_starts for p in processes),
+            **{k: sum(p.counters.get(k, 0) for p in processes) for k in COUNTERS},
             "trustworthy": not saturated and all(p["samples"] > 0 for p in per_process)}
 
 

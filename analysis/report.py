@@ -65,6 +65,10 @@ def _footer(summary: dict[str, Any]) -> list[str]:
     if gen["late_starts"]:
         lines.append(f"note: {gen['late_starts']:,} paced requests started late (the users could "
                      "not keep rate_per_user; the offered rate was lower than configured)")
+    if gen["cap_waits"] or gen["not_started"]:
+        lines.append(f"WARNING: open model: {gen['cap_waits']:,} arrivals waited for an in-flight "
+                     f"slot (max_in_flight reached) and {gen['not_started']:,} were never sent; "
+                     "latencies count the wait from each intended start")
     return lines
 
 

@@ -16,7 +16,7 @@ from ddbbench.recorder import FORMAT_VERSION, new_histogram
 from ddbbench.rundir import read_manifest
 
 _SUMMED = ("count", "sum_ns", "clamped", "retries", "capacity", "index_capacity", "items",
-           "response_bytes")
+           "response_bytes", "schedule_lag_ns", "late")
 
 
 @dataclass
@@ -37,6 +37,8 @@ class PatternData:
     index_capacity: float = 0.0
     items: int = 0
     response_bytes: int = 0
+    schedule_lag_ns: int = 0
+    late: int = 0
 
     def merge(self, doc: dict[str, Any]) -> None:
         if doc["count"] == 0:
@@ -59,8 +61,7 @@ class ProcessData:
     started_unix_s: float
     ended_unix_s: float
     cpu_samples: list[tuple[float, float]]
-    warmup_requests: int = 0
-    late_starts: int = 0
+    counters: dict[str, int] = field(default_factory=dict)  # warm-up, late starts, not started
 
 
 @dataclass
@@ -90,8 +91,7 @@ def load_run(run_dir: str | Path) -> RunData:
     for path in files:
         doc = _read_process_file(path)
         processes.append(ProcessData(doc["label"], doc["started_unix_s"], doc["ended_unix_s"],
-                                     [tuple(s) for s in doc["cpu_samples"]],
-                                     doc.get("warmup_requests", 0), doc.get("late_starts", 0)))
+                                     [tuple(s) for s in doc["cpu_samples"]], doc.get("counters", {})))
         for name, pdoc in doc["patterns"].items():
             patterns.setdefault(name, PatternData()).merge(pdoc)
     return RunData(run_dir, manifest, patterns, processes)

@@ -30,12 +30,16 @@ def _scenario_from(args: argparse.Namespace) -> Scenario:
         if args.duration <= 0:
             raise ConfigError(f"--duration: {args.duration:g} is not a duration in seconds > 0")
         load_changes["duration_s"] = float(args.duration)
-    if getattr(args, "users", None) is not None:
-        if args.users < 1:
-            raise ConfigError(f"--users: {args.users} is not a user count >= 1")
-        load_changes["users"] = args.users
+    for flag, key, low in (("users", "users", 1), ("processes", "processes", 1)):
+        value = getattr(args, flag, None)
+        if value is not None:
+            if value < low:
+                raise ConfigError(f"--{flag}: {value} is not a count >= {low}")
+            load_changes[key] = value
     if load_changes:
-        sc = dataclasses.replace(sc, load=dataclasses.replace(sc.load, **load_changes))
+        load = dataclasses.replace(sc.load, **load_changes)
+        load.validate(f"scenarios.{sc.name}.load (with command-line overrides)")
+        sc = dataclasses.replace(sc, load=load)
     return sc
 
 
@@ -106,8 +110,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
              + ", ".join(scenarios))
         return 0
     for name, sc in scenarios.items():
-        print(f"{name:<14} target={sc.target:<8} users={sc.load.users:<4} "
-              f"duration={sc.load.duration_s:g}s conversations={sc.dataset.conversations:,}  "
+        print(f"{name:<14} target={sc.target:<8} model={sc.load.model:<6} users={sc.load.users:<4} "
+              f"run={sc.load.run_time_s:g}s conversations={sc.dataset.conversations:,}  "
               f"{sc.description}")
     return 0
 
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tables_flags(p)
     p.add_argument("--duration", type=float, help="override load.duration_s (seconds)")
     p.add_argument("--users", type=int, help="override load.users")
+    p.add_argument("--processes", type=int, help="override load.processes (Locust --processes)")
     p.add_argument("--port", type=int, help="port for a DynamoDB Local this run starts")
     p.add_argument("--skip-load", action="store_true", help="replay against tables already loaded")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")

@@ -115,6 +115,23 @@ class SeedDesign:
             "ReturnConsumedCapacity": "INDEXES",
         })
 
+    def batch_get_candidates(self, candidate_ids: list[str]) -> Call:
+        return Call("batch_get_item", {
+            "RequestItems": {self.tables.candidates: {
+                "Keys": [{"candidateId": {"S": c}} for c in candidate_ids]}},
+            "ReturnConsumedCapacity": "INDEXES",
+        })
+
+    def create_conversation(self, conversation: Conversation) -> Call:
+        table, item = self.conversation_item(conversation)
+        return Call("put_item", {
+            "TableName": table,
+            "Item": item,
+            # A new conversation never overwrites one: an id collision must show as an error.
+            "ConditionExpression": "attribute_not_exists(conversationId)",
+            "ReturnConsumedCapacity": "INDEXES",
+        })
+
     def append_message(self, conversation_id: str, message: Message) -> Call:
         return Call("update_item", {
             "TableName": self.tables.conversations,

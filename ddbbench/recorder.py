@@ -25,8 +25,10 @@ from ddbbench.execute import Result
 FORMAT_VERSION = 1
 HIST_MAX_US = 60_000_000  # 60 s: longer latencies are clamped to this and counted
 HIST_DIGITS = 3
-CSV_COLUMNS = ("start_unix_us", "pattern", "latency_us", "outcome", "error_code", "retries",
-               "capacity", "index_capacity", "items", "response_bytes")
+LATE_NS = 1_000_000  # an open-model request starting > 1 ms after its intended time is late
+# latency_us: from the intended start (what percentiles use) = service_us + schedule_lag_us.
+CSV_COLUMNS = ("start_unix_us", "pattern", "latency_us", "service_us", "schedule_lag_us", "outcome",
+               "error_code", "retries", "capacity", "index_capacity", "items", "response_bytes")
 
 
 def new_histogram() -> HdrHistogram:
@@ -51,23 +53,28 @@ class PatternStats:
     index_capacity: float = 0.0
     items: int = 0
     response_bytes: int = 0
+    schedule_lag_ns: int = 0
+    late: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     error_codes: Counter[str] = field(default_factory=Counter)
     open_intervals: dict[int, HdrHistogram] = field(default_factory=dict)
     closed_intervals: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, r: Result, interval: int) -> None:
-        value = to_us(r.latency_ns)
+        latency_ns = r.response_ns  # from the intended start: coordinated omission corrected
+        value = to_us(latency_ns)
         self.clamped += value == HIST_MAX_US
         self.hist.record_value(value)
         hist = self.open_intervals.get(interval)
         if hist is None:
             hist = self.open_intervals[interval] = new_histogram()
         hist.record_value(value)
-        self.min_ns = r.latency_ns if self.count == 0 else min(self.min_ns, r.latency_ns)
-        self.max_ns = max(self.max_ns, r.latency_ns)
+        self.min_ns = latency_ns if self.count == 0 else min(self.min_ns, latency_ns)
+        self.max_ns = max(self.max_ns, latency_ns)
         self.count += 1
-        self.sum_ns += r.latency_ns
+        self.sum_ns += latency_ns
+        self.schedule_lag_ns += r.schedule_lag_ns
+        self.late += r.schedule_lag_ns > LATE_NS
         self.retries += r.retries
         self.capacity += r.capacity
         self.index_capacity += r.index_capacity
@@ -89,6 +96,7 @@ class PatternStats:
                 "sum_ns": self.sum_ns, "clamped": self.clamped, "retries": self.retries,
                 "capacity": self.capacity, "index_capacity": self.index_capacity,
                 "items": self.items, "response_bytes": self.response_bytes,
+                "schedule_lag_ns": self.schedule_lag_ns, "late": self.late,
                 "outcomes": dict(self.outcomes), "error_codes": dict(self.error_codes),
                 "hist": self.hist.encode().decode(), "intervals": self.closed_intervals}
 
@@ -131,7 +139,8 @@ class Recorder:
                 s.close_intervals(interval, self.interval_s)
             self._last_interval = interval
         if self._raw is not None:
-            self._raw.writerow((r.start_unix_ns // 1000, pattern, f"{r.latency_ns / 1000:.3f}",
+            self._raw.writerow((r.start_unix_ns // 1000, pattern, f"{r.response_ns / 1000:.3f}",
+                                f"{r.latency_ns / 1000:.3f}", f"{r.schedule_lag_ns / 1000:.3f}",
                                 r.outcome, r.error_code, r.retries, r.capacity,
                                 r.index_capacity, r.items, r.response_bytes))
 

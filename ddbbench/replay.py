@@ -1,6 +1,7 @@
 """Everything a load process needs to replay a scenario, built once per process.
 
 Kept free of Locust so it can be unit-tested; ``locustfiles/`` wires it to Locust's events.
+The open-model loop lives in ``ddbbench.openloop`` (it needs gevent).
 """
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ddbbench import local
 from ddbbench.client import Endpoint, make_client
+from ddbbench.design import Call
 from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.recorder import Recorder
 from ddbbench.scenario import Scenario
+
+OnResult = Callable[[str, Result], None]
 
 
 def resolve_endpoint(scenario: Scenario, endpoint_url: str | None) -> Endpoint:
@@ -47,10 +52,11 @@ class ReplayContext:
     factory: RequestFactory
     picker: PatternPicker
     recorder: Recorder
+    on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
     users_started: int = 0
-    measure_from_ns: int = 0  # requests starting earlier are warm-up: sent, not measured
-    warmup_requests: int = 0
-    late_starts: int = 0  # paced requests that could not start on schedule
+    measure_from_ns: int = 0  # requests meant to start earlier are warm-up: sent, not measured
+    counters: dict[str, int] = field(default_factory=lambda: {
+        "warmup_requests": 0, "late_starts": 0, "scheduled": 0, "not_started": 0, "cap_waits": 0})
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
 
@@ -58,10 +64,11 @@ class ReplayContext:
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
                pool_size: int) -> ReplayContext:
         label = f"{socket.gethostname()}-{os.getpid()}"
+        salt = random.SystemRandom().randrange(1 << 40)  # created ids differ between processes
         return cls(
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
-            factory=RequestFactory.for_scenario(scenario),
+            factory=RequestFactory.for_scenario(scenario, salt=salt),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label),
         )
@@ -71,23 +78,37 @@ class ReplayContext:
         self.users_started += 1
         return random.Random(f"{self.scenario.dataset.seed}:user:{self.users_started}")
 
+    def user_phase(self) -> float:
+        """Phase of the user last started (call after ``user_rng``)."""
+        return user_phase(self.users_started, self.phase_offset)
+
     def pacer(self) -> Pacer:
-        """The schedule of the user last started (call after ``user_rng``)."""
-        phase = user_phase(self.users_started, self.phase_offset)
-        return Pacer(self.scenario.load.rate_per_user, phase, self.epoch, time.perf_counter())
+        """The closed-model schedule of the user last started."""
+        return Pacer(self.scenario.load.rate_per_user, self.user_phase(), self.epoch,
+                     time.perf_counter())
 
     def start_measuring_after(self, seconds: float) -> None:
         self.measure_from_ns = time.time_ns() + int(seconds * 1e9)
 
-    def step(self, rng: random.Random) -> tuple[str, Result]:
+    def next_call(self, rng: random.Random) -> tuple[str, Call]:
         pattern = self.picker.pick(rng)
-        result = execute(self.client, self.factory.make(pattern, rng))
-        if result.start_unix_ns >= self.measure_from_ns:
+        return pattern, self.factory.make(pattern, rng)
+
+    def send(self, pattern: str, call: Call, intended_perf_ns: int | None = None) -> Result:
+        result = execute(self.client, call, intended_perf_ns)
+        if result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns:
             self.recorder.record(pattern, result)
+            if self.on_result is not None:
+                self.on_result(pattern, result)
         else:
-            self.warmup_requests += 1
-        return pattern, result
+            self.counters["warmup_requests"] += 1
+        return result
+
+    def step(self, rng: random.Random) -> tuple[str, Result]:
+        """One closed-model request: draw, send, record."""
+        pattern, call = self.next_call(rng)
+        return pattern, self.send(pattern, call)
 
     def close(self) -> Path:
-        return self.recorder.close({"warmup_requests": self.warmup_requests,
-                                    "late_starts": self.late_starts})
+        return self.recorder.close({"counters": dict(self.counters),
+                                    "model": self.scenario.load.model})

@@ -72,7 +72,7 @@ def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo) -> dict[str, Any
     if n == 0:
         return {"requests": 0}
     client = make_client(endpoint, scenario.client)
-    factory = RequestFactory.for_scenario(scenario)
+    factory = RequestFactory.for_scenario(scenario, salt=random.SystemRandom().randrange(1 << 40))
     picker = PatternPicker(scenario.mix)
     rng = random.Random(f"{scenario.dataset.seed}:warmup")
     outcomes: Counter[str] = Counter()
@@ -103,9 +103,9 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
         cmd = locust_command(req, endpoint, run_dir)
         update_manifest(run_dir, locust={"command": cmd})
-        echo(f"replaying for {sc.load.duration_s:g}s with {sc.load.users} users "
+        echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
              f"(Locust log: {run_dir / 'locust.log'})")
-        status = run_locust(cmd, run_dir, sc.load.duration_s + LOCUST_GRACE_S)
+        status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
     summary = build_report(run_dir)
     update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
     if status != "complete":
@@ -113,14 +113,36 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     return run_dir, summary
 
 
+def describe_load(sc: Scenario) -> str:
+    load = sc.load
+    procs = f" in {load.processes} processes" if load.processes > 1 else ""
+    if load.model == "open":
+        rates = "/".join(f"{s.rate:g}" for s in load.arrival_stages())
+        return f"open model at {rates} requests/s{procs}"
+    pace = f"{load.rate_per_user:g} requests/s each" if load.rate_per_user else "unpaced"
+    return f"{load.users} users, {pace}{procs}"
+
+
+def locust_users(sc: Scenario) -> tuple[int, float]:
+    """(Locust users, spawn rate): open model runs one arrival generator per process."""
+    load = sc.load
+    if load.model == "open":
+        return load.processes, float(load.processes)
+    return load.users, load.spawn_rate
+
+
 def locust_command(req: RunRequest, endpoint: Endpoint, run_dir: Path) -> list[str]:
     load = req.scenario.load
+    users, spawn_rate = locust_users(req.scenario)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-           "--users", str(load.users), "--spawn-rate", f"{load.spawn_rate:g}",
-           "--run-time", f"{math.ceil(load.duration_s)}s", "--stop-timeout", "10",
+           "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
+           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", "10",
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
+           "--json-file", str(run_dir / "locust_stats"),
            "--ddb-scenario", req.scenario.name, "--ddb-scenarios-file", str(req.scenarios_file),
            "--ddb-run-dir", str(run_dir)]
+    if load.processes > 1:
+        cmd += ["--processes", str(load.processes)]
     if endpoint.url:
         cmd += ["--ddb-endpoint", endpoint.url]
     return cmd

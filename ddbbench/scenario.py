@@ -14,6 +14,8 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,10 @@ from ddbbench.errors import ConfigError
 from ddbbench.typed import build, rule
 
 FORMAT_VERSION = 1
-PATTERNS = ("get_conversation", "query_by_candidate_status", "update_status", "append_message")
-STATUSES = ("CREATED", "ONGOING", "COMPLETED")
+SEED_PATTERNS = ("get_conversation", "query_by_candidate_status", "update_status", "append_message")
+PATTERNS = (*SEED_PATTERNS, "batch_get_candidates", "create_conversation")
+STATUSES = ("CREATED", "ONGOING", "COMPLETED")  # the lifecycle, in order
+KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Mix:
     query_by_candidate_status: float = rule(30.0, what="a weight", ge=0)
     update_status: float = rule(15.0, what="a weight", ge=0)
     append_message: float = rule(15.0, what="a weight", ge=0)
+    batch_get_candidates: float = rule(0.0, what="a weight", ge=0)
+    create_conversation: float = rule(0.0, what="a weight", ge=0)
 
     def validate(self, path: str) -> None:
         if sum(self.weights().values()) <= 0:
@@ -76,26 +82,86 @@ class Mix:
 
 
 @dataclass(frozen=True)
-class Load:
-    """Closed-model load: ``users`` Locust users, each paced to ``rate_per_user`` requests/s.
+class KeyChoice:
+    """How a pattern picks the item it touches (see ddbbench/keydist.py)."""
 
-    ``rate_per_user: 0`` means no pacing (each user sends as fast as responses come back).
+    distribution: str = rule("uniform", what="a key distribution", choices=KEY_DISTRIBUTIONS)
+    zipf_s: float = rule(0.99, what="a Zipf exponent", gt=0)
+    hot_keys: float = rule(0.01, what="a fraction of keys", gt=0, le=1)
+    hot_requests: float = rule(0.9, what="a fraction of requests", ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key choice per pattern; a pattern without its own entry uses ``default``."""
+
+    default: KeyChoice = field(default_factory=KeyChoice)
+    get_conversation: KeyChoice | None = None
+    query_by_candidate_status: KeyChoice | None = None
+    update_status: KeyChoice | None = None
+    append_message: KeyChoice | None = None
+    batch_get_candidates: KeyChoice | None = None
+    batch_get_size: int = rule(10, what="a key count", ge=1, le=100)
+
+    def for_pattern(self, pattern: str) -> KeyChoice:
+        return getattr(self, pattern, None) or self.default
+
+
+@dataclass(frozen=True)
+class Stage:
+    duration_s: float = rule(30.0, what="a duration in seconds", gt=0)
+    rate: float = rule(100.0, what="requests per second", ge=0)
+
+
+@dataclass(frozen=True)
+class Load:
+    """How hard and how long.
+
+    ``model: closed``: ``users`` Locust users, each paced to ``rate_per_user`` requests/s
+    (0 = unpaced: each user sends as fast as responses come back).
+    ``model: open``: requests arrive at ``arrival_rate`` requests/s in all (or per ``stages``)
+    whatever the responses do; latency is timed from each request's intended start, so a stall
+    shows in the percentiles (coordinated omission); at most ``max_in_flight`` requests per
+    process are outstanding, later ones wait and are counted as late.
     ``warmup_requests`` are sent before Locust starts (DynamoDB Local's JVM needs about 2,000
     requests of JIT warm-up before its latency settles); the first ``warmup_s`` seconds of the
     Locust run (spawning, connection set-up) are executed but not measured.
     """
 
+    model: str = rule("closed", what="a load model", choices=("closed", "open"))
     users: int = rule(8, what="a user count", ge=1)
     spawn_rate: float = rule(8.0, what="users per second", gt=0)
-    duration_s: float = rule(60.0, what="a duration in seconds", gt=0)
+    duration_s: float | None = rule(None, what="a duration in seconds", gt=0)
     rate_per_user: float = rule(10.0, what="requests per second", ge=0)
+    arrival_rate: float = rule(100.0, what="requests per second", gt=0)
+    stages: tuple[Stage, ...] = ()
+    max_in_flight: int = rule(64, what="a request count", ge=1)
+    processes: int = rule(1, what="a process count", ge=1, le=64)
     warmup_requests: int = rule(3000, what="a request count", ge=0)
     warmup_s: float = rule(5.0, what="a duration in seconds", ge=0)
 
+    @property
+    def run_time_s(self) -> float:
+        """Length of the Locust run: the stages' total, else duration_s (default 60 s)."""
+        if self.stages:
+            return sum(s.duration_s for s in self.stages)
+        return 60.0 if self.duration_s is None else self.duration_s
+
+    def arrival_stages(self) -> tuple[Stage, ...]:
+        """Open-model rates over the run: the stages, or arrival_rate for the whole run."""
+        return self.stages or (Stage(self.run_time_s, self.arrival_rate),)
+
     def validate(self, path: str) -> None:
-        if self.warmup_s >= self.duration_s:
-            raise ConfigError(f"{path}.warmup_s: {self.warmup_s:g} is not a duration < "
-                              f"duration_s ({self.duration_s:g}); nothing would be measured")
+        if self.stages and self.model != "open":
+            raise ConfigError(f"{path}.stages: stages are arrival rates of the open model; "
+                              f"set {path}.model: open (or remove stages)")
+        if (self.stages and self.duration_s is not None
+                and not math.isclose(self.duration_s, self.run_time_s, rel_tol=1e-9)):
+            raise ConfigError(f"{path}.duration_s: {self.duration_s:g} is not the stages' total "
+                              f"({self.run_time_s:g}); omit duration_s when giving stages")
+        if self.warmup_s >= self.run_time_s:
+            raise ConfigError(f"{path}.warmup_s: {self.warmup_s:g} is not a duration < the run "
+                              f"time ({self.run_time_s:g}); nothing would be measured")
 
 
 @dataclass(frozen=True)
@@ -126,6 +192,7 @@ class Scenario:
     dataset: Dataset = field(default_factory=Dataset)
     tables: Tables = field(default_factory=Tables)
     mix: Mix = field(default_factory=Mix)
+    keys: Keys = field(default_factory=Keys)
     load: Load = field(default_factory=Load)
     slo: Slo = field(default_factory=Slo)
     client: Client = field(default_factory=Client)
@@ -135,7 +202,8 @@ class Scenario:
         check_target(self.target, f"{path}.target")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain JSON-ready data (tuples as lists), parseable back by ``parse_scenarios``."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 def check_target(target: str, path: str) -> None:

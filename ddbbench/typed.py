@@ -91,6 +91,11 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
         return _coerce(inner, value, path)
     if dataclasses.is_dataclass(hint):
         return build(hint, value, path)
+    if origin is tuple:  # tuple[X, ...]: a YAML list of X
+        (item, _ellipsis) = get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {_kind(value)} {value!r}")
+        return tuple(_coerce(item, v, f"{path}[{i}]") for i, v in enumerate(value))
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: {value!r} is not a boolean (true or false)")

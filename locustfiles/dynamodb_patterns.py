@@ -18,6 +18,7 @@ import locust  # noqa: F401, I001
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from locust import User, events, task
 from locust.runners import MasterRunner
 
 from ddbbench.errors import BenchError
+from ddbbench.execute import Result
+from ddbbench.openloop import OpenLoop
+from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.replay import ReplayContext, resolve_endpoint
 from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
@@ -76,10 +80,13 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     except BenchError as exc:
         sys.exit(f"ddbbench: {exc}")
     run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else _new_run_dir(scenario, endpoint)
-    users = max(scenario.load.users, opts.num_users or 0)
-    ctx = ReplayContext.create(scenario, endpoint, run_dir, pool_size=users)
-    ctx.start_measuring_after(scenario.load.warmup_s)
+    load = scenario.load
+    concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
+    ctx = ReplayContext.create(scenario, endpoint, run_dir, pool_size=concurrency)
+    ctx.on_result = partial(_fire_request_event, environment)
+    ctx.start_measuring_after(load.warmup_s)
     _state["ctx"] = ctx
+    _state["loops"] = []
     _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
 
 
@@ -90,8 +97,19 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     if sampler is not None:
         sampler.kill()
     if ctx is not None:
+        client = ctx.scenario.client
+        for loop in _state.pop("loops", []):
+            loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
         path = ctx.close()
         print(f"ddbbench: wrote {path}", file=sys.stderr)
+
+
+def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
+    # Only measured requests reach Locust, so its request counts equal ddbbench's.
+    environment.events.request.fire(
+        request_type="dynamodb", name=pattern, response_time=r.response_ns / 1e6,
+        response_length=r.response_bytes, context={},
+        exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))
 
 
 def _new_run_dir(scenario: Scenario, endpoint: Any) -> Path:
@@ -111,25 +129,33 @@ def _sample_cpu(ctx: ReplayContext) -> None:
 
 
 class ConversationUser(User):
-    """One simulated application instance issuing the scenario's mix of patterns."""
+    """Closed model: one application instance issuing the mix, paced to rate_per_user.
+    Open model: one arrival generator sending its share of the arrival rate."""
 
     def on_start(self) -> None:
         self.ctx: ReplayContext = _state["ctx"]
         self.rng = self.ctx.user_rng()
-        # Our own pacer, not Locust's constant_throughput: see ddbbench/pacing.py for why.
-        self.pacer = self.ctx.pacer()
-        gevent.sleep(self.pacer.delay(time.perf_counter()))
+        self.open_loop: OpenLoop | None = None
+        self.pacer: Pacer | None = None
+        if self.ctx.scenario.load.model == "open":
+            users = self.environment.parsed_options.num_users or 1
+            self.open_loop = OpenLoop(self.ctx, self.rng, share=1 / users, phase=self.ctx.user_phase())
+            _state["loops"].append(self.open_loop)
+        else:
+            # Our own pacer, not Locust's constant_throughput: see ddbbench/pacing.py for why.
+            self.pacer = self.ctx.pacer()
+            gevent.sleep(self.pacer.delay(time.perf_counter()))
 
     def wait_time(self) -> float:
-        return self.pacer.delay(time.perf_counter())
+        return self.pacer.delay(time.perf_counter()) if self.pacer else 0.0
 
     def on_stop(self) -> None:
-        self.ctx.late_starts += self.pacer.late
+        if self.pacer is not None:
+            self.ctx.counters["late_starts"] += self.pacer.late
 
     @task
     def access_pattern(self) -> None:
-        pattern, r = self.ctx.step(self.rng)
-        self.environment.events.request.fire(
-            request_type="dynamodb", name=pattern, response_time=r.latency_ns / 1e6,
-            response_length=r.response_bytes, context={},
-            exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))
+        if self.open_loop is not None:
+            self.open_loop.run()  # until the test stops
+        else:
+            self.ctx.step(self.rng)

@@ -13,8 +13,19 @@ from datagen.keyspace import Keyspace
 from datagen.model import Candidate, Conversation, Generator, Message
 from datagen.pools import pools_for
 from ddbbench.design import Call, SeedDesign, message_av
-from ddbbench.patterns import PatternPicker, RequestFactory, now_iso
-from ddbbench.scenario import PATTERNS, STATUSES, Dataset, Mix, Range, Scenario, Tables
+from ddbbench.keydist import Hotspot, Latest, Uniform, Zipfian
+from ddbbench.patterns import NEXT_STATUS, ConversationState, PatternPicker, RequestFactory, now_iso
+from ddbbench.scenario import (
+    PATTERNS,
+    STATUSES,
+    Dataset,
+    KeyChoice,
+    Keys,
+    Mix,
+    Range,
+    Scenario,
+    Tables,
+)
 
 NOW = "2026-02-03T04:05:06.789Z"
 DATASET = Dataset(seed=5, candidates=40, conversations=300, jobs=6, messages=Range(1, 4))
@@ -27,9 +38,17 @@ def design() -> SeedDesign:
     return SeedDesign(Tables())
 
 
-@pytest.fixture(scope="module")
-def factory(design: SeedDesign) -> RequestFactory:
-    return RequestFactory(design, Keyspace.of(DATASET), pools_for(DATASET.seed), clock=lambda: NOW)
+def make_factory(dataset: Dataset = DATASET, keys: Keys | None = None, salt: int = 0) -> RequestFactory:
+    """A factory over ``dataset`` with a fixed clock; each one has its own ConversationState."""
+    scenario = Scenario(name="t", dataset=dataset, keys=keys or Keys())
+    return RequestFactory(scenario, SeedDesign(Tables()), Keyspace.of(dataset), pools_for(dataset.seed),
+                          salt=salt, clock=lambda: NOW)
+
+
+@pytest.fixture
+def factory() -> RequestFactory:
+    # Function scope: update_status and create_conversation change the factory's state.
+    return make_factory()
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +234,40 @@ def test_append_message_call(design: SeedDesign) -> None:
     })
 
 
+def test_batch_get_candidates_call(design: SeedDesign) -> None:
+    other = "abcdefab-1234-4567-89ab-cdefabcdef01"
+    assert design.batch_get_candidates([CAND_ID, other]) == Call("batch_get_item", {
+        "RequestItems": {"PoppAICandidateProfiles": {
+            "Keys": [{"candidateId": {"S": CAND_ID}}, {"candidateId": {"S": other}}]}},
+        "ReturnConsumedCapacity": "INDEXES",
+    })
+
+
+def test_batch_get_candidates_call_follows_configured_table() -> None:
+    d = SeedDesign(Tables(candidates="cand.t"))
+    assert d.batch_get_candidates([CAND_ID]).kwargs["RequestItems"] == {
+        "cand.t": {"Keys": [{"candidateId": {"S": CAND_ID}}]}}
+
+
+def test_create_conversation_call(design: SeedDesign) -> None:
+    conv = Conversation(CONV_ID, CAND_ID, "JOB-00000042", "CREATED", NOW,
+                        (Message("system", NOW, "Welcome!"),))
+    assert design.create_conversation(conv) == Call("put_item", {
+        "TableName": "PoppAIChatConversations",
+        "Item": {
+            "conversationId": {"S": CONV_ID},
+            "candidateId": {"S": CAND_ID},
+            "jobId": {"S": "JOB-00000042"},
+            "status": {"S": "CREATED"},
+            "lastUpdated": {"S": NOW},
+            "messages": {"L": [{"M": {"sender": {"S": "system"}, "timestamp": {"S": NOW},
+                                      "content": {"S": "Welcome!"}}}]},
+        },
+        "ConditionExpression": "attribute_not_exists(conversationId)",
+        "ReturnConsumedCapacity": "INDEXES",
+    })
+
+
 def test_calls_never_use_a_bare_status_word(design: SeedDesign) -> None:
     # `status` is a DynamoDB reserved word: expressions must refer to it through #s.
     for call in (design.query_by_candidate_status(CAND_ID, "ONGOING"),
@@ -235,7 +288,7 @@ def test_call_default_kwargs_are_not_shared() -> None:
 
 def test_picker_weights_respected() -> None:
     picker = PatternPicker(Mix(40, 30, 15, 15))
-    assert picker.names == list(PATTERNS)
+    assert picker.names == list(PATTERNS[:4])  # the two extra patterns default to weight 0
     assert picker.cumulative == [40.0, 70.0, 85.0, 100.0]
     rng = random.Random(1234)
     n = 20000
@@ -244,6 +297,20 @@ def test_picker_weights_respected() -> None:
     assert counts["query_by_candidate_status"] / n == pytest.approx(0.30, abs=0.02)
     assert counts["update_status"] / n == pytest.approx(0.15, abs=0.02)
     assert counts["append_message"] / n == pytest.approx(0.15, abs=0.02)
+
+
+def test_picker_all_six_patterns() -> None:
+    picker = PatternPicker(Mix(30, 20, 15, 15, 10, 10))
+    assert picker.names == ["get_conversation", "query_by_candidate_status", "update_status",
+                            "append_message", "batch_get_candidates", "create_conversation"]
+    assert picker.cumulative == [30.0, 50.0, 65.0, 80.0, 90.0, 100.0]
+    assert picker.pick(FixedRandom(0.85)) == "batch_get_candidates"
+    assert picker.pick(FixedRandom(0.9)) == "create_conversation"
+    assert picker.pick(FixedRandom(0.9999999999)) == "create_conversation"
+    rng = random.Random(8)
+    counts = Counter(picker.pick(rng) for _ in range(20000))
+    assert counts["batch_get_candidates"] / 20000 == pytest.approx(0.10, abs=0.02)
+    assert counts["create_conversation"] / 20000 == pytest.approx(0.10, abs=0.02)
 
 
 def test_picker_zero_weight_never_drawn() -> None:
@@ -301,15 +368,82 @@ def test_make_query(factory: RequestFactory, keyspace_ids: dict[str, Any]) -> No
 
 
 def test_make_update_status(factory: RequestFactory, keyspace_ids: dict[str, Any]) -> None:
+    ks = Keyspace.of(DATASET)
+    index_of = {ks.conversation(i).conversation_id: i for i in range(DATASET.conversations)}
+    expected = {i: ks.conversation(i).status for i in range(DATASET.conversations)}  # loaded statuses
     rng = random.Random(3)
     statuses = set()
+    touched = set()
     for _ in range(300):
         call = factory.make("update_status", rng)
         assert call.operation == "update_item"
-        assert call.kwargs["Key"]["conversationId"]["S"] in keyspace_ids["conversations"]
+        conversation_id = call.kwargs["Key"]["conversationId"]["S"]
+        assert conversation_id in keyspace_ids["conversations"]
         assert call.kwargs["ExpressionAttributeValues"][":t"] == {"S": NOW}
-        statuses.add(call.kwargs["ExpressionAttributeValues"][":s"]["S"])
-    assert statuses == set(STATUSES)
+        status = call.kwargs["ExpressionAttributeValues"][":s"]["S"]
+        # Each update moves the conversation one step along CREATED -> ONGOING -> COMPLETED.
+        i = index_of[conversation_id]
+        assert status == NEXT_STATUS[expected[i]]
+        expected[i] = status
+        touched.add(i)
+        statuses.add(status)
+    assert statuses == {"ONGOING", "COMPLETED"}  # an update never moves a conversation back to CREATED
+    assert factory.state.status == {i: expected[i] for i in touched}
+
+
+def test_next_status_is_the_lifecycle() -> None:
+    assert NEXT_STATUS == {"CREATED": "ONGOING", "ONGOING": "COMPLETED", "COMPLETED": "COMPLETED"}
+    assert tuple(NEXT_STATUS) == STATUSES
+
+
+@pytest.mark.parametrize(
+    ("seed", "loaded", "updates"),
+    [
+        (0, "CREATED", ["ONGOING", "COMPLETED", "COMPLETED"]),
+        (1, "ONGOING", ["COMPLETED", "COMPLETED", "COMPLETED"]),
+        (4, "COMPLETED", ["COMPLETED", "COMPLETED", "COMPLETED"]),
+    ],
+)
+def test_update_status_follows_lifecycle_and_query_uses_current_status(
+        seed: int, loaded: str, updates: list[str]) -> None:
+    # One conversation: every request is forced onto it.
+    dataset = Dataset(seed=seed, candidates=3, conversations=1, jobs=2, messages=Range(1, 2))
+    f = make_factory(dataset)
+    ks = Keyspace.of(dataset)
+    conv = ks.conversation(0)
+    owner = ks.candidate_id(conv.candidate_index)
+    assert conv.status == loaded
+    rng = random.Random(0)
+
+    def query_status() -> str:
+        values = f.make("query_by_candidate_status", rng).kwargs["ExpressionAttributeValues"]
+        assert values[":c"] == {"S": owner}
+        return values[":s"]["S"]
+
+    assert query_status() == loaded
+    seen = []
+    for _ in range(3):
+        call = f.make("update_status", rng)
+        assert call.kwargs["Key"] == {"conversationId": {"S": conv.conversation_id}}
+        seen.append(call.kwargs["ExpressionAttributeValues"][":s"]["S"])
+    assert seen == updates
+    assert f.state.current_status(0) == updates[-1]
+    assert query_status() == updates[-1]
+
+
+def test_query_follows_updates_over_the_keyspace(factory: RequestFactory) -> None:
+    rng = random.Random(21)
+    for _ in range(600):
+        factory.make("update_status", rng)
+    ks = factory.keys
+    owners = {}
+    for i in range(DATASET.conversations):
+        owners.setdefault((ks.candidate_id(ks.conversation(i).candidate_index),
+                           factory.state.current_status(i)), i)
+    for _ in range(300):
+        values = factory.make("query_by_candidate_status", rng).kwargs["ExpressionAttributeValues"]
+        assert (values[":c"]["S"], values[":s"]["S"]) in owners
+    assert "CREATED" not in {factory.state.status[i] for i in factory.state.status}
 
 
 def test_make_append_message(factory: RequestFactory, keyspace_ids: dict[str, Any]) -> None:
@@ -336,14 +470,150 @@ def test_make_covers_the_keyspace(factory: RequestFactory, keyspace_ids: dict[st
     assert seen == keyspace_ids["conversations"]  # uniform over all 300 conversations
 
 
-def test_make_is_deterministic_for_a_seed(factory: RequestFactory) -> None:
+def test_make_is_deterministic_for_a_seed() -> None:
+    # Two factories: the state one factory builds up changes later requests of that factory.
+    fa, fb = make_factory(salt=77), make_factory(salt=77)
     a, b = random.Random(11), random.Random(11)
-    assert [factory.make(p, a) for p in PATTERNS * 20] == [factory.make(p, b) for p in PATTERNS * 20]
+    assert [fa.make(p, a) for p in PATTERNS * 20] == [fb.make(p, b) for p in PATTERNS * 20]
+    assert fa.state.status == fb.state.status
+    assert fa.state.created == fb.state.created == 20
 
 
 def test_make_unknown_pattern(factory: RequestFactory) -> None:
     with pytest.raises(ValueError, match=r"^unknown pattern 'scan_everything'$"):
         factory.make("scan_everything", random.Random(0))
+
+
+def test_create_conversation_creates_distinct_new_conversations(keyspace_ids: dict[str, Any]) -> None:
+    f = make_factory(salt=1000)
+    ks = Keyspace.of(DATASET)
+    rng = random.Random(13)
+    calls = [f.make("create_conversation", rng) for _ in range(3)]
+    ids = [c.kwargs["Item"]["conversationId"]["S"] for c in calls]
+    # Indices n + salt + k: 300 + 1000 + 0, 1, 2.
+    assert ids == [ks.conversation(i).conversation_id for i in (1300, 1301, 1302)]
+    assert len(set(ids)) == 3
+    assert not set(ids) & keyspace_ids["conversations"]
+    for i, call in zip((1300, 1301, 1302), calls, strict=True):
+        k = ks.conversation(i)
+        assert call.operation == "put_item"
+        assert call.kwargs["TableName"] == "PoppAIChatConversations"
+        assert call.kwargs["ConditionExpression"] == "attribute_not_exists(conversationId)"
+        item = call.kwargs["Item"]
+        assert item["status"] == {"S": "CREATED"}
+        assert item["candidateId"] == {"S": ks.candidate_id(k.candidate_index)}
+        assert item["jobId"] == {"S": ks.job_id(k.job_index)}
+        assert item["lastUpdated"] == {"S": NOW}
+        (greeting,) = item["messages"]["L"]
+        assert greeting["M"]["sender"] == {"S": "system"}
+        assert greeting["M"]["timestamp"] == {"S": NOW}
+        assert greeting["M"]["content"]["S"] in f.pools.system_messages
+    assert f.state.created == 3
+    assert f.state.positions == 303
+    assert f.state.status == {1300: "CREATED", 1301: "CREATED", 1302: "CREATED"}
+
+
+def test_created_conversation_follows_the_lifecycle() -> None:
+    # A single loaded conversation, update_status on `latest`: the created one is often chosen.
+    dataset = Dataset(seed=4, candidates=3, conversations=1, jobs=2, messages=Range(1, 2))
+    f = make_factory(dataset, Keys(update_status=KeyChoice(distribution="latest")), salt=50)
+    rng = random.Random(2)
+    created_id = f.make("create_conversation", rng).kwargs["Item"]["conversationId"]["S"]
+    assert created_id == f.keys.conversation(51).conversation_id
+    statuses = [f.make("update_status", rng).kwargs for _ in range(40)]
+    on_created = [kw["ExpressionAttributeValues"][":s"]["S"] for kw in statuses
+                  if kw["Key"]["conversationId"]["S"] == created_id]
+    assert on_created[:2] == ["ONGOING", "COMPLETED"]
+    assert set(on_created[2:]) <= {"COMPLETED"}
+    assert f.state.current_status(51) == "COMPLETED"
+
+
+def test_latest_distribution_prefers_created_conversations() -> None:
+    f = make_factory(keys=Keys(get_conversation=KeyChoice(distribution="latest")), salt=9)
+    rng = random.Random(17)
+    created = f.make("create_conversation", rng).kwargs["Item"]["conversationId"]["S"]
+    n = 4000
+    counts = Counter(f.make("get_conversation", rng).kwargs["Key"]["conversationId"]["S"] for _ in range(n))
+    (top, top_count), (_, second_count) = counts.most_common(2)
+    assert top == created
+    assert top_count > 1.5 * second_count
+    chooser = f.choosers["get_conversation"]
+    assert isinstance(chooser, Latest)
+    assert chooser.high_water == 301  # the 300 loaded conversations and the created one
+    assert top_count / n == pytest.approx(chooser.probability(300), abs=0.03)
+
+
+def test_choosers_follow_the_scenario_keys() -> None:
+    f = make_factory(keys=Keys(default=KeyChoice(distribution="zipfian", zipf_s=1.1),
+                               get_conversation=KeyChoice()))
+    assert set(f.choosers) == {"get_conversation", "query_by_candidate_status", "update_status",
+                               "append_message", "batch_get_candidates"}
+    assert isinstance(f.choosers["get_conversation"], Uniform)
+    assert f.choosers["get_conversation"].n == 300
+    for pattern in ("query_by_candidate_status", "update_status", "append_message"):
+        chooser = f.choosers[pattern]
+        assert isinstance(chooser, Zipfian)
+        assert (chooser.n, chooser.s) == (300, 1.1)
+    batch = f.choosers["batch_get_candidates"]
+    assert isinstance(batch, Zipfian)
+    assert (batch.n, batch.s) == (40, 1.1)  # batch_get_candidates draws candidates, not conversations
+
+
+def test_batch_get_candidates_has_batch_size_distinct_keys() -> None:
+    f = make_factory()
+    ks = Keyspace.of(DATASET)
+    all_candidates = {ks.candidate_id(c) for c in range(DATASET.candidates)}
+    rng = random.Random(19)
+    for _ in range(200):
+        call = f.make("batch_get_candidates", rng)
+        assert call.operation == "batch_get_item"
+        assert list(call.kwargs["RequestItems"]) == ["PoppAICandidateProfiles"]
+        keys = call.kwargs["RequestItems"]["PoppAICandidateProfiles"]["Keys"]
+        ids = [k["candidateId"]["S"] for k in keys]
+        assert all(list(k) == ["candidateId"] for k in keys)
+        assert len(ids) == 10  # the default batch_get_size
+        assert len(set(ids)) == 10
+        assert set(ids) <= all_candidates
+        assert call.kwargs["ReturnConsumedCapacity"] == "INDEXES"
+
+
+@pytest.mark.parametrize(("size", "distribution"), [(1, "uniform"), (25, "zipfian"), (40, "hotspot")])
+def test_batch_get_size_is_respected(size: int, distribution: str) -> None:
+    keys = Keys(batch_get_candidates=KeyChoice(distribution=distribution), batch_get_size=size)
+    f = make_factory(keys=keys)
+    assert f.batch_size == size
+    rng = random.Random(23)
+    for _ in range(20):
+        keys = f.make("batch_get_candidates", rng).kwargs["RequestItems"]["PoppAICandidateProfiles"]["Keys"]
+        assert len(keys) == size
+        assert len({k["candidateId"]["S"] for k in keys}) == size
+
+
+def test_batch_get_size_is_capped_at_the_candidate_count() -> None:
+    dataset = Dataset(seed=5, candidates=3, conversations=10, jobs=2, messages=Range(1, 2))
+    f = make_factory(dataset, Keys(batch_get_size=10))
+    assert f.batch_size == 3
+    ks = Keyspace.of(dataset)
+    keys = f.make("batch_get_candidates", random.Random(0)).kwargs["RequestItems"][
+        "PoppAICandidateProfiles"]["Keys"]
+    assert len(keys) == 3
+    assert {k["candidateId"]["S"] for k in keys} == {ks.candidate_id(c) for c in range(3)}
+
+
+def test_conversation_state_indices_and_statuses() -> None:
+    ks = Keyspace(seed=0, conversations=5, candidates=2, jobs=1)
+    state = ConversationState(ks, salt=100)
+    assert (state.positions, state.created) == (5, 0)
+    assert [state.index_at(p) for p in range(5)] == [0, 1, 2, 3, 4]
+    assert state.current_status(0) == ks.conversation(0).status
+    assert state.create() == 105
+    assert state.create() == 106
+    assert (state.positions, state.created) == (7, 2)
+    assert [state.index_at(p) for p in (4, 5, 6)] == [4, 105, 106]
+    assert state.current_status(106) == "CREATED"
+    state.status[0] = "COMPLETED"
+    assert state.current_status(0) == "COMPLETED"
+    assert state.status == {0: "COMPLETED", 105: "CREATED", 106: "CREATED"}
 
 
 def test_for_scenario_uses_scenario_tables_and_dataset() -> None:
@@ -352,10 +622,35 @@ def test_for_scenario_uses_scenario_tables_and_dataset() -> None:
     f = RequestFactory.for_scenario(sc)
     assert f.keys == Keyspace.of(DATASET)
     assert f.pools is pools_for(DATASET.seed)
+    assert f.state.salt == 0
+    assert f.batch_size == 10
     call = f.make("query_by_candidate_status", random.Random(0))
     assert call.kwargs["TableName"] == "Convs"
     assert call.kwargs["IndexName"] == "ix_s"
+    assert list(f.make("batch_get_candidates", random.Random(0)).kwargs["RequestItems"]) == ["Cands"]
+
+
+def test_for_scenario_passes_salt_and_keys() -> None:
+    sc = Scenario(name="t", dataset=DATASET,
+                  keys=Keys(get_conversation=KeyChoice(distribution="hotspot"), batch_get_size=4))
+    f = RequestFactory.for_scenario(sc, salt=123)
+    assert f.state.salt == 123
+    assert f.batch_size == 4
+    assert isinstance(f.choosers["get_conversation"], Hotspot)
+    created = f.make("create_conversation", random.Random(0)).kwargs["Item"]["conversationId"]["S"]
+    assert created == Keyspace.of(DATASET).conversation(300 + 123).conversation_id
 
 
 def test_now_iso_format() -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", now_iso())
+
+
+def test_batch_get_with_a_hot_set_smaller_than_the_batch_terminates() -> None:
+    # hot_requests 1.0 on a hot set of 1 key: the chooser alone can never give 10 distinct keys.
+    from ddbbench.scenario import Dataset, KeyChoice, Keys, Scenario
+
+    scenario = Scenario(dataset=Dataset(candidates=100, conversations=10),
+                        keys=Keys(batch_get_candidates=KeyChoice("hotspot", hot_keys=0.01, hot_requests=1.0)))
+    call = RequestFactory.for_scenario(scenario).make("batch_get_candidates", random.Random(1))
+    keys = next(iter(call.kwargs["RequestItems"].values()))["Keys"]
+    assert len(keys) == 10 and len({k["candidateId"]["S"] for k in keys}) == 10

@@ -25,6 +25,12 @@ def only_run_dir(reports: Path) -> Path:
     return run_dir
 
 
+def locust_counts(run_dir: Path) -> dict[str, int]:
+    """Locust's own request counts (its JSON stats are written after the run, complete)."""
+    return {e["name"]: e["num_requests"]
+            for e in json.loads((run_dir / "locust_stats.json").read_text())}
+
+
 def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     proc = run_cli("run", "--scenario", "smoke", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -67,6 +73,8 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
                 if (i and t - starts[i - 1] < 1000) or (i + 1 < len(starts) and starts[i + 1] - t < 1000))
     assert close / len(starts) < 0.25, close / len(starts)
 
+    assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
+
     html = (run_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "get_conversation" in html
 
@@ -74,6 +82,26 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     rebuilt = run_cli("report", str(run_dir), check=True)
     assert json.loads((run_dir / "summary.json").read_text()) == summary
     assert "query_by_candidate_status" in rebuilt.stdout
+
+
+def test_open_model_run_accounts_for_every_arrival(isolated_cache: Path, tmp_path: Path) -> None:
+    proc = run_cli("run", "--scenario", "smoke-open", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "reports")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    gen = summary["generator"]
+    # Stages 6 s x 40/s + 6 s x 60/s: 600 arrivals; the first 5 s (at 40/s) are warm-up.
+    assert gen["scheduled"] == 600 and gen["not_started"] == 0 and gen["cap_waits"] == 0
+    assert gen["warmup_requests"] == 200
+    assert summary["overall"]["count"] == 400 and summary["overall"]["errors"] == 0
+    assert set(summary["patterns"]) == set(PATTERNS)
+    assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
+    # Latency is timed from the intended start: response = service + schedule lag, per row.
+    with next((run_dir / "requests").glob("*.csv")).open() as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        total = float(r["service_us"]) + float(r["schedule_lag_us"])
+        assert abs(float(r["latency_us"]) - total) <= 0.002, r
 
 
 def test_ctrl_c_stops_managed_server_and_keeps_partial_results(isolated_cache: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +14,19 @@ import pytest
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.scenario import (
     PATTERNS,
+    SEED_PATTERNS,
     STATUSES,
     Client,
     Dataset,
+    KeyChoice,
+    Keys,
     Load,
     Loader,
     Mix,
     Range,
     Scenario,
     Slo,
+    Stage,
     Tables,
     check_target,
     load_scenario,
@@ -33,10 +38,14 @@ from ddbbench.typed import Rule, build
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios.yaml"
 
-SCENARIO_KEYS = "name, description, target, region, dataset, tables, mix, load, slo, client, loader"
+SCENARIO_KEYS = "name, description, target, region, dataset, tables, mix, keys, load, slo, client, loader"
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
-LOAD_KEYS = "users, spawn_rate, duration_s, rate_per_user, warmup_requests, warmup_s"
+LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
+             "processes, warmup_requests, warmup_s")
+KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
+             "batch_get_candidates, batch_get_size")
+DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"
 
 
 def doc_with(body: Any, name: str = "x") -> dict[str, Any]:
@@ -63,11 +72,12 @@ def write(tmp_path: Path, text: str | bytes, name: str = "scenarios.yaml") -> Pa
 # --- the shipped scenarios file ------------------------------------------------------------
 
 
-def test_shipped_file_has_smoke_and_baseline() -> None:
+def test_shipped_file_has_smoke_smoke_open_and_baseline() -> None:
     scenarios = load_scenarios(SHIPPED)
-    assert list(scenarios) == ["smoke", "baseline"]
+    assert list(scenarios) == ["smoke", "smoke-open", "baseline"]
     assert all(isinstance(sc, Scenario) for sc in scenarios.values())
     assert scenarios["smoke"].name == "smoke"
+    assert scenarios["smoke-open"].name == "smoke-open"
     assert scenarios["baseline"].name == "baseline"
 
 
@@ -78,10 +88,27 @@ def test_shipped_smoke_values() -> None:
                                  messages=Range(min=1, max=6))
     assert sc.load == Load(users=4, spawn_rate=4.0, duration_s=10.0, rate_per_user=10.0,
                            warmup_requests=3000, warmup_s=5.0)
+    assert sc.load.model == "closed"
+    assert sc.load.run_time_s == 10.0
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)  # all six patterns
+    assert sc.keys == Keys(get_conversation=KeyChoice(distribution="zipfian", zipf_s=0.99))
+    assert sc.keys.for_pattern("get_conversation") == KeyChoice("zipfian", 0.99, 0.01, 0.9)
+    assert sc.keys.for_pattern("update_status") == KeyChoice("uniform", 0.99, 0.01, 0.9)
     # Omitted sections take their defaults.
-    assert sc.mix == Mix(40.0, 30.0, 15.0, 15.0)
     assert sc.slo == Slo(99.0, 10.0)
     assert sc.tables == Tables()
+
+
+def test_shipped_smoke_open_values() -> None:
+    sc = load_scenario(SHIPPED, "smoke-open")
+    assert sc.dataset == Dataset(seed=7, candidates=100, conversations=500, jobs=20,
+                                 messages=Range(min=1, max=6))
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)
+    assert sc.keys == Keys()
+    assert sc.load == Load(model="open", stages=(Stage(6.0, 40.0), Stage(6.0, 60.0)), max_in_flight=32)
+    assert sc.load.duration_s is None
+    assert sc.load.run_time_s == 12.0
+    assert sc.load.arrival_stages() == (Stage(6.0, 40.0), Stage(6.0, 60.0))
 
 
 def test_shipped_baseline_values() -> None:
@@ -89,8 +116,11 @@ def test_shipped_baseline_values() -> None:
     assert sc.dataset == Dataset(seed=42, candidates=2000, conversations=10000, jobs=200,
                                  messages=Range(min=2, max=16))
     assert sc.mix.weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
-                                "update_status": 15.0, "append_message": 15.0}
+                                "update_status": 15.0, "append_message": 15.0,
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
     assert (sc.load.users, sc.load.spawn_rate, sc.load.duration_s) == (10, 10.0, 60.0)
+    assert (sc.load.model, sc.load.stages, sc.load.run_time_s) == ("closed", (), 60.0)
+    assert sc.keys == Keys()
     assert (sc.slo.percentile, sc.slo.threshold_ms) == (99.0, 10.0)
     assert sc.description.startswith("The default main job: the seed system's four access patterns")
 
@@ -118,6 +148,29 @@ def test_to_dict_round_trips_through_parse() -> None:
     assert parse_scenarios(doc_with(body, "baseline"))["baseline"] == sc
 
 
+@pytest.mark.parametrize("name", ["smoke", "smoke-open", "baseline"])
+def test_to_dict_is_json_ready_and_round_trips(name: str) -> None:
+    sc = load_scenario(SHIPPED, name)
+    body = sc.to_dict()
+    assert json.loads(json.dumps(body)) == body  # plain JSON data: lists, not tuples
+    assert body["name"] == name
+    del body["name"]
+    assert parse_scenarios(doc_with(body, name))[name] == sc
+
+
+def test_to_dict_stages_are_lists_of_mappings() -> None:
+    body = load_scenario(SHIPPED, "smoke-open").to_dict()
+    assert body["load"]["stages"] == [{"duration_s": 6.0, "rate": 40.0}, {"duration_s": 6.0, "rate": 60.0}]
+    assert body["load"]["duration_s"] is None
+    assert body["load"]["model"] == "open"
+    assert body["keys"]["get_conversation"] is None
+    assert body["keys"]["default"] == {"distribution": "uniform", "zipf_s": 0.99, "hot_keys": 0.01,
+                                       "hot_requests": 0.9}
+    assert body["keys"]["batch_get_size"] == 10
+    assert load_scenario(SHIPPED, "smoke").to_dict()["keys"]["get_conversation"] == {
+        "distribution": "zipfian", "zipf_s": 0.99, "hot_keys": 0.01, "hot_requests": 0.9}
+
+
 # --- defaults ------------------------------------------------------------------------------
 
 
@@ -131,7 +184,9 @@ def test_empty_scenario_gets_all_defaults(body: Any) -> None:
     assert (sc.target, sc.region, sc.description) == ("local", "us-east-1", "")
     assert sc.dataset == Dataset(seed=42, candidates=1000, conversations=5000, jobs=200,
                                  messages=Range(2, 12))
-    assert sc.load == Load(8, 8.0, 60.0, 10.0, 3000, 5.0)
+    assert sc.load == Load(model="closed", users=8, spawn_rate=8.0, duration_s=None,
+                           rate_per_user=10.0, warmup_requests=3000, warmup_s=5.0)
+    assert sc.load.run_time_s == 60.0
     assert sc.client == Client("standard", 3, 2.0, 5.0)
     assert sc.loader == Loader(4)
 
@@ -139,7 +194,8 @@ def test_empty_scenario_gets_all_defaults(body: Any) -> None:
 def test_partial_section_keeps_other_defaults() -> None:
     sc = parse_scenarios(doc_with({"load": {"users": 3}, "dataset": {"messages": {"max": 20}}}))["x"]
     assert sc.load == Load(users=3)
-    assert sc.load.duration_s == 60.0
+    assert sc.load.duration_s is None
+    assert sc.load.run_time_s == 60.0
     assert sc.dataset.messages == Range(min=2, max=20)
     assert sc.dataset.seed == 42
 
@@ -152,6 +208,13 @@ def test_null_section_means_defaults() -> None:
 
 def test_mix_weights_order_matches_patterns() -> None:
     assert tuple(Mix().weights()) == PATTERNS
+    assert SEED_PATTERNS == ("get_conversation", "query_by_candidate_status", "update_status",
+                             "append_message")
+    assert PATTERNS[:4] == SEED_PATTERNS
+    assert PATTERNS[4:] == ("batch_get_candidates", "create_conversation")
+    assert Mix().weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
+                               "update_status": 15.0, "append_message": 15.0,
+                               "batch_get_candidates": 0.0, "create_conversation": 0.0}
     assert STATUSES == ("CREATED", "ONGOING", "COMPLETED")
 
 
@@ -180,7 +243,15 @@ def test_zero_weight_allowed_if_another_is_positive() -> None:
     mix = {"get_conversation": 0, "query_by_candidate_status": 0, "update_status": 0, "append_message": 1}
     sc = parse_scenarios(doc_with({"mix": mix}))["x"]
     assert sc.mix.weights() == {"get_conversation": 0.0, "query_by_candidate_status": 0.0,
-                                "update_status": 0.0, "append_message": 1.0}
+                                "update_status": 0.0, "append_message": 1.0,
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
+
+
+def test_only_new_patterns_weighted_is_valid() -> None:
+    mix = {"get_conversation": 0, "query_by_candidate_status": 0, "update_status": 0, "append_message": 0,
+           "create_conversation": 2}
+    sc = parse_scenarios(doc_with({"mix": mix}))["x"]
+    assert sc.mix == Mix(0.0, 0.0, 0.0, 0.0, 0.0, 2.0)
 
 
 def test_range_min_equal_max_is_valid() -> None:
@@ -242,12 +313,14 @@ def test_negative_weight_message() -> None:
         ({"mix": {"get_conversation": 0, "query_by_candidate_status": 0, "update_status": 0,
                   "append_message": 0}},
          "scenarios.x.mix: all weights are 0; at least one must be > 0"),
+        ({"mix": {"batch_get_candidates": -2}},
+         "scenarios.x.mix.batch_get_candidates: -2 is not a weight >= 0"),
         ({"load": {"duration_s": 5, "warmup_s": 5}},
-         "scenarios.x.load.warmup_s: 5 is not a duration < duration_s (5); nothing would be measured"),
+         "scenarios.x.load.warmup_s: 5 is not a duration < the run time (5); nothing would be measured"),
         ({"load": {"duration_s": 10, "warmup_s": 10.5}},
-         "scenarios.x.load.warmup_s: 10.5 is not a duration < duration_s (10); nothing would be measured"),
+         "scenarios.x.load.warmup_s: 10.5 is not a duration < the run time (10); nothing would be measured"),
         ({"load": {"duration_s": 3}},
-         "scenarios.x.load.warmup_s: 5 is not a duration < duration_s (3); nothing would be measured"),
+         "scenarios.x.load.warmup_s: 5 is not a duration < the run time (3); nothing would be measured"),
         # targets and table names
         ({"target": "ftp://x"},
          "scenarios.x.target: 'ftp://x' is not a target; allowed: local, aws, or an http(s):// URL"),
@@ -328,6 +401,173 @@ def test_mixed_type_unknown_top_level_keys_give_config_error() -> None:
         parse_scenarios({"version": 1, "scenarios": {"x": {}}, 2: "a", "extra": "b"})
 
 
+# --- keys: per-pattern key choice ----------------------------------------------------------
+
+
+def test_keys_for_pattern_falls_back_to_default() -> None:
+    keys = Keys()
+    for pattern in PATTERNS:
+        assert keys.for_pattern(pattern) == KeyChoice("uniform", 0.99, 0.01, 0.9)
+    hot = KeyChoice(distribution="hotspot", hot_keys=0.05, hot_requests=0.8)
+    zipf = KeyChoice(distribution="zipfian", zipf_s=1.2)
+    keys = Keys(default=hot, get_conversation=zipf)
+    assert keys.for_pattern("get_conversation") == zipf
+    assert keys.for_pattern("query_by_candidate_status") == hot
+    assert keys.for_pattern("update_status") == hot
+    assert keys.for_pattern("append_message") == hot
+    assert keys.for_pattern("batch_get_candidates") == hot
+    assert keys.for_pattern("create_conversation") == hot  # has no entry of its own
+
+
+def test_keys_section_parses() -> None:
+    body = {"keys": {"default": {"distribution": "hotspot", "hot_keys": 0.1, "hot_requests": 0.5},
+                     "update_status": {"distribution": "latest", "zipf_s": 1.5},
+                     "batch_get_candidates": None,
+                     "batch_get_size": 25}}
+    sc = parse_scenarios(doc_with(body))["x"]
+    assert sc.keys == Keys(default=KeyChoice("hotspot", 0.99, 0.1, 0.5),
+                           update_status=KeyChoice("latest", 1.5, 0.01, 0.9),
+                           batch_get_size=25)
+    assert sc.keys.for_pattern("update_status") == KeyChoice("latest", 1.5, 0.01, 0.9)
+    assert sc.keys.for_pattern("batch_get_candidates") == KeyChoice("hotspot", 0.99, 0.1, 0.5)
+    assert type(sc.keys.update_status.zipf_s) is float  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "zipfian", "hotspot", "latest"])
+def test_every_key_distribution_is_accepted(distribution: str) -> None:
+    sc = parse_scenarios(doc_with({"keys": {"get_conversation": {"distribution": distribution}}}))["x"]
+    assert sc.keys.for_pattern("get_conversation").distribution == distribution
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"get_conversation": {"distribution": "zipf"}},
+         "scenarios.x.keys.get_conversation.distribution: 'zipf' is not a key distribution in "
+         f"{DISTRIBUTIONS}"),
+        ({"default": {"distribution": "Uniform"}},
+         f"scenarios.x.keys.default.distribution: 'Uniform' is not a key distribution in {DISTRIBUTIONS}"),
+        ({"default": {"zipf_s": 0}}, "scenarios.x.keys.default.zipf_s: 0 is not a Zipf exponent > 0"),
+        ({"update_status": {"zipf_s": -0.5}},
+         "scenarios.x.keys.update_status.zipf_s: -0.5 is not a Zipf exponent > 0"),
+        ({"default": {"hot_keys": 0}},
+         "scenarios.x.keys.default.hot_keys: 0 is not a fraction of keys > 0 <= 1"),
+        ({"append_message": {"hot_keys": 1.5}},
+         "scenarios.x.keys.append_message.hot_keys: 1.5 is not a fraction of keys > 0 <= 1"),
+        ({"default": {"hot_requests": 1.01}},
+         "scenarios.x.keys.default.hot_requests: 1.01 is not a fraction of requests >= 0 <= 1"),
+        ({"default": {"hot_requests": -0.1}},
+         "scenarios.x.keys.default.hot_requests: -0.1 is not a fraction of requests >= 0 <= 1"),
+        ({"batch_get_size": 0}, "scenarios.x.keys.batch_get_size: 0 is not a key count >= 1 <= 100"),
+        ({"batch_get_size": 101}, "scenarios.x.keys.batch_get_size: 101 is not a key count >= 1 <= 100"),
+        ({"batch_get_size": 2.5}, "scenarios.x.keys.batch_get_size: 2.5 is not an integer"),
+        ({"create_conversation": {}},
+         f"scenarios.x.keys.create_conversation: unknown key; allowed keys: {KEYS_KEYS}"),
+        ({"default": {"s": 1}},
+         "scenarios.x.keys.default.s: unknown key; allowed keys: "
+         "distribution, zipf_s, hot_keys, hot_requests"),
+        ({"default": "zipfian"}, "scenarios.x.keys.default: expected a mapping, got a string 'zipfian'"),
+    ],
+)
+def test_invalid_keys_messages(keys: Any, message: str) -> None:
+    assert config_error(doc_with({"keys": keys})) == message
+
+
+def test_key_choice_boundaries_are_valid() -> None:
+    body = {"keys": {"default": {"hot_keys": 1, "hot_requests": 0},
+                     "get_conversation": {"hot_requests": 1, "zipf_s": 0.01},
+                     "batch_get_size": 100}}
+    sc = parse_scenarios(doc_with(body))["x"]
+    assert sc.keys.default == KeyChoice("uniform", 0.99, 1.0, 0.0)
+    assert sc.keys.get_conversation == KeyChoice("uniform", 0.01, 0.01, 1.0)
+    assert sc.keys.batch_get_size == 100
+
+
+# --- load: models, stages and run time -----------------------------------------------------
+
+
+def test_run_time_s_stages_duration_and_default() -> None:
+    assert Load().run_time_s == 60.0
+    assert Load(duration_s=25.0).run_time_s == 25.0
+    assert Load(model="open", stages=(Stage(10.0, 5.0), Stage(2.5, 7.0))).run_time_s == 12.5
+    # With stages the stages' total wins (validation makes duration_s equal to it).
+    assert Load(model="open", duration_s=12.5, stages=(Stage(10.0, 5.0), Stage(2.5, 7.0))).run_time_s == 12.5
+
+
+def test_arrival_stages_default_to_arrival_rate_for_the_run() -> None:
+    assert Load(model="open").arrival_stages() == (Stage(60.0, 100.0),)
+    assert Load(model="open", duration_s=20.0, arrival_rate=250.0).arrival_stages() == (Stage(20.0, 250.0),)
+    stages = (Stage(3.0, 10.0), Stage(4.0, 0.0))
+    assert Load(model="open", stages=stages).arrival_stages() == stages
+
+
+def test_open_load_section_parses() -> None:
+    body = {"load": {"model": "open", "arrival_rate": 500, "max_in_flight": 8, "processes": 4,
+                     "stages": [{"duration_s": 10, "rate": 50}, {"duration_s": 20, "rate": 0}, {}]}}
+    load = parse_scenarios(doc_with(body))["x"].load
+    assert load == Load(model="open", arrival_rate=500.0, max_in_flight=8, processes=4,
+                        stages=(Stage(10.0, 50.0), Stage(20.0, 0.0), Stage(30.0, 100.0)))
+    assert type(load.stages) is tuple
+    assert load.run_time_s == 60.0
+    assert load.duration_s is None
+
+
+def test_duration_equal_to_stages_total_is_valid() -> None:
+    body = {"load": {"model": "open", "duration_s": 30,
+                     "stages": [{"duration_s": 10, "rate": 5}, {"duration_s": 20, "rate": 6}]}}
+    load = parse_scenarios(doc_with(body))["x"].load
+    assert (load.duration_s, load.run_time_s) == (30.0, 30.0)
+
+
+def test_empty_stages_list_uses_duration() -> None:
+    load = parse_scenarios(doc_with({"load": {"stages": [], "duration_s": 15}}))["x"].load
+    assert (load.model, load.stages, load.run_time_s) == ("closed", (), 15.0)
+
+
+@pytest.mark.parametrize(
+    ("load", "message"),
+    [
+        ({"stages": [{"duration_s": 10, "rate": 5}]},
+         "scenarios.x.load.stages: stages are arrival rates of the open model; "
+         "set scenarios.x.load.model: open (or remove stages)"),
+        ({"model": "closed", "stages": [{"duration_s": 10, "rate": 5}]},
+         "scenarios.x.load.stages: stages are arrival rates of the open model; "
+         "set scenarios.x.load.model: open (or remove stages)"),
+        ({"model": "open", "duration_s": 15,
+          "stages": [{"duration_s": 10, "rate": 5}, {"duration_s": 10, "rate": 6}]},
+         "scenarios.x.load.duration_s: 15 is not the stages' total (20); omit duration_s when giving stages"),
+        ({"model": "open", "stages": [{"duration_s": 2, "rate": 5}, {"duration_s": 2.5, "rate": 6}]},
+         "scenarios.x.load.warmup_s: 5 is not a duration < the run time (4.5); nothing would be measured"),
+        ({"model": "open", "stages": [{"duration_s": 5, "rate": 1}, 7]},
+         "scenarios.x.load.stages[1]: expected a mapping, got a number 7"),
+        ({"model": "open", "stages": [{"duration_s": 5, "rate": 1}, {"duration_s": 5, "rate": -1}]},
+         "scenarios.x.load.stages[1].rate: -1 is not requests per second >= 0"),
+        ({"model": "open", "stages": [{"duration_s": 5, "rate": 1}, {"duration_s": 5, "rate": "fast"}]},
+         "scenarios.x.load.stages[1].rate: 'fast' is not a number"),
+        ({"model": "open", "stages": [{"duration_s": 0, "rate": 1}]},
+         "scenarios.x.load.stages[0].duration_s: 0 is not a duration in seconds > 0"),
+        ({"model": "open", "stages": [{"duration_s": 9, "rate": 1}, {"seconds": 9}]},
+         "scenarios.x.load.stages[1].seconds: unknown key; allowed keys: duration_s, rate"),
+        ({"model": "open", "stages": {"duration_s": 9, "rate": 1}},
+         "scenarios.x.load.stages: expected a list, got dict {'duration_s': 9, 'rate': 1}"),
+        ({"model": "poisson"}, "scenarios.x.load.model: 'poisson' is not a load model in closed, open"),
+        ({"arrival_rate": 0}, "scenarios.x.load.arrival_rate: 0 is not requests per second > 0"),
+        ({"max_in_flight": 0}, "scenarios.x.load.max_in_flight: 0 is not a request count >= 1"),
+        ({"processes": 65}, "scenarios.x.load.processes: 65 is not a process count >= 1 <= 64"),
+        ({"duration_s": 0}, "scenarios.x.load.duration_s: 0 is not a duration in seconds > 0"),
+        ({"warmup_s": 60}, "scenarios.x.load.warmup_s: 60 is not a duration < the run time (60); "
+                           "nothing would be measured"),
+    ],
+)
+def test_invalid_load_messages(load: Any, message: str) -> None:
+    assert config_error(doc_with({"load": load})) == message
+
+
+def test_null_duration_means_default_run_time() -> None:
+    load = parse_scenarios(doc_with({"load": {"duration_s": None}}))["x"].load
+    assert (load.duration_s, load.run_time_s) == (None, 60.0)
+
+
 # --- files ---------------------------------------------------------------------------------
 
 
@@ -341,7 +581,7 @@ def test_load_scenario_unknown_name_lists_available(tmp_path: Path) -> None:
 def test_load_scenario_unknown_name_in_shipped_file() -> None:
     with pytest.raises(ConfigError) as info:
         load_scenario(SHIPPED, "smok")
-    assert str(info.value) == f"scenario 'smok' is not in {SHIPPED}; available: smoke, baseline"
+    assert str(info.value) == f"scenario 'smok' is not in {SHIPPED}; available: smoke, smoke-open, baseline"
 
 
 @pytest.mark.parametrize(
@@ -392,7 +632,7 @@ def test_yaml_file_round_trip(tmp_path: Path) -> None:
                            " update_status: 0, append_message: 0}\n")
     sc = load_scenario(path, "mine")
     assert sc.target == "http://127.0.0.1:8000"
-    assert sc.mix == Mix(1.0, 0.0, 0.0, 0.0)
+    assert sc.mix == Mix(1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def test_non_utf8_file_gives_config_error(tmp_path: Path) -> None:
@@ -473,4 +713,10 @@ def test_cli_validate_missing_file_exit_2(tmp_path: Path) -> None:
 def test_cli_validate_shipped_file_ok() -> None:
     proc = run_validate(SHIPPED)
     assert proc.returncode == 0
-    assert proc.stderr == f"{SHIPPED}: 2 valid scenario(s): smoke, baseline\n"
+    assert proc.stderr == f"{SHIPPED}: 3 valid scenario(s): smoke, smoke-open, baseline\n"
+
+
+def test_stage_total_compared_with_float_tolerance() -> None:
+    doc = doc_with({"load": {"model": "open", "duration_s": 0.3, "warmup_s": 0.1,
+                             "stages": [{"duration_s": 0.1, "rate": 1}, {"duration_s": 0.2, "rate": 1}]}})
+    assert parse_scenarios(doc)["x"].load.run_time_s == pytest.approx(0.3)

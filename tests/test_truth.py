@@ -1,0 +1,145 @@
+"""Measurement truth: known server behaviour (the stub) must show in the reported numbers.
+
+Each test runs the real CLI (Locust and all) against ``ddbbench.stub``, whose latency, stalls
+and errors are set by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ddbbench.stub import StubServer
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def write_scenarios(tmp_path: Path, **load: Any) -> Path:
+    mix = load.pop("mix", {"get_conversation": 1, "query_by_candidate_status": 0,
+                           "update_status": 0, "append_message": 0})
+    client = load.pop("client", {"max_attempts": 1})
+    body = {"dataset": {"seed": 1, "candidates": 50, "conversations": 200},
+            "mix": mix, "client": client,
+            "load": {"warmup_requests": 0, "warmup_s": 1, **load}}
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"t": body}}))
+    return path
+
+
+def run_against(stub: StubServer, scenarios: Path, *extra: str) -> dict[str, Any]:
+    proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "t", "--target", stub.endpoint,
+                   "--skip-load", *extra, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return latest_summary()
+
+
+def latest_summary() -> dict[str, Any]:
+    reports = Path(os.environ["DDBBENCH_REPORTS"])
+    run_dir = max(reports.iterdir(), key=lambda p: p.stat().st_mtime)
+    return json.loads((run_dir / "summary.json").read_text()) | {"run_dir": str(run_dir)}
+
+
+def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, users=2, spawn_rate=2, duration_s=6, rate_per_user=20)
+    with StubServer() as stub:
+        fast = run_against(stub, scenarios)["patterns"]["get_conversation"]
+        stub.configure(delay_ms=20)
+        slow = run_against(stub, scenarios)["patterns"]["get_conversation"]
+    # The stub adds exactly 20 ms per request: every percentile moves by 20 ms, give or take
+    # the client's own jitter (stated tolerance: 3 ms).
+    for key in ("p50_ms", "p90_ms"):
+        assert slow[key] - fast[key] == pytest.approx(20.0, abs=3.0), (key, fast[key], slow[key])
+    assert slow["min_ms"] >= 20.0
+
+
+def test_a_stall_shows_in_open_model_percentiles_and_hides_in_closed(isolated_cache: Path,
+                                                                      tmp_path: Path) -> None:
+    closed = write_scenarios(tmp_path, users=4, spawn_rate=4, duration_s=9, rate_per_user=25)
+    open_ = tmp_path / "open"
+    open_.mkdir()
+    opened = write_scenarios(open_, model="open", arrival_rate=100, duration_s=9, max_in_flight=256)
+    with StubServer() as stub:
+        p99_closed = stalled_run(stub, closed)["patterns"]["get_conversation"]
+        p99_open = stalled_run(stub, opened)["patterns"]["get_conversation"]
+    # 1.5 s stall at 100 requests/s: ~150 arrivals of ~800 measured wait up to 1.5 s. The open
+    # model times them from their intended start; the closed model's 4 users just stop sending,
+    # so only 4 requests see the stall (coordinated omission).
+    assert p99_open["p99_ms"] > 1000, p99_open
+    assert p99_open["p90_ms"] > 200, p99_open
+    assert p99_closed["p99_ms"] < 300, p99_closed
+    assert p99_closed["max_ms"] > 1000, p99_closed  # the stall did happen in the closed run too
+
+
+def stalled_run(stub: StubServer, scenarios: Path) -> dict[str, Any]:
+    proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file",
+                             str(scenarios), "-s", "t", "--target", stub.endpoint, "--skip-load"],
+                            cwd=ROOT, env=dict(os.environ), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("replaying for"):
+            break
+    time.sleep(4.5)  # inside the measured window (warm-up 1 s, run 9 s)
+    stub.configure(stall_s=1.5)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    return latest_summary()
+
+
+def test_error_responses_are_classified(isolated_cache: Path, tmp_path: Path) -> None:
+    mix = {"get_conversation": 1, "query_by_candidate_status": 1, "update_status": 1,
+           "append_message": 0}
+    scenarios = write_scenarios(tmp_path, users=2, spawn_rate=2, duration_s=5, rate_per_user=40, mix=mix)
+    errors = [
+        {"code": "ProvisionedThroughputExceededException", "rate": 0.3, "operations": ["GetItem"]},
+        {"code": "ConditionalCheckFailedException", "rate": 1.0, "operations": ["UpdateItem"]},
+        {"code": "InternalServerError", "status": 500, "rate": 0.2, "operations": ["Query"]},
+    ]
+    with StubServer(errors=errors, seed=3) as stub:
+        patterns = run_against(stub, scenarios)["patterns"]
+    get, update, query = (patterns[p] for p in ("get_conversation", "update_status",
+                                                   "query_by_candidate_status"))
+    assert set(get["outcomes"]) == {"ok", "throttled"}
+    assert get["outcomes"]["throttled"] / get["count"] == pytest.approx(0.3, abs=0.12)
+    assert get["error_codes"] == {"ProvisionedThroughputExceededException": get["outcomes"]["throttled"]}
+    assert update["outcomes"] == {"conditional_check_failed": update["count"]}
+    assert set(query["outcomes"]) == {"ok", "server_error"}
+    assert query["error_codes"] == {"InternalServerError": query["outcomes"]["server_error"]}
+
+
+def test_sdk_retries_are_counted(isolated_cache: Path, tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, users=1, spawn_rate=1, duration_s=4, rate_per_user=20,
+                                client={"max_attempts": 3})
+    with StubServer(errors=[{"code": "InternalServerError", "status": 500, "rate": 0.5}], seed=5) as stub:
+        row = run_against(stub, scenarios)["patterns"]["get_conversation"]
+    # With 3 attempts, half the attempts failing: most requests succeed, many after retries.
+    assert row["retries"] > 0.2 * row["count"], row
+    assert row["outcomes"]["ok"] > 0.6 * row["count"], row
+
+
+def test_two_processes_merge_into_one_exact_account(isolated_cache: Path, tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, users=4, spawn_rate=4, duration_s=6, rate_per_user=20,
+                                processes=2)
+    with StubServer() as stub:
+        summary = run_against(stub, scenarios)
+        served = stub.stats()["operations"].get("GetItem", 0)
+    run_dir = Path(summary["run_dir"])
+    files = sorted((run_dir / "histograms").glob("*.json"))
+    assert len(files) == 2  # one per load process
+    per_process = [json.loads(f.read_text())["patterns"]["get_conversation"]["count"] for f in files]
+    assert all(n > 0 for n in per_process)
+    total = summary["patterns"]["get_conversation"]["count"]
+    assert total == sum(per_process)
+    locust = {e["name"]: e["num_requests"] for e in json.loads((run_dir / "locust_stats.json").read_text())}
+    assert locust == {"get_conversation": total}
+    warmup = summary["generator"]["warmup_requests"]
+    assert served == total + warmup  # the server saw every request, measured or warm-up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import pandas as pd
 
 matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
 
@@ -78,4 +79,37 @@ def percentiles_over_time_figure(patterns: dict[str, PatternData], threshold_ms:
     ax.set_ylabel("latency (ms)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="x-small", ncol=4, loc="upper left")
+    return fig
+
+
+WRITE_PATTERNS = ("append_message", "update_status", "create_conversation")
+
+
+def write_capacity_over_time(frame: pd.DataFrame, interval_s: float = 5.0) -> pd.DataFrame:
+    """Mean consumed write units per successful write request, per pattern and interval.
+
+    A write is charged on the larger of the item's size before and after (1 WCU per KB), so
+    appending to a growing conversation costs more every time: this shows that growth.
+    Columns: pattern, t_s (interval start since the first request), capacity, index_capacity.
+    """
+    writes = frame[frame["pattern"].isin(WRITE_PATTERNS) & (frame["outcome"] == "ok")]
+    if writes.empty:
+        return pd.DataFrame(columns=["pattern", "t_s", "capacity", "index_capacity"])
+    t = (writes["start_unix_us"] - frame["start_unix_us"].min()) / 1e6
+    binned = writes.assign(t_s=(t // interval_s) * interval_s)
+    return (binned.groupby(["pattern", "t_s"], as_index=False)[["capacity", "index_capacity"]]
+            .mean())
+
+
+def write_capacity_figure(growth: pd.DataFrame) -> Figure:
+    """Write units per request over the run (table solid, indexes dashed), per write pattern."""
+    fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
+    for pattern, rows in growth.groupby("pattern"):
+        line = ax.plot(rows["t_s"], rows["capacity"], marker=".", label=f"{pattern} (table)")[0]
+        ax.plot(rows["t_s"], rows["index_capacity"], linestyle="--", color=line.get_color(),
+                label=f"{pattern} (indexes)")
+    ax.set_xlabel("seconds since the first measured request")
+    ax.set_ylabel("write capacity units per request")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=3, loc="upper left")
     return fig

@@ -91,4 +91,5 @@ def summarize(run: RunData) -> dict[str, Any]:
                     "throughput_rps": round(total / duration, 3) if duration else 0.0,
                     "slo_met": bool(patterns) and all(p["slo"]["met"] for p in patterns.values())},
         "generator": generator,
+        "calibration": run.manifest.get("calibration", {"requests": 0}),
     }

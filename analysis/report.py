@@ -12,9 +12,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from analysis.charts import percentile_figure, percentiles_over_time_figure
+from analysis.charts import (
+    percentile_figure,
+    percentiles_over_time_figure,
+    write_capacity_figure,
+    write_capacity_over_time,
+)
 from analysis.metrics import PERCENTILES, pct_key, summarize
-from analysis.rundata import RunData, load_run
+from analysis.rundata import RunData, load_run, requests_frame
 
 _COLUMNS = ("count", "errors", *(pct_key(p) for p in PERCENTILES), "max_ms")
 
@@ -62,6 +67,12 @@ def _footer(summary: dict[str, Any]) -> list[str]:
                      "and are NOT trustworthy")
     else:
         lines.append(f"load generator CPU: {cpu} (saturation threshold {gen['threshold_pct']:.0f}%)")
+    cal = summary.get("calibration", {})
+    if cal.get("requests"):
+        lines.append(f"client overhead (calibration, {cal['operation']} x {cal['requests']} against a "
+                     f"local stub): p50 {cal['p50_ms']:.3f} ms, p99 {cal['p99_ms']:.3f} ms, "
+                     f"{cal['client_cpu_ms_per_request']:.3f} ms CPU per request; included in every "
+                     "latency above")
     if gen["late_starts"]:
         lines.append(f"note: {gen['late_starts']:,} paced requests started late (the users could "
                      "not keep rate_per_user; the offered rate was lower than configured)")
@@ -103,6 +114,10 @@ def report_html(run: RunData, summary: dict[str, Any]) -> str:
                                                     slo["percentile"])),
         ("Percentiles over time", percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
     ]
+    growth = write_capacity_over_time(requests_frame(run.run_dir))
+    if not growth.empty:
+        charts.append(("Write capacity per request over time (item growth)",
+                       write_capacity_figure(growth)))
     images = "\n".join(f"<h2>{html.escape(title)}</h2>\n<img alt=\"{html.escape(title)}\" "
                        f"src=\"data:image/png;base64,{figure_png_base64(fig)}\">"
                        for title, fig in charts)

@@ -22,6 +22,7 @@ from typing import Any
 
 from analysis.report import build_report
 from datagen.loader import LoadStats, load_dataset
+from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
 from ddbbench.design import SeedDesign
 from ddbbench.errors import BenchError, Interrupted
@@ -100,6 +101,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         if not req.skip_load:
             stats = load_data(endpoint, sc, req.recreate_tables, echo)
             update_manifest(run_dir, load=stats.to_dict())
+        update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
         cmd = locust_command(req, endpoint, run_dir)
         update_manifest(run_dir, locust={"command": cmd})

@@ -126,6 +126,7 @@ class Load:
     ``warmup_requests`` are sent before Locust starts (DynamoDB Local's JVM needs about 2,000
     requests of JIT warm-up before its latency settles); the first ``warmup_s`` seconds of the
     Locust run (spawning, connection set-up) are executed but not measured.
+    ``calibration_requests`` measure the client's own overhead against a local stub first.
     """
 
     model: str = rule("closed", what="a load model", choices=("closed", "open"))
@@ -139,6 +140,7 @@ class Load:
     processes: int = rule(1, what="a process count", ge=1, le=64)
     warmup_requests: int = rule(3000, what="a request count", ge=0)
     warmup_s: float = rule(5.0, what="a duration in seconds", ge=0)
+    calibration_requests: int = rule(300, what="a request count", ge=0)
 
     @property
     def run_time_s(self) -> float:

@@ -76,7 +76,11 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
 
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2 and "get_conversation" in html
+    assert html.count("data:image/png;base64,") == 3 and "get_conversation" in html
+    assert "Write capacity per request over time" in html
+    cal = summary["calibration"]
+    assert cal["requests"] == 300 and 0 < cal["p50_ms"] <= cal["p99_ms"]
+    assert cal["client_cpu_ms_per_request"] > 0
 
     # `ddbbench report` rebuilds the same summary from the run directory alone.
     rebuilt = run_cli("report", str(run_dir), check=True)

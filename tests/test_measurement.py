@@ -151,7 +151,8 @@ def test_report_files_verdicts_and_warning(tmp_path: Path) -> None:
     assert summary["patterns"]["update_status"]["slo"]["value_ms"] == 19.807
     assert summary["overall"]["slo_met"] is False
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 3  # update_status writes: capacity chart too
+    assert "Write capacity per request over time" in html
     assert "<table>" in html and "update_status" in html and "FAIL" in html and "PASS" in html
     assert "load generator saturated" in html
     table = summary_table(summary)
@@ -167,3 +168,26 @@ def test_unreadable_run_dirs_are_user_errors(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
     with pytest.raises(BenchError, match="no measurements"):
         load_run(run_dir)
+
+
+def test_write_capacity_growth_per_interval() -> None:
+    import pandas as pd
+
+    from analysis.charts import write_capacity_figure, write_capacity_over_time
+
+    frame = pd.DataFrame({
+        "start_unix_us": [0, 1_000_000, 6_000_000, 7_000_000, 8_000_000, 2_000_000],
+        "pattern": ["append_message"] * 5 + ["get_conversation"],
+        "outcome": ["ok", "ok", "ok", "ok", "throttled", "ok"],
+        "capacity": [2.0, 4.0, 6.0, 8.0, 0.0, 0.5],
+        "index_capacity": [1.0, 1.0, 2.0, 2.0, 0.0, 0.0],
+    })
+    growth = write_capacity_over_time(frame)
+    # Reads and failed writes are left out; the mean WCU per append grows from 3 to 7.
+    assert growth.to_dict("records") == [
+        {"pattern": "append_message", "t_s": 0.0, "capacity": 3.0, "index_capacity": 1.0},
+        {"pattern": "append_message", "t_s": 5.0, "capacity": 7.0, "index_capacity": 2.0},
+    ]
+    fig = write_capacity_figure(growth)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["append_message (table)", "append_message (indexes)"]

@@ -8,7 +8,6 @@ process agree on the key space without coordination.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass
 
 from ddbbench.scenario import STATUSES, Dataset
@@ -24,10 +23,16 @@ def digest(seed: int, kind: str, index: int) -> bytes:
 
 
 def as_uuid(raw: bytes) -> str:
-    return str(uuid.UUID(bytes=raw[:16], version=4))
+    """The version-4 UUID string of the first 16 bytes: what ``str(uuid.UUID(bytes=raw[:16],
+    version=4))`` gives, without its validating constructor (on the per-request path)."""
+    b = bytearray(raw[:16])
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built per request: not frozen, which costs a setattr call per field
 class ConversationKeys:
     index: int
     conversation_id: str

@@ -20,7 +20,7 @@ OUTCOMES = ("ok", "throttled", "conditional_check_failed", "validation", "client
             "server_error", "connection")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field
 class Result:
     """One request. ``latency_ns`` is the SDK call alone (service time as the client sees it);
     ``schedule_lag_ns`` is how late it started against its intended start (open model), so

@@ -42,7 +42,7 @@ SCENARIO_KEYS = "name, description, target, region, dataset, tables, mix, keys, 
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
-             "processes, warmup_requests, warmup_s")
+             "processes, warmup_requests, warmup_s, calibration_requests")
 KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
              "batch_get_candidates, batch_get_size")
 DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"

@@ -1,0 +1,74 @@
+"""Instrumentation overhead and throughput of the replay path against a bare boto3 loop.
+
+Both loops send GetItem to the same local stub (no delay) with identically configured
+clients, alternating in rounds so that machine noise hits both alike. The harness loop does
+what a load process does per request: pick a pattern, draw a key, build the call, send it,
+classify the outcome, record into the HDR histograms and the raw CSV.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ddbbench.client import Endpoint, make_client
+from ddbbench.replay import ReplayContext
+from ddbbench.scenario import Mix, Scenario
+from ddbbench.stub import StubServer
+
+GOALS = {"cpu_ratio": ("<=", 1.05), "throughput_ratio": (">=", 0.9)}
+
+
+def _loop(fn: Any, n: int) -> tuple[float, float]:
+    """(CPU seconds per request, requests per second) of ``n`` calls of ``fn``."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.process_time() - cpu0) / n, n / (time.perf_counter() - wall0)
+
+
+def run(requests: int = 150, pairs: int = 40) -> dict[str, Any]:
+    """Median over ``pairs`` of back-to-back (bare, harness) batches of ``requests`` each.
+
+    Short alternating batches and the median of per-pair ratios: on a shared 2-core machine,
+    CPU speed drifts by 10-20% over seconds, far more than the effect being measured.
+    """
+    scenario = Scenario(name="bench", mix=Mix(1, 0, 0, 0, 0, 0))
+    with StubServer() as stub, tempfile.TemporaryDirectory() as tmp:
+        endpoint = Endpoint("endpoint", stub.endpoint, scenario.region)
+        ctx = ReplayContext.create(scenario, endpoint, Path(tmp), pool_size=1)
+        bare = make_client(endpoint, scenario.client)
+        rng = random.Random(1)
+        # The baseline sends the same kind of requests (a different key each time) with no
+        # harness work around them: pre-built calls, a plain client method call.
+        calls = itertools.cycle([ctx.factory.make("get_conversation", rng).kwargs for _ in range(1000)])
+
+        def bare_call() -> None:
+            bare.get_item(**next(calls))
+
+        def harness_call() -> None:
+            ctx.step(rng)
+
+        for fn in (bare_call, harness_call):  # warm both clients' connections and caches
+            _loop(fn, 300)
+        rows = []
+        for k in range(pairs):
+            order = (bare_call, harness_call) if k % 2 == 0 else (harness_call, bare_call)
+            measured = {fn: _loop(fn, requests) for fn in order}
+            rows.append((measured[bare_call], measured[harness_call]))
+        ctx.close()
+    med = statistics.median
+    return {
+        "benchmark": "replay_overhead", "requests_per_batch": requests, "pairs": pairs,
+        "bare_cpu_us_per_request": round(med(b[0] for b, _ in rows) * 1e6, 1),
+        "harness_cpu_us_per_request": round(med(h[0] for _, h in rows) * 1e6, 1),
+        "cpu_ratio": round(med(h[0] / b[0] for b, h in rows), 3),
+        "bare_requests_per_s": round(med(b[1] for b, _ in rows), 1),
+        "harness_requests_per_s": round(med(h[1] for _, h in rows), 1),
+        "throughput_ratio": round(med(h[1] / b[1] for b, h in rows), 3),
+    }

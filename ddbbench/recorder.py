@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import time
 from collections import Counter
@@ -110,17 +111,20 @@ class Recorder:
         >>> rec.close()                                           # doctest: +SKIP
     """
 
-    def __init__(self, run_dir: Path, label: str, interval_s: float = 5.0, raw: bool = True) -> None:
+    def __init__(self, run_dir: Path, label: str, interval_s: float = 5.0, raw: bool = True,
+                 raw_fraction: float = 1.0) -> None:
         self.run_dir = Path(run_dir)
         self.label = label
         self.interval_s = interval_s
+        self.raw_fraction = raw_fraction if raw else 0.0
+        self._sample = random.Random(label)  # reproducible per process, independent of requests
         self.patterns: dict[str, PatternStats] = {}
         self.cpu: list[tuple[float, float]] = []
         self.started = time.time()
         self._last_interval = -1
         self._pending: list[tuple[str, Result]] = []
         self._raw: TextIO | None = None
-        if raw:
+        if raw and raw_fraction > 0:
             path = self.run_dir / "requests" / f"{label}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             self._raw = open(path, "w", buffering=1 << 20)  # noqa: SIM115 (closed in close())
@@ -152,7 +156,7 @@ class Recorder:
             for s in self.patterns.values():
                 s.close_intervals(interval, self.interval_s)
             self._last_interval = interval
-        if self._raw is not None:
+        if self._raw is not None and (self.raw_fraction >= 1 or self._sample.random() < self.raw_fraction):
             # Formatted by hand (no field needs quoting): the csv module costs more per row.
             self._raw.write(f"{r.start_unix_ns // 1000},{pattern},{r.response_ns / 1000:.3f},"
                             f"{r.latency_ns / 1000:.3f},{r.schedule_lag_ns / 1000:.3f},"
@@ -172,7 +176,8 @@ class Recorder:
             self._raw = None
         doc = {"format_version": FORMAT_VERSION, "label": self.label, "pid": os.getpid(),
                "host": socket.gethostname(), "unit": "us", "significant_digits": HIST_DIGITS,
-               "interval_s": self.interval_s, "started_unix_s": self.started,
+               "interval_s": self.interval_s, "raw_fraction": self.raw_fraction,
+               "started_unix_s": self.started,
                "ended_unix_s": time.time(), "cpu_samples": self.cpu,
                "patterns": {p: s.to_dict() for p, s in sorted(self.patterns.items())},
                **(extra or {})}

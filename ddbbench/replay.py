@@ -70,7 +70,8 @@ class ReplayContext:
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
             factory=RequestFactory.for_scenario(scenario, salt=salt),
             picker=PatternPicker(scenario.mix),
-            recorder=Recorder(run_dir, label),
+            recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
+                              raw_fraction=scenario.measurement.raw_fraction),
         )
 
     def user_rng(self) -> random.Random:

@@ -167,6 +167,15 @@ class Load:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """Histogram interval length, and the fraction of requests kept as raw CSV rows (a
+    deterministic sample; histograms and counts always include every request)."""
+
+    interval_s: float = rule(5.0, what="an interval in seconds", gt=0)
+    raw_fraction: float = rule(1.0, what="a fraction", ge=0, le=1)
+
+
+@dataclass(frozen=True)
 class Slo:
     percentile: float = rule(99.0, what="a percentile", gt=0, le=100)
     threshold_ms: float = rule(10.0, what="a latency in ms", gt=0)
@@ -196,6 +205,7 @@ class Scenario:
     mix: Mix = field(default_factory=Mix)
     keys: Keys = field(default_factory=Keys)
     load: Load = field(default_factory=Load)
+    measurement: Measurement = field(default_factory=Measurement)
     slo: Slo = field(default_factory=Slo)
     client: Client = field(default_factory=Client)
     loader: Loader = field(default_factory=Loader)

@@ -14,7 +14,7 @@ histograms by ``ddbbench.recorder``; Locust's own statistics (whole milliseconds
 
 # Locust must be imported first: it monkey-patches the standard library with gevent, and
 # importing botocore/urllib3 before it has crashed with RecursionError.
-import locust  # noqa: F401, I001
+import locust  # noqa: I001
 
 import sys
 import time
@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import locust.stats
 import psutil
 from locust import User, events, task
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from ddbbench.errors import BenchError
 from ddbbench.execute import Result
+from ddbbench.locust_buckets import two_significant_digits
 from ddbbench.openloop import OpenLoop
 from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
@@ -38,6 +40,8 @@ from ddbbench.scenario import Scenario, load_scenario
 
 CPU_SAMPLE_S = 1.0
 _state: dict[str, Any] = {}
+# Sub-millisecond precision in Locust's console and web UI (see ddbbench/locust_buckets.py).
+locust.stats.bucket_response_time = two_significant_digits
 
 
 class DynamoDBError(Exception):
@@ -71,15 +75,26 @@ def _on_init(environment: Any, **_: Any) -> None:
 
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
-    if isinstance(environment.runner, MasterRunner) or "scenario" not in _state:
+    if "scenario" not in _state:
         return
     scenario: Scenario = _state["scenario"]
     opts = environment.parsed_options
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner) and not opts.ddb_run_dir:
+        sys.exit("ddbbench: a Locust worker needs --ddb-run-dir (the same folder as the master, "
+                 "shared or copied back afterwards; see docs/distributed.md)")
     try:
         endpoint = resolve_endpoint(scenario, opts.ddb_endpoint or None)
     except BenchError as exc:
         sys.exit(f"ddbbench: {exc}")
-    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else _new_run_dir(scenario, endpoint)
+    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else create_run_dir(reports_dir(), scenario.name)
+    if not isinstance(runner, WorkerRunner) and not (run_dir / "manifest.json").exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_manifest(run_dir, base_manifest(run_dir, scenario.to_dict(), endpoint.describe(),
+                                              source="locust"))
+        print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
+    if isinstance(runner, MasterRunner):
+        return  # the workers measure; each writes its own files into run_dir
     load = scenario.load
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
     ctx = ReplayContext.create(scenario, endpoint, run_dir, pool_size=concurrency)
@@ -110,13 +125,6 @@ def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
         request_type="dynamodb", name=pattern, response_time=r.response_ns / 1e6,
         response_length=r.response_bytes, context={},
         exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))
-
-
-def _new_run_dir(scenario: Scenario, endpoint: Any) -> Path:
-    run_dir = create_run_dir(reports_dir(), scenario.name)
-    write_manifest(run_dir, base_manifest(run_dir, scenario.to_dict(), endpoint.describe(),
-                                          source="locust"))
-    return run_dir
 
 
 def _sample_cpu(ctx: ReplayContext) -> None:

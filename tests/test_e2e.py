@@ -129,3 +129,25 @@ def test_ctrl_c_stops_managed_server_and_keeps_partial_results(isolated_cache: P
     run_dir = only_run_dir(tmp_path / "reports")
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
     assert json.loads((run_dir / "summary.json").read_text())["overall"]["count"] > 0
+
+
+def test_plain_locust_run_then_report(isolated_cache: Path, tmp_path: Path) -> None:
+    info = json.loads(run_cli("local", "start", check=True).stdout)
+    try:
+        run_cli("load", "--scenario", "smoke", check=True)
+        run_dir = tmp_path / "plain-run"
+        proc = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles" / "dynamodb_patterns.py"),
+             "--headless", "-u", "2", "-r", "2", "-t", "8s", "--processes", "2", "--only-summary",
+             "--ddb-scenario", "smoke", "--ddb-run-dir", str(run_dir)],
+            cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=120)
+        assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    finally:
+        run_cli("local", "stop", check=True)
+    manifest = json.loads((run_dir / "manifest.json").read_text())  # written by the master
+    assert manifest["source"] == "locust" and manifest["target"]["url"] == info["endpoint"]
+    assert len(list((run_dir / "histograms").glob("*.json"))) == 2  # one per worker process
+    report = run_cli("report", str(run_dir), check=True)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["overall"]["count"] > 0 and summary["overall"]["errors"] == 0
+    assert "get_conversation" in report.stdout

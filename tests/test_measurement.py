@@ -191,3 +191,29 @@ def test_write_capacity_growth_per_interval() -> None:
     fig = write_capacity_figure(growth)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels == ["append_message (table)", "append_message (indexes)"]
+
+
+def test_raw_records_can_be_sampled_while_histograms_keep_everything(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path)
+    rec = Recorder(run_dir, "p0", raw_fraction=0.1)
+    for k in range(5000):
+        rec.record("get_conversation", ok(100 + k % 900))
+    rec.close()
+    assert summarize(load_run(run_dir))["patterns"]["get_conversation"]["count"] == 5000
+    rows = len(requests_frame(run_dir))
+    assert 400 < rows < 600  # ~10%, a fixed sample for a fixed process label
+    none = make_run_dir(tmp_path / "none")
+    rec = Recorder(none, "p0", raw_fraction=0.0)
+    rec.record("get_conversation", ok(100))
+    rec.close()
+    assert not (none / "requests").exists()
+
+
+def test_locust_buckets_keep_two_significant_digits() -> None:
+    from ddbbench.locust_buckets import two_significant_digits
+
+    assert [two_significant_digits(x) for x in (0.0, 0.01234, 0.987, 4.567, 9.95, 123.4, 56789.0)] == [
+        0.0, 0.012, 0.99, 4.6, 9.9, 120.0, 57000.0]
+    # Bounded key space: 700,000 distinct latencies from 1 us to 10 s (7 decades) give ~90 keys
+    # per decade.
+    assert len({two_significant_digits(10 ** (k / 100_000 - 3)) for k in range(700_000)}) <= 7 * 90 + 1

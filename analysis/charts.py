@@ -21,6 +21,12 @@ _GRID = [0, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99, 99.99
 _TICKS = [50, 90, 99, 99.9, 99.99, 99.999]
 
 
+def _ms_axis(ax: plt.Axes) -> None:
+    """Plain millisecond tick labels on a log axis (2, 5, 10, not 2x10^0)."""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+
+
 def _x(p: float) -> float:
     return 1.0 / (1.0 - p / 100.0)
 
@@ -51,6 +57,7 @@ def percentile_figure(patterns: dict[str, PatternData], threshold_ms: float,
         ax.xaxis.set_major_locator(FixedLocator([_x(p) for p in _TICKS]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * (1 - 1 / x):g}%"))
         ax.set_xlim(1, _x(_TICKS[-1]))
+        _ms_axis(ax)
         ax.set_title(name)
         ax.set_xlabel("percentile")
         ax.set_ylabel("latency (ms)")
@@ -67,14 +74,16 @@ def percentiles_over_time_figure(patterns: dict[str, PatternData], threshold_ms:
     fig, ax = plt.subplots(figsize=(12, 3.8), layout="constrained")
     starts = [s for d in patterns.values() for s in d.intervals]
     t0 = min(starts, default=0.0)
-    for name in sorted(patterns):
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, name in enumerate(sorted(patterns)):
         intervals = sorted(patterns[name].intervals.items())
         for p, style in zip(percentiles, ("-", "--", ":"), strict=False):
             xs = [s - t0 for s, _ in intervals]
             ys = [percentile_ms(h, p) for _, h in intervals]
-            ax.plot(xs, ys, style, marker=".", label=f"{name} p{p:g}")
+            ax.plot(xs, ys, style, marker=".", color=colors[k % len(colors)], label=f"{name} p{p:g}")
     ax.axhline(threshold_ms, color="crimson", linestyle="--", linewidth=1, label="SLO threshold")
     ax.set_yscale("log")
+    _ms_axis(ax)
     ax.set_xlabel("seconds since first interval (interval start, by completion time)")
     ax.set_ylabel("latency (ms)")
     ax.grid(True, which="both", alpha=0.3)
@@ -85,17 +94,21 @@ def percentiles_over_time_figure(patterns: dict[str, PatternData], threshold_ms:
 WRITE_PATTERNS = ("append_message", "update_status", "create_conversation")
 
 
-def write_capacity_over_time(frame: pd.DataFrame, interval_s: float = 5.0) -> pd.DataFrame:
+def write_capacity_over_time(frame: pd.DataFrame, interval_s: float | None = None) -> pd.DataFrame:
     """Mean consumed write units per successful write request, per pattern and interval.
 
     A write is charged on the larger of the item's size before and after (1 WCU per KB), so
     appending to a growing conversation costs more every time: this shows that growth.
     Columns: pattern, t_s (interval start since the first request), capacity, index_capacity.
+    ``interval_s`` defaults to about 20 intervals over the run (at least 1 s).
     """
     writes = frame[frame["pattern"].isin(WRITE_PATTERNS) & (frame["outcome"] == "ok")]
     if writes.empty:
         return pd.DataFrame(columns=["pattern", "t_s", "capacity", "index_capacity"])
     t = (writes["start_unix_us"] - frame["start_unix_us"].min()) / 1e6
+    if interval_s is None:
+        span = (frame["start_unix_us"].max() - frame["start_unix_us"].min()) / 1e6
+        interval_s = max(1.0, span / 20)
     binned = writes.assign(t_s=(t // interval_s) * interval_s)
     return (binned.groupby(["pattern", "t_s"], as_index=False)[["capacity", "index_capacity"]]
             .mean())
@@ -106,8 +119,8 @@ def write_capacity_figure(growth: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
     for pattern, rows in growth.groupby("pattern"):
         line = ax.plot(rows["t_s"], rows["capacity"], marker=".", label=f"{pattern} (table)")[0]
-        ax.plot(rows["t_s"], rows["index_capacity"], linestyle="--", color=line.get_color(),
-                label=f"{pattern} (indexes)")
+        ax.plot(rows["t_s"], rows["index_capacity"], linestyle="--", marker="x",
+                color=line.get_color(), label=f"{pattern} (indexes)")
     ax.set_xlabel("seconds since the first measured request")
     ax.set_ylabel("write capacity units per request")
     ax.grid(True, alpha=0.3)

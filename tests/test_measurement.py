@@ -182,12 +182,14 @@ def test_write_capacity_growth_per_interval() -> None:
         "capacity": [2.0, 4.0, 6.0, 8.0, 0.0, 0.5],
         "index_capacity": [1.0, 1.0, 2.0, 2.0, 0.0, 0.0],
     })
-    growth = write_capacity_over_time(frame)
+    growth = write_capacity_over_time(frame, interval_s=5.0)
     # Reads and failed writes are left out; the mean WCU per append grows from 3 to 7.
     assert growth.to_dict("records") == [
         {"pattern": "append_message", "t_s": 0.0, "capacity": 3.0, "index_capacity": 1.0},
         {"pattern": "append_message", "t_s": 5.0, "capacity": 7.0, "index_capacity": 2.0},
     ]
+    auto = write_capacity_over_time(frame)  # ~20 bins over an 8 s span: 1 s each
+    assert list(auto["t_s"]) == [0.0, 1.0, 6.0, 7.0]
     fig = write_capacity_figure(growth)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels == ["append_message (table)", "append_message (indexes)"]

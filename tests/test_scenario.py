@@ -38,7 +38,8 @@ from ddbbench.typed import Rule, build
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios.yaml"
 
-SCENARIO_KEYS = "name, description, target, region, dataset, tables, mix, keys, load, measurement, slo, client, loader"
+SCENARIO_KEYS = ("name, description, target, region, dataset, tables, mix, keys, load, measurement, "
+                 "slo, client, loader")
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "

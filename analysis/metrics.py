@@ -7,11 +7,11 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from analysis.rundata import PatternData, ProcessData, RunData
+from ddbbench.recorder import COUNTERS
 
 SUMMARY_FORMAT_VERSION = 1
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
-COUNTERS = ("warmup_requests", "late_starts", "scheduled", "not_started", "cap_waits")
 
 
 def pct_key(p: float) -> str:

@@ -41,7 +41,10 @@ class Endpoint:
         return self.url is not None and urlparse(self.url).hostname in LOOPBACK
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "url": self.url, "region": self.region, "managed": self.managed}
+        described = {"kind": self.kind, "url": self.url, "region": self.region, "managed": self.managed}
+        if self.kind == "local":  # which build served the run: Local's speed differs by version
+            described["server"] = f"DynamoDB Local from npm {local.NPM_PACKAGE} ({local.DIST_NAME})"
+        return described
 
 
 @contextlib.contextmanager

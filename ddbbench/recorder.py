@@ -25,6 +25,8 @@ from ddbbench.execute import Result
 FORMAT_VERSION = 1
 HIST_MAX_US = 60_000_000  # 60 s: longer latencies are clamped to this and counted
 HIST_DIGITS = 3
+# Per-process generator counters written beside the histograms (summed by analysis).
+COUNTERS = ("warmup_requests", "late_starts", "scheduled", "not_started", "cap_waits")
 BATCH = 256  # results processed together (see Recorder.record)
 LATE_NS = 1_000_000  # an open-model request starting > 1 ms after its intended time is late
 # latency_us: from the intended start (what percentiles use) = service_us + schedule_lag_us.

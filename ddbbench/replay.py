@@ -22,7 +22,7 @@ from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
-from ddbbench.recorder import Recorder
+from ddbbench.recorder import COUNTERS, Recorder
 from ddbbench.scenario import Scenario
 
 OnResult = Callable[[str, Result], None]
@@ -55,8 +55,7 @@ class ReplayContext:
     on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
     users_started: int = 0
     measure_from_ns: int = 0  # requests meant to start earlier are warm-up: sent, not measured
-    counters: dict[str, int] = field(default_factory=lambda: {
-        "warmup_requests": 0, "late_starts": 0, "scheduled": 0, "not_started": 0, "cap_waits": 0})
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
 

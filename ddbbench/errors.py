@@ -22,3 +22,9 @@ class Interrupted(BenchError):
     """The user stopped the work (Ctrl-C); what was measured so far is kept."""
 
     exit_code = 130
+
+
+class UnusableInput(BenchError):
+    """Input the command cannot judge: unreadable run directories, incomparable runs (exit 2)."""
+
+    exit_code = 2

@@ -51,14 +51,20 @@ def latest_summary() -> dict[str, Any]:
 def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tmp_path: Path) -> None:
     scenarios = write_scenarios(tmp_path, users=2, spawn_rate=2, duration_s=6, rate_per_user=20)
     with StubServer() as stub:
-        fast = run_against(stub, scenarios)["patterns"]["get_conversation"]
+        fast_run = run_against(stub, scenarios)
         stub.configure(delay_ms=20)
-        slow = run_against(stub, scenarios)["patterns"]["get_conversation"]
+        slow_run = run_against(stub, scenarios)
+    fast, slow = (r["patterns"]["get_conversation"] for r in (fast_run, slow_run))
     # The stub adds exactly 20 ms per request: every percentile moves by 20 ms, give or take
     # the client's own jitter (stated tolerance: 3 ms).
     for key in ("p50_ms", "p90_ms"):
         assert slow[key] - fast[key] == pytest.approx(20.0, abs=3.0), (key, fast[key], slow[key])
     assert slow["min_ms"] >= 20.0
+    # The CI gate catches it on real runs: exit 1, one failing JUnit test case.
+    junit = tmp_path / "gate.xml"
+    gate = run_cli("compare", fast_run["run_dir"], slow_run["run_dir"], "--junit", str(junit))
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert 'failures="1"' in junit.read_text()
 
 
 def test_a_stall_shows_in_open_model_percentiles_and_hides_in_closed(isolated_cache: Path,

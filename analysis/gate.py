@@ -1,0 +1,79 @@
+"""`ddbbench compare`: load two run directories, refuse incomparable ones, write the verdict."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from analysis.compare import GateResult, Thresholds, comparability_problems, compare_frames
+from analysis.metrics import summarize
+from analysis.rundata import load_run, requests_frame
+from ddbbench.errors import BenchError, UnusableInput
+
+
+def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> GateResult:
+    try:
+        runs = [load_run(baseline), load_run(candidate)]
+    except BenchError as exc:
+        raise UnusableInput(str(exc)) from None
+    summaries = [summarize(r) for r in runs]
+    problems = comparability_problems(runs[0].manifest, runs[1].manifest, *summaries)
+    if problems:
+        raise UnusableInput("runs are not comparable: " + "; ".join(problems))
+    frames = [requests_frame(baseline), requests_frame(candidate)]
+    for run_dir, frame in zip((baseline, candidate), frames, strict=True):
+        if frame.empty:
+            raise UnusableInput(f"{run_dir}: no raw request records (measurement.raw_fraction 0?)")
+    absolute = th.absolute_ms
+    if absolute is None and runs[1].manifest["scenario"]["slo"]["percentile"] == th.percentile:
+        absolute = runs[1].manifest["scenario"]["slo"]["threshold_ms"]
+    return GateResult(str(baseline), str(candidate), th, compare_frames(*frames, th, absolute))
+
+
+_HEAD = ("pattern", "baseline_ms", "candidate_ms", "ratio", "ci", "verdict")
+
+
+def _rows(result: GateResult) -> list[list[str]]:
+    return [[c.pattern, f"{c.baseline_ms:.3f}", f"{c.candidate_ms:.3f}", f"x{c.ratio:.3f}",
+             f"{c.ci_low:.3f}-{c.ci_high:.3f}", "REGRESSION" if c.regression else "pass"]
+            for c in result.patterns]
+
+
+def _reasons(result: GateResult) -> list[str]:
+    return [f"{c.pattern}: {r}" for c in result.patterns for r in c.regressions + c.notes]
+
+
+def gate_table(result: GateResult) -> str:
+    p = result.thresholds.percentile
+    rows = [[h.replace("_ms", f" p{p:g} ms") for h in _HEAD], *_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    verdict = "REGRESSION" if result.regression else "PASS"
+    return "\n".join([*lines, "", *_reasons(result), f"gate: {verdict}"])
+
+
+def gate_markdown(result: GateResult) -> str:
+    p = result.thresholds.percentile
+    head = [h.replace("_ms", f" p{p:g} (ms)") for h in _HEAD]
+    lines = [f"### ddbbench gate: {'REGRESSION' if result.regression else 'PASS'}", "",
+             f"baseline `{result.baseline}`, candidate `{result.candidate}`; allowed growth "
+             f"x{1 + result.thresholds.max_increase:.2f} at {result.thresholds.confidence:.0%} "
+             "confidence (block bootstrap)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in _rows(result)]
+    return "\n".join([*lines, "", *(f"- {r}" for r in _reasons(result)), ""])
+
+
+def gate_junit(result: GateResult) -> str:
+    cases = []
+    for c in result.patterns:
+        body = ""
+        if c.regression:
+            msg = html.escape("; ".join(c.regressions), quote=True)
+            body = f'<failure message="{msg}">{msg}</failure>'
+        cases.append(f'  <testcase classname="ddbbench.gate" name="{html.escape(c.pattern)}">'
+                     f"{body}</testcase>")
+    failures = sum(c.regression for c in result.patterns)
+    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+            f'<testsuite name="ddbbench-gate" tests="{len(cases)}" failures="{failures}">\n'
+            + "\n".join(cases) + "\n</testsuite>\n")

@@ -1,0 +1,105 @@
+"""The CI regression gate on synthetic runs written by the real recorder."""
+
+from __future__ import annotations
+
+import random
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.compare import GateResult, Thresholds
+from analysis.gate import gate_junit, gate_markdown, gate_table, run_gate
+from ddbbench.errors import UnusableInput
+from ddbbench.execute import Result
+from ddbbench.recorder import Recorder
+from ddbbench.rundir import base_manifest, write_manifest
+from ddbbench.scenario import Dataset, Scenario
+from tests.conftest import run_cli
+
+T0 = 1_790_000_000 * 10**9
+
+
+def make_run(root: Path, name: str, seed: int, scale: float = 1.0, cpu: float = 30.0,
+             scenario: Scenario | None = None, n: int = 6000) -> Path:
+    """60 s of get_conversation and update_status with lognormal latencies (p99 ~ 5 ms)."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    scenario = scenario or Scenario(name="gate")
+    write_manifest(run_dir, base_manifest(run_dir, scenario.to_dict(), {"kind": "local"}, "test"))
+    rec = Recorder(run_dir, "p0")
+    rng = random.Random(seed)
+    for k in range(n):
+        latency_ms = rng.lognormvariate(0.5, 0.4) * scale
+        pattern = "get_conversation" if k % 3 else "update_status"
+        rec.record(pattern, Result(T0 + k * 10_000_000, int(latency_ms * 1e6), "ok"))
+    for _ in range(10):
+        rec.sample_cpu(cpu)
+    rec.close()
+    return run_dir
+
+
+def gate(base: Path, cand: Path, **kw: Any) -> GateResult:
+    return run_gate(base, cand, Thresholds(resamples=300, **kw))
+
+
+def test_runs_of_the_same_distribution_pass(tmp_path: Path) -> None:
+    result = gate(make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2))
+    assert not result.regression
+    for c in result.patterns:
+        assert c.ci_low <= 1.0 <= c.ci_high, c  # no detectable change
+        assert c.absolute_ms == 10.0  # the scenario's SLO (p99 < 10 ms) applies by default
+
+
+def test_thirty_percent_slower_is_a_regression(tmp_path: Path) -> None:
+    result = gate(make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2, scale=1.3))
+    assert result.regression
+    for c in result.patterns:
+        assert c.ratio == pytest.approx(1.3, abs=0.1)
+        assert c.ci_low > 1.15 and c.regressions and "grew" in c.regressions[0]
+    assert "gate: REGRESSION" in gate_table(result)
+
+
+def test_a_small_slowdown_within_the_allowance_passes(tmp_path: Path) -> None:
+    assert not gate(make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2, scale=1.05)).regression
+
+
+def test_absolute_limit(tmp_path: Path) -> None:
+    base, cand = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    result = gate(base, cand, absolute_ms=4.0)  # p99 of the candidate is ~5 ms
+    assert result.regression
+    assert all(any("4 ms limit" in r for r in c.regressions) for c in result.patterns)
+
+
+def test_incomparable_runs_are_refused(tmp_path: Path) -> None:
+    base = make_run(tmp_path, "a", seed=1)
+    other = Scenario(name="gate", dataset=Dataset(seed=99))
+    with pytest.raises(UnusableInput, match=r"not comparable: scenario\.dataset differs"):
+        gate(base, make_run(tmp_path, "b", seed=2, scenario=other))
+    with pytest.raises(UnusableInput, match="candidate run's load generator was saturated"):
+        gate(base, make_run(tmp_path, "c", seed=2, cpu=95.0))
+    with pytest.raises(UnusableInput, match="not a run directory"):
+        gate(base, tmp_path / "missing")
+
+
+def test_outputs_junit_and_markdown(tmp_path: Path) -> None:
+    result = gate(make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2, scale=1.4))
+    suite = ET.fromstring(gate_junit(result))
+    assert suite.get("tests") == "2" and suite.get("failures") == "2"
+    assert {c.get("name") for c in suite.iter("testcase")} == {"get_conversation", "update_status"}
+    md = gate_markdown(result)
+    assert md.startswith("### ddbbench gate: REGRESSION") and "| get_conversation |" in md
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    base, same, slow = (make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2),
+                        make_run(tmp_path, "c", seed=3, scale=1.5))
+    junit = tmp_path / "gate.xml"
+    assert run_cli("compare", str(base), str(same), timeout=120).returncode == 0
+    failed = run_cli("compare", str(base), str(slow), "--junit", str(junit), timeout=120)
+    assert failed.returncode == 1 and "REGRESSION" in failed.stdout
+    assert ET.parse(junit).getroot().get("failures") == "2"
+    unusable = run_cli("compare", str(base), str(tmp_path / "nope"), timeout=60)
+    assert unusable.returncode == 2 and unusable.stderr.startswith("ddbbench: error:")
+    assert run_cli("compare", str(base), str(same), "--max-increase", "-1").returncode == 2

@@ -16,9 +16,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from datagen.model import Generator
+from datagen.itemsize import MAX_ITEM_BYTES, item_size
+from datagen.model import Generator, largest_conversation
 from ddbbench.design import Item, SeedDesign
-from ddbbench.errors import BenchError
+from ddbbench.errors import BenchError, ConfigError
 from ddbbench.scenario import Dataset
 from ddbbench.tables import count_items, ensure_tables
 
@@ -37,6 +38,9 @@ class LoadStats:
     seconds: float = 0.0
     tables: dict[str, int] = field(default_factory=dict)  # expected items per table
     verified: dict[str, int] = field(default_factory=dict)  # counted items per table
+    bytes: dict[str, int] = field(default_factory=dict)  # item bytes written per table
+    max_item: dict[str, int] = field(default_factory=dict)  # largest item per table (bytes)
+    largest_possible_item: int = 0  # the bound checked against 400 KB before writing
 
     @property
     def items_per_s(self) -> float:
@@ -46,7 +50,11 @@ class LoadStats:
         return {"items_total": self.items_total, "items_written": self.items_written,
                 "batches": self.batches, "retried_items": self.retried_items,
                 "seconds": round(self.seconds, 3), "items_per_s": round(self.items_per_s, 1),
-                "tables": self.tables, "verified": self.verified}
+                "tables": self.tables, "verified": self.verified,
+                "bytes_per_table": self.bytes, "max_item_bytes": self.max_item,
+                "mean_item_bytes": {t: round(b / max(self.tables.get(t, 1), 1), 1)
+                                    for t, b in self.bytes.items()},
+                "largest_possible_item_bytes": self.largest_possible_item}
 
 
 def dataset_items(dataset: Dataset, design: SeedDesign) -> Iterator[tuple[str, Item]]:
@@ -93,18 +101,36 @@ def write_batch(client: Any, table: str, items: list[Item], max_rounds: int = 12
                      "rounds of BatchWriteItem; the table is throttling: lower loader.workers")
 
 
+def check_item_limit(dataset: Dataset, design: SeedDesign) -> int:
+    """Refuse, before any write, a dataset whose largest conversation passes 400 KB."""
+    _, item = design.conversation_item(largest_conversation(dataset))
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        per_message = size / max(dataset.messages.max, 1)
+        allowed = int(MAX_ITEM_BYTES / per_message) - 1
+        raise ConfigError(f"dataset.messages.max: {dataset.messages.max} messages can make a "
+                          f"conversation item of {size / 1024:,.0f} KB, over DynamoDB's 400 KB "
+                          f"item limit; allowed: at most about {allowed}")
+    return size
+
+
 def load_dataset(client: Any, design: SeedDesign, dataset: Dataset, workers: int = 4,
                  recreate: bool = False, verify: bool = True,
                  progress: Progress | None = None) -> LoadStats:
     """Create the design's tables if needed, write the whole dataset, verify the counts."""
+    largest = check_item_limit(dataset, design)
     ensure_tables(client, design.table_specs(), recreate=recreate)
     stats = LoadStats(tables={design.tables.candidates: dataset.candidates,
                               design.tables.conversations: dataset.conversations})
     stats.items_total = dataset.candidates + dataset.conversations
+    stats.largest_possible_item = largest
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbbench-load") as pool:
         inflight: dict[Future[int], int] = {}
         for table, batch in batches(dataset_items(dataset, design)):
+            sizes = [item_size(it) for it in batch]
+            stats.bytes[table] = stats.bytes.get(table, 0) + sum(sizes)
+            stats.max_item[table] = max(stats.max_item.get(table, 0), *sizes)
             if len(inflight) >= 2 * workers:
                 _collect(inflight, stats, progress)
             inflight[pool.submit(write_batch, client, table, batch)] = len(batch)

@@ -94,3 +94,17 @@ class Generator:
             lastUpdated=iso(ts),  # equals the last message's timestamp (or the start if none)
             messages=tuple(messages),
         )
+
+
+def largest_conversation(dataset: Dataset, pools: Pools | None = None) -> Conversation:
+    """A conversation at least as large as any the dataset can hold: the most messages, each
+    with the longest content of its sender's pool (for refusing oversize items up front)."""
+    pools = pools or pools_for(dataset.seed)
+    gen = Generator(dataset, pools)
+    base = gen.conversation(0)
+    longest = {"system": max(pools.system_messages, key=len),
+               "candidate": max(pools.candidate_messages, key=len)}
+    stamp = iso(EPOCH)
+    messages = tuple(Message(SENDERS[n % 2], stamp, longest[SENDERS[n % 2]])
+                     for n in range(dataset.messages.max))
+    return Conversation(base.conversationId, base.candidateId, base.jobId, "COMPLETED", stamp, messages)

@@ -17,7 +17,7 @@ class ProgressPrinter:
         self.tty = self.stream.isatty()
         self.every = 0.5 if self.tty else 5.0
         self.started = time.monotonic()
-        self.last = 0.0
+        self.last = self.started  # first line after one period: a rate from 1 item is noise
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()

@@ -222,9 +222,15 @@ def test_retryable_codes() -> None:
 
 def test_load_stats() -> None:
     stats = LoadStats(items_total=100, items_written=100, batches=4, retried_items=7, seconds=4.00049,
-                      tables={"A": 60, "B": 40}, verified={"A": 60, "B": 40})
+                      tables={"A": 60, "B": 40}, verified={"A": 60, "B": 40},
+                      bytes={"A": 6000, "B": 1000}, max_item={"A": 150, "B": 30},
+                      largest_possible_item=900)
     assert stats.items_per_s == pytest.approx(24.997, abs=1e-3)
     assert stats.to_dict() == {"items_total": 100, "items_written": 100, "batches": 4, "retried_items": 7,
                                "seconds": 4.0, "items_per_s": 25.0, "tables": {"A": 60, "B": 40},
-                               "verified": {"A": 60, "B": 40}}
+                               "verified": {"A": 60, "B": 40},
+                               "bytes_per_table": {"A": 6000, "B": 1000},
+                               "max_item_bytes": {"A": 150, "B": 30},
+                               "mean_item_bytes": {"A": 100.0, "B": 25.0},
+                               "largest_possible_item_bytes": 900}
     assert LoadStats(items_written=5).items_per_s == 0.0

@@ -67,8 +67,11 @@ def generator_health(processes: list[ProcessData],
                             "samples": len(values), "saturated": mean > threshold_pct,
                             **proc.counters})
     saturated = any(p["saturated"] for p in per_process)
+    machine = [pct for proc in processes for _, pct in proc.machine_cpu_samples]
     return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
             **{k: sum(p.counters.get(k, 0) for p in processes) for k in COUNTERS},
+            # The whole machine, all cores (server included when it runs here): informational.
+            "machine_cpu_mean_pct": round(sum(machine) / len(machine), 1) if machine else None,
             "trustworthy": not saturated and all(p["samples"] > 0 for p in per_process)}
 
 

@@ -61,6 +61,8 @@ def _footer(summary: dict[str, Any]) -> list[str]:
              f"SLO {'MET' if overall['slo_met'] else 'NOT MET'}"]
     cpu = ", ".join(f"{p['cpu_mean_pct']:.0f}% mean / {p['cpu_max_pct']:.0f}% max"
                     for p in gen["processes"])
+    if gen.get("machine_cpu_mean_pct") is not None:
+        cpu += f"; whole machine {gen['machine_cpu_mean_pct']:.0f}% of all cores"
     if gen["saturated"]:
         lines.append(f"WARNING: load generator saturated (CPU {cpu}; threshold "
                      f"{gen['threshold_pct']:.0f}%): latencies include client-side queueing "

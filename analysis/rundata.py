@@ -62,6 +62,7 @@ class ProcessData:
     ended_unix_s: float
     cpu_samples: list[tuple[float, float]]
     counters: dict[str, int] = field(default_factory=dict)  # warm-up, late starts, not started
+    machine_cpu_samples: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -91,7 +92,8 @@ def load_run(run_dir: str | Path) -> RunData:
     for path in files:
         doc = _read_process_file(path)
         processes.append(ProcessData(doc["label"], doc["started_unix_s"], doc["ended_unix_s"],
-                                     [tuple(s) for s in doc["cpu_samples"]], doc.get("counters", {})))
+                                     [tuple(s) for s in doc["cpu_samples"]], doc.get("counters", {}),
+                                     [tuple(s) for s in doc.get("machine_cpu_samples", [])]))
         for name, pdoc in doc["patterns"].items():
             patterns.setdefault(name, PatternData()).merge(pdoc)
     return RunData(run_dir, manifest, patterns, processes)

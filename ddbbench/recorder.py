@@ -122,6 +122,7 @@ class Recorder:
         self._sample = random.Random(label)  # reproducible per process, independent of requests
         self.patterns: dict[str, PatternStats] = {}
         self.cpu: list[tuple[float, float]] = []
+        self.machine_cpu: list[tuple[float, float]] = []
         self.started = time.time()
         self._last_interval = -1
         self._pending: list[tuple[str, Result]] = []
@@ -165,8 +166,11 @@ class Recorder:
                             f"{r.outcome},{r.error_code},{r.retries},{r.capacity},"
                             f"{r.index_capacity},{r.items},{r.response_bytes}\n")
 
-    def sample_cpu(self, percent: float) -> None:
+    def sample_cpu(self, percent: float, machine_percent: float | None = None) -> None:
+        """This process's CPU (% of one core) and, if given, the machine's (% of all cores)."""
         self.cpu.append((round(time.time(), 3), percent))
+        if machine_percent is not None:
+            self.machine_cpu.append((round(time.time(), 3), machine_percent))
 
     def close(self, extra: dict[str, Any] | None = None) -> Path:
         """Write this process's histograms file (atomically) and close the raw records."""
@@ -181,6 +185,7 @@ class Recorder:
                "interval_s": self.interval_s, "raw_fraction": self.raw_fraction,
                "started_unix_s": self.started,
                "ended_unix_s": time.time(), "cpu_samples": self.cpu,
+               "machine_cpu_samples": self.machine_cpu, "machine_cpus": os.cpu_count(),
                "patterns": {p: s.to_dict() for p, s in sorted(self.patterns.items())},
                **(extra or {})}
         path = self.run_dir / "histograms" / f"{self.label}.json"

@@ -129,11 +129,14 @@ def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
 
 def _sample_cpu(ctx: ReplayContext) -> None:
     # Load-generator honesty: a saturated generator measures its own queueing, not DynamoDB.
+    # The machine's CPU too: the server or other work on the same cores slows the generator
+    # without showing in its own CPU.
     proc = psutil.Process()
     proc.cpu_percent(None)
+    psutil.cpu_percent(None)
     while True:
         gevent.sleep(CPU_SAMPLE_S)
-        ctx.recorder.sample_cpu(proc.cpu_percent(None))
+        ctx.recorder.sample_cpu(proc.cpu_percent(None), psutil.cpu_percent(None))
 
 
 class ConversationUser(User):

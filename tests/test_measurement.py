@@ -219,3 +219,16 @@ def test_locust_buckets_keep_two_significant_digits() -> None:
     # Bounded key space: 700,000 distinct latencies from 1 us to 10 s (7 decades) give ~90 keys
     # per decade.
     assert len({two_significant_digits(10 ** (k / 100_000 - 3)) for k in range(700_000)}) <= 7 * 90 + 1
+
+
+def test_machine_cpu_is_reported_beside_the_generator_cpu(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path)
+    rec = Recorder(run_dir, "p0", raw=False)
+    rec.record("get_conversation", ok(500))
+    for own, machine in ((30.0, 90.0), (40.0, 100.0)):
+        rec.sample_cpu(own, machine)
+    rec.close()
+    summary = summarize(load_run(run_dir))
+    assert summary["generator"]["machine_cpu_mean_pct"] == 95.0
+    assert summary["generator"]["processes"][0]["cpu_mean_pct"] == 35.0
+    assert "whole machine 95% of all cores" in summary_table(summary)

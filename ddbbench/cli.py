@@ -81,6 +81,17 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from datagen.export import export_dataset
+    from ddbbench.progress import ProgressPrinter
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    manifest = export_dataset(_scenario_from(args), Path(args.out), formats, args.gzip,
+                              ProgressPrinter("generate"))
+    echo(f"wrote {', '.join(manifest['files'])} under {args.out}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import summary_table
     from ddbbench.run import RunRequest, run_scenario
@@ -156,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _tables_flags(p)
     p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("generate", help="write the scenario's dataset as files (JSON lines, "
+                       "DynamoDB JSON for import from S3)")
+    _common(p)
+    p.add_argument("--out", required=True, help="an empty or new folder")
+    p.add_argument("--format", default="jsonl,dynamodb-json",
+                   help="comma-separated: jsonl, dynamodb-json (default: both)")
+    p.add_argument("--gzip", action="store_true", help="gzip every file (deterministic bytes)")
+    p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("run", help="load, replay the access patterns with Locust, report")
     _common(p)

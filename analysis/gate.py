@@ -7,6 +7,7 @@ from pathlib import Path
 
 from analysis.compare import GateResult, Thresholds, comparability_problems, compare_frames
 from analysis.metrics import summarize
+from analysis.report import fixed_width, markdown_table
 from analysis.rundata import load_run, requests_frame
 from ddbbench.errors import BenchError, UnusableInput
 
@@ -46,10 +47,8 @@ def _reasons(result: GateResult) -> list[str]:
 def gate_table(result: GateResult) -> str:
     p = result.thresholds.percentile
     rows = [[h.replace("_ms", f" p{p:g} ms") for h in _HEAD], *_rows(result)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     verdict = "REGRESSION" if result.regression else "PASS"
-    return "\n".join([*lines, "", *_reasons(result), f"gate: {verdict}"])
+    return "\n".join([*fixed_width(rows), "", *_reasons(result), f"gate: {verdict}"])
 
 
 def gate_markdown(result: GateResult) -> str:
@@ -58,9 +57,7 @@ def gate_markdown(result: GateResult) -> str:
     lines = [f"### ddbbench gate: {'REGRESSION' if result.regression else 'PASS'}", "",
              f"baseline `{result.baseline}`, candidate `{result.candidate}`; allowed growth "
              f"x{1 + result.thresholds.max_increase:.2f} at {result.thresholds.confidence:.0%} "
-             "confidence (block bootstrap)", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in _rows(result)]
+             "confidence (block bootstrap)", "", *markdown_table(head, _rows(result))]
     return "\n".join([*lines, "", *(f"- {r}" for r in _reasons(result)), ""])
 
 

@@ -46,11 +46,22 @@ def summary_table(summary: dict[str, Any]) -> str:
     rows = [head]
     for name, row in summary["patterns"].items():
         rows.append([name, *[_fmt(row[c]) for c in _COLUMNS], _verdict(row)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join([*fixed_width(rows), "", *_footer(summary)])
+
+
+def fixed_width(rows: list[list[str]]) -> list[str]:
+    """Terminal table lines: the first column left-aligned, the rest right-aligned, a rule
+    under the header row."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                        enumerate(zip(r, widths, strict=True))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join([*lines, "", *_footer(summary)])
+    return lines
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *("| " + " | ".join(r) + " |" for r in rows)]
 
 
 def _footer(summary: dict[str, Any]) -> list[str]:
@@ -94,11 +105,10 @@ def _fmt(value: Any) -> str:
 def summary_markdown(summary: dict[str, Any]) -> str:
     slo = summary["slo"]
     head = ["pattern", *_COLUMNS, f"p{slo['percentile']:g} < {slo['threshold_ms']:g} ms"]
+    rows = [[name, *[_fmt(row[c]) for c in _COLUMNS], _verdict(row)]
+            for name, row in summary["patterns"].items()]
     lines = [f"# ddbbench run {summary['run_id']} ({summary['scenario']})", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, row in summary["patterns"].items():
-        cells = [name, *[_fmt(row[c]) for c in _COLUMNS], _verdict(row)]
-        lines.append("| " + " | ".join(cells) + " |")
+             *markdown_table(head, rows)]
     return "\n".join([*lines, "", *_footer(summary), ""])
 
 

@@ -44,6 +44,12 @@ class PatternPicker:
         return self.names[bisect.bisect_right(self.cumulative, x)]
 
 
+def process_salt() -> int:
+    """A random offset for the indices of conversations this process creates, so that
+    processes (and repeated runs against a kept table) do not create the same ids."""
+    return random.SystemRandom().randrange(1 << 40)
+
+
 def now_iso() -> str:
     return iso(datetime.now(UTC))
 

@@ -21,7 +21,7 @@ from ddbbench.design import Call
 from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
-from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
 from ddbbench.recorder import COUNTERS, Recorder
 from ddbbench.scenario import Scenario
 
@@ -63,11 +63,10 @@ class ReplayContext:
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
                pool_size: int) -> ReplayContext:
         label = f"{socket.gethostname()}-{os.getpid()}"
-        salt = random.SystemRandom().randrange(1 << 40)  # created ids differ between processes
         return cls(
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
-            factory=RequestFactory.for_scenario(scenario, salt=salt),
+            factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
                               raw_fraction=scenario.measurement.raw_fraction),

@@ -28,7 +28,7 @@ from ddbbench.design import SeedDesign
 from ddbbench.errors import BenchError, Interrupted
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
-from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
 from ddbbench.progress import ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
@@ -73,7 +73,7 @@ def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo) -> dict[str, Any
     if n == 0:
         return {"requests": 0}
     client = make_client(endpoint, scenario.client)
-    factory = RequestFactory.for_scenario(scenario, salt=random.SystemRandom().randrange(1 << 40))
+    factory = RequestFactory.for_scenario(scenario, salt=process_salt())
     picker = PatternPicker(scenario.mix)
     rng = random.Random(f"{scenario.dataset.seed}:warmup")
     outcomes: Counter[str] = Counter()

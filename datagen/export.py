@@ -11,14 +11,14 @@ import dataclasses
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
 from datagen.loader import check_item_limit
-from datagen.model import Generator
-from ddbbench.design import SeedDesign
+from datagen.model import entities
+from ddbbench.designs import make_design
 from ddbbench.errors import ConfigError
 from ddbbench.scenario import Scenario
 
@@ -35,17 +35,13 @@ def _open(path: Path, compress: bool) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
 
 
-def _entities(scenario: Scenario) -> Iterator[tuple[str, Any]]:
-    gen = Generator(scenario.dataset)
-    for c in range(scenario.dataset.candidates):
-        yield "candidates", gen.candidate(c)
-    for i in range(scenario.dataset.conversations):
-        yield "conversations", gen.conversation(i)
+KINDS = {"candidate": "candidates", "conversation": "conversations", "event": "events"}
 
 
 def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FORMATS,
                    compress: bool = False, progress: Progress | None = None) -> dict[str, Any]:
-    """Write the scenario's dataset under ``out`` (which must be empty or absent)."""
+    """Write the scenario's dataset under ``out`` (which must be empty or absent): the
+    entities as JSON lines, and the items of the scenario's key design as DynamoDB JSON."""
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ConfigError(f"--format: {','.join(bad) or 'nothing'} is not a format; allowed: "
@@ -53,34 +49,39 @@ def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FOR
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"--out: {out} is not empty; choose an empty or new folder "
                           "(nothing is overwritten)")
-    design = SeedDesign(scenario.tables)
+    design = make_design(scenario.design, scenario.tables)
     check_item_limit(scenario.dataset, design)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = ".gz" if compress else ""
-    tables = {"candidates": scenario.tables.candidates, "conversations": scenario.tables.conversations}
-    names = {}
-    for kind in ("candidates", "conversations"):
-        if "jsonl" in formats:
-            names[("jsonl", kind)] = f"{kind}.jsonl{suffix}"
-        if "dynamodb-json" in formats:
-            names[("dynamodb-json", kind)] = f"dynamodb-json/{tables[kind]}.json{suffix}"
     if "dynamodb-json" in formats:
         (out / "dynamodb-json").mkdir(exist_ok=True)
+    suffix = ".gz" if compress else ""
+    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
+                "event": design.event_items}
+    counts: dict[str, int] = {}
     total = scenario.dataset.candidates + scenario.dataset.conversations
+    done = 0
     with ExitStack() as stack:
-        files = {key: stack.enter_context(_open(out / name, compress)) for key, name in names.items()}
-        for n, (kind, entity) in enumerate(_entities(scenario), start=1):
-            if ("jsonl", kind) in files:
-                files[("jsonl", kind)].write(json.dumps(dataclasses.asdict(entity)) + "\n")
-            if ("dynamodb-json", kind) in files:
-                item = (design.candidate_item(entity) if kind == "candidates"
-                        else design.conversation_item(entity))[1]
-                files[("dynamodb-json", kind)].write(json.dumps({"Item": item}) + "\n")
-            if progress is not None:
-                progress(n, total)
-    manifest = {"format": "ddbbench-dataset", "format_version": 1, "scenario": scenario.to_dict(),
-                "seed": scenario.dataset.seed, "files": sorted(names.values()),
-                "counts": {"candidates": scenario.dataset.candidates,
-                           "conversations": scenario.dataset.conversations}}
+        files: dict[str, IO[str]] = {}
+
+        def file(name: str) -> IO[str]:  # opened on first use: a design has its own tables
+            if name not in files:
+                files[name] = stack.enter_context(_open(out / name, compress))
+            return files[name]
+
+        for kind, entity in entities(scenario.dataset):
+            counts[KINDS[kind]] = counts.get(KINDS[kind], 0) + 1
+            if "jsonl" in formats:
+                file(f"{KINDS[kind]}.jsonl{suffix}").write(json.dumps(dataclasses.asdict(entity)) + "\n")
+            if "dynamodb-json" in formats:
+                for table, item in to_items[kind](entity):
+                    file(f"dynamodb-json/{table}.json{suffix}").write(json.dumps({"Item": item}) + "\n")
+            if kind != "event":
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        names = sorted(files)
+    manifest = {"format": "ddbbench-dataset", "format_version": 2, "scenario": scenario.to_dict(),
+                "seed": scenario.dataset.seed, "design": design.name, "files": names,
+                "counts": counts}
     (out / "dataset.json").write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -7,8 +7,12 @@ process agree on the key space without coordination.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ddbbench.scenario import STATUSES, Dataset
 
@@ -16,6 +20,15 @@ from ddbbench.scenario import STATUSES, Dataset
 # middle of their lifecycle, as in a live recruiting pipeline.
 _STATUS_CUTS = ((20, "CREATED"), (70, "ONGOING"), (100, "COMPLETED"))
 assert tuple(s for _, s in _STATUS_CUTS) == STATUSES
+
+
+def status_shares() -> dict[str, float]:
+    """The initial status mix as fractions, e.g. {'CREATED': 0.2, ...}."""
+    shares, low = {}, 0
+    for cut, status in _STATUS_CUTS:
+        shares[status] = (cut - low) / 100
+        low = cut
+    return shares
 
 
 def digest(seed: int, kind: str, index: int) -> bytes:
@@ -54,21 +67,64 @@ class Keyspace:
     conversations: int
     candidates: int
     jobs: int
+    owner_s: float = 0.0  # Zipf exponent of conversations per candidate; 0 = uniform
 
     @classmethod
     def of(cls, dataset: Dataset) -> Keyspace:
-        return cls(dataset.seed, dataset.conversations, dataset.candidates, dataset.jobs)
+        return cls(dataset.seed, dataset.conversations, dataset.candidates, dataset.jobs,
+                   dataset.conversations_per_candidate.exponent)
 
     def conversation(self, i: int) -> ConversationKeys:
         d = digest(self.seed, "conversation", i)
-        owner = int.from_bytes(d[16:24], "big") % self.candidates
+        owner = self.owner(int.from_bytes(d[16:24], "big"))
         job = int.from_bytes(d[24:28], "big") % self.jobs
         roll = int.from_bytes(d[28:32], "big") % 100
         status = next(s for cut, s in _STATUS_CUTS if roll < cut)
         return ConversationKeys(i, as_uuid(d), owner, job, status)
+
+    def owner(self, draw: int) -> int:
+        """The candidate owning a conversation, from a uniform 64-bit ``draw``."""
+        if self.owner_s == 0.0:
+            return draw % self.candidates
+        cdf = _zipf_cdf(self.candidates, self.owner_s)
+        rank = bisect.bisect_right(cdf, draw / 2**64 * cdf[-1])
+        return _scatter(min(rank, self.candidates - 1), self.candidates, self.seed)
+
+    def owner_share(self, c: int) -> float:
+        """Expected fraction of all conversations owned by candidate ``c`` (for tests and
+        the per-partition pressure of query patterns)."""
+        if self.owner_s == 0.0:
+            return 1 / self.candidates
+        rank = _unscatter(c, self.candidates, self.seed)
+        return (rank + 1) ** -self.owner_s / _zipf_cdf(self.candidates, self.owner_s)[-1]
 
     def candidate_id(self, c: int) -> str:
         return as_uuid(digest(self.seed, "candidate", c))
 
     def job_id(self, j: int) -> str:
         return f"JOB-{int.from_bytes(digest(self.seed, 'job', j)[:4], 'big') % 10**8:08d}"
+
+
+@lru_cache(maxsize=8)
+def _zipf_cdf(n: int, s: float) -> tuple[float, ...]:
+    """Cumulative weights of ranks 1..n under 1/k^s (built once per key space: ~0.3 s per
+    million candidates)."""
+    return tuple(itertools.accumulate(k ** -s for k in range(1, n + 1)))
+
+
+@lru_cache(maxsize=8)
+def _stride(n: int, seed: int) -> int:
+    """A multiplier coprime with ``n``: rank -> candidate is then a bijection that scatters the
+    popular ranks over the id space instead of giving them the lowest indices."""
+    a = (0x9E3779B97F4A7C15 + seed) % n or 1
+    while math.gcd(a, n) != 1:
+        a = a % n + 1
+    return a
+
+
+def _scatter(rank: int, n: int, seed: int) -> int:
+    return (rank * _stride(n, seed) + seed) % n
+
+
+def _unscatter(c: int, n: int, seed: int) -> int:
+    return ((c - seed) * pow(_stride(n, seed), -1, n)) % n if n > 1 else 0

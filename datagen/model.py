@@ -1,26 +1,40 @@
 """The seed document's entities, generated as pure functions of (seed, index).
 
 Attribute names and types follow ../shared/seed-dynamodb-usage.md exactly; mapping them to
-DynamoDB items is the key design's job (``ddbbench.design``).
+DynamoDB items is the key design's job (``ddbbench.design``). Generation is on the loading
+hot path, so timestamps are integer milliseconds formatted by hand (``datetime`` arithmetic
+and ``strftime`` cost more than the rest of a message together).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import random
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import lru_cache
+from statistics import NormalDist
+from typing import Any, Protocol
 
-from datagen.keyspace import Keyspace, digest
+from datagen.keyspace import Keyspace, as_uuid, digest, status_shares
 from datagen.pools import Pools, pools_for
-from ddbbench.scenario import Dataset
+from ddbbench.scenario import Dataset, MessageLength
 
 # Datasets are dated relative to a fixed instant, not the wall clock, so that the same seed
 # gives the same bytes on every day it is generated.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+EPOCH_MS = int(EPOCH.timestamp()) * 1000
 SENDERS = ("system", "candidate")
+EVENT_TYPES = ("CONVERSATION_CREATED", "STATUS_CHANGED")
+_DAY_MS = 86_400_000
 
 
-@dataclass(frozen=True)
+# Built ten times per conversation on the loading hot path: slots and no frozen __init__ make
+# it 3x cheaper to construct. Treat it as immutable all the same.
+@dataclass(slots=True, unsafe_hash=True)
 class Message:
     sender: str
     timestamp: str
@@ -46,9 +60,112 @@ class Candidate:
     emailAddress: str
 
 
+@dataclass(frozen=True)
+class Event:
+    """An audit-log entry; events of one conversation are read in time order."""
+
+    conversationId: str
+    timestamp: str
+    eventId: str
+    eventType: str
+    candidateId: str
+    detail: str
+
+
 def iso(ts: datetime) -> str:
     """ISO 8601 in UTC with millisecond precision, e.g. 2026-01-01T00:00:00.000Z."""
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _date(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+
+
+_HOUR_MINUTE = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
+
+
+def iso_ms(unix_ms: int) -> str:
+    """``iso`` of a Unix time in milliseconds, about 10x faster than via ``datetime``."""
+    day, ms = divmod(unix_ms, _DAY_MS)
+    minute, ms = divmod(ms, 60_000)
+    return f"{_date(day)}{_HOUR_MINUTE[minute]}{ms // 1000:02d}.{ms % 1000:03d}Z"
+
+
+class Uniform(Protocol):
+    def random(self) -> float: ...
+
+
+class Draws:
+    """Uniform draws in [0, 1) from SHAKE-128 of a key: a pure function of the key, and
+    ten times cheaper to start than ``random.Random`` (whose seeding costs ~6 us, more than
+    the rest of a small conversation). The stream extends itself if a long conversation needs
+    more: SHAKE's output for a longer length starts with the shorter one."""
+
+    __slots__ = ("_key", "_pos", "_words")
+
+    def __init__(self, key: bytes, expected: int = 64) -> None:
+        self._key = key
+        self._pos = 0
+        self._words = _words(key, expected)
+
+    def random(self) -> float:
+        pos = self._pos
+        if pos == len(self._words):
+            self._words = _words(self._key, 2 * pos)
+        self._pos = pos + 1
+        return self._words[pos] * _TO_UNIT
+
+
+_TO_UNIT = 2.0**-64
+
+
+def _words(key: bytes, n: int) -> array[int]:
+    return array("Q", hashlib.shake_128(key).digest(8 * n))
+
+
+def pick(rng: Uniform, seq: tuple[str, ...]) -> str:
+    """A uniform choice from ``seq``, by one float (the bias, under 2**-40 for these pool
+    sizes, does not matter for test data)."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def lognormal(rng: Uniform, median: float, sigma: float) -> float:
+    """Log-normal by Box-Muller: works for ``Draws`` and ``random.Random`` alike."""
+    z = math.sqrt(-2.0 * math.log(1.0 - rng.random())) * math.cos(2.0 * math.pi * rng.random())
+    return median * math.exp(sigma * z)
+
+
+MESSAGE_POOL_SIZE = 2048
+
+
+@lru_cache(maxsize=8)
+def candidate_messages(seed: int, length: MessageLength) -> tuple[str, ...]:
+    """Candidates' messages whose lengths are the quantiles of the configured log-normal:
+    a uniform pick from the pool then follows the distribution with one draw per message,
+    instead of composing each message from several. Built once per (seed, setting)."""
+    sentences = pools_for(seed).candidate_sentences
+    rng = random.Random(f"{seed}:candidate-messages")
+    normal = NormalDist()
+    return tuple(
+        _compose(rng, sentences, min(length.max_chars, max(1, round(
+            length.median_chars * math.exp(length.sigma * normal.inv_cdf((k + 0.5) / MESSAGE_POOL_SIZE))))))
+        for k in range(MESSAGE_POOL_SIZE))
+
+
+def _compose(rng: random.Random, sentences: tuple[str, ...], target: int) -> str:
+    """Faker sentences joined up to ``target`` characters, cut at a word."""
+    parts: list[str] = []
+    total = -1
+    while total < target:
+        part = rng.choice(sentences)
+        parts.append(part)
+        total += len(part) + 1
+    text = " ".join(parts)
+    if len(text) > target:
+        cut = text[:target]
+        text = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return text
 
 
 class Generator:
@@ -64,9 +181,12 @@ class Generator:
         self.dataset = dataset
         self.keys = Keyspace.of(dataset)
         self.pools = pools or pools_for(dataset.seed)
+        self.candidate_messages = candidate_messages(dataset.seed, dataset.message_length)
+        m = dataset.messages
+        self._log_median = math.log(m.median)
 
     def candidate(self, c: int) -> Candidate:
-        rng = random.Random(digest(self.dataset.seed, "candidate-profile", c))
+        rng = random.Random(int.from_bytes(digest(self.dataset.seed, "candidate-profile", c)[:16]))
         first = rng.choice(self.pools.first_names)
         last = rng.choice(self.pools.last_names)
         email = f"{first}.{last}{rng.randrange(100)}@{rng.choice(self.pools.email_domains)}"
@@ -74,36 +194,76 @@ class Generator:
         phone = f"+1{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
         return Candidate(self.keys.candidate_id(c), phone, first, last, email.lower())
 
+    def message_count(self, rng: Uniform) -> int:
+        m = self.dataset.messages
+        if m.distribution == "uniform":
+            return m.min + int(rng.random() * (m.max - m.min + 1))
+        return min(m.max, max(m.min, round(lognormal(rng, m.median, m.sigma))))
+
     def conversation(self, i: int) -> Conversation:
         keys = self.keys.conversation(i)
-        rng = random.Random(digest(self.dataset.seed, "conversation-body", i))
-        start = EPOCH - timedelta(seconds=rng.randrange(90 * 86400))
-        count = rng.randint(self.dataset.messages.min, self.dataset.messages.max)
+        rng = Draws(f"{self.dataset.seed}:conversation-body:{i}".encode())
+        ts = EPOCH_MS - int(rng.random() * 90 * _DAY_MS)
         messages = []
-        ts = start
-        for n in range(count):
-            sender = SENDERS[n % 2]
-            pool = self.pools.system_messages if sender == "system" else self.pools.candidate_messages
-            ts += timedelta(seconds=rng.randint(5, 3600), milliseconds=rng.randrange(1000))
-            messages.append(Message(sender, iso(ts), rng.choice(pool)))
+        by_sender = (self.pools.system_messages, self.candidate_messages)
+        for n in range(self.message_count(rng)):
+            # Replies come 5 s to an hour apart; senders alternate, the system first.
+            ts += 5_000 + int(rng.random() * 3_595_000)
+            messages.append(Message(SENDERS[n % 2], iso_ms(ts), pick(rng, by_sender[n % 2])))
         return Conversation(
             conversationId=keys.conversation_id,
             candidateId=self.keys.candidate_id(keys.candidate_index),
             jobId=self.keys.job_id(keys.job_index),
             status=keys.status,
-            lastUpdated=iso(ts),  # equals the last message's timestamp (or the start if none)
+            lastUpdated=iso_ms(ts),  # equals the last message's timestamp (or the start if none)
             messages=tuple(messages),
         )
+
+    def events(self, i: int, conversation: Conversation | None = None) -> tuple[Event, ...]:
+        """The audit events of conversation ``i``: created when it starts, then one
+        STATUS_CHANGED per lifecycle step it has taken (to ONGOING at the candidate's first
+        reply, to COMPLETED at its last message)."""
+        c = conversation or self.conversation(i)
+        start = c.messages[0].timestamp if c.messages else c.lastUpdated
+        steps = [("CONVERSATION_CREATED", start, "status=CREATED")]
+        if c.status != "CREATED":
+            reply = c.messages[1].timestamp if len(c.messages) > 1 else start
+            steps.append(("STATUS_CHANGED", reply, "status=ONGOING"))
+        if c.status == "COMPLETED":
+            steps.append(("STATUS_CHANGED", c.lastUpdated, "status=COMPLETED"))
+        seed = self.dataset.seed
+        return tuple(Event(c.conversationId, ts, as_uuid(digest(seed, f"event{k}", i)), kind,
+                           c.candidateId, detail)
+                     for k, (kind, ts, detail) in enumerate(steps))
+
+
+def entities(dataset: Dataset, pools: Pools | None = None) -> Iterator[tuple[str, Any]]:
+    """Every entity of the dataset, lazily: candidates, then each conversation followed by
+    its events (when ``dataset.events``). Kinds: candidate, conversation, event."""
+    gen = Generator(dataset, pools)
+    for c in range(dataset.candidates):
+        yield "candidate", gen.candidate(c)
+    for i in range(dataset.conversations):
+        conversation = gen.conversation(i)
+        yield "conversation", conversation
+        if dataset.events:
+            for event in gen.events(i, conversation):
+                yield "event", event
+
+
+def expected_events(dataset: Dataset) -> float:
+    """Mean events per conversation: one created, one per status step taken."""
+    shares = status_shares()
+    return 1.0 + (1.0 - shares["CREATED"]) + shares["COMPLETED"]
 
 
 def largest_conversation(dataset: Dataset, pools: Pools | None = None) -> Conversation:
     """A conversation at least as large as any the dataset can hold: the most messages, each
-    with the longest content of its sender's pool (for refusing oversize items up front)."""
+    as long as its sender's messages can be (for refusing oversize items up front)."""
     pools = pools or pools_for(dataset.seed)
-    gen = Generator(dataset, pools)
-    base = gen.conversation(0)
+    base = Generator(dataset, pools).conversation(0)
     longest = {"system": max(pools.system_messages, key=len),
-               "candidate": max(pools.candidate_messages, key=len)}
+               "candidate": max(candidate_messages(dataset.seed, dataset.message_length), key=len)}
     stamp = iso(EPOCH)
     messages = tuple(Message(SENDERS[n % 2], stamp, longest[SENDERS[n % 2]])
                      for n in range(dataset.messages.max))

@@ -31,7 +31,7 @@ class Pools:
     last_names: tuple[str, ...]
     email_domains: tuple[str, ...]
     system_messages: tuple[str, ...]
-    candidate_messages: tuple[str, ...]
+    candidate_sentences: tuple[str, ...]  # candidates' messages are composed from these
 
 
 @lru_cache(maxsize=4)
@@ -48,6 +48,5 @@ def pools_for(seed: int, size: int = 400) -> Pools:
             city=fake.city(), weeks=fake.random_int(1, 8), days=fake.random_int(1, 5),
             day=fake.day_of_week(), hour=fake.random_int(9, 17))
         for _ in range(size))
-    candidate = tuple(
-        fake.paragraph(nb_sentences=fake.random_int(1, 4)) for _ in range(size))
-    return Pools(first, last, domains, system, candidate)
+    sentences = tuple(fake.sentence(nb_words=fake.random_int(3, 18)) for _ in range(2 * size))
+    return Pools(first, last, domains, system, sentences)

@@ -13,7 +13,7 @@ from typing import Any
 from ddbbench import __version__, local
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.scenario import Scenario, check_target, load_scenario, load_scenarios
+from ddbbench.scenario import DESIGN_NAMES, Scenario, check_target, load_scenario, load_scenarios, with_design
 
 
 def echo(message: str) -> None:
@@ -25,6 +25,8 @@ def _scenario_from(args: argparse.Namespace) -> Scenario:
     if getattr(args, "target", None):
         check_target(args.target, "--target")
         sc = dataclasses.replace(sc, target=args.target)
+    if getattr(args, "design", None):
+        sc = with_design(sc, args.design)
     load_changes: dict[str, Any] = {}
     if getattr(args, "duration", None) is not None:
         if args.duration <= 0:
@@ -105,6 +107,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare_designs(args: argparse.Namespace) -> int:
+    from ddbbench.compare_designs import DesignsRequest, compare_designs, parse_designs
+
+    req = DesignsRequest(scenario=_scenario_from(args), designs=parse_designs(args.designs),
+                         scenarios_file=Path(args.scenarios_file), reports_root=Path(args.reports_dir),
+                         recreate_tables=bool(args.recreate_tables))
+    root, _ = compare_designs(req, echo)
+    print((root / "comparison.md").read_text())
+    print(f"comparison: {root / 'comparison.html'}")
+    return 0
+
+
+def cmd_designs(args: argparse.Namespace) -> int:
+    from ddbbench.designs import DESIGNS
+
+    for name, cls in DESIGNS.items():
+        print(f"{name:<20} {cls.summary}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_report, summary_table
 
@@ -150,6 +172,7 @@ def _common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
     if scenario:
         p.add_argument("--scenario", "-s", default="baseline", help="scenario name (default: %(default)s)")
         p.add_argument("--target", help="override the scenario target: local, aws or an http(s) URL")
+        p.add_argument("--design", help="override the scenario's key design (see `ddbbench designs`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-load", action="store_true", help="replay against tables already loaded")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare-designs", help="run the scenario on several key designs in turn "
+                       "and compare latency, capacity and storage side by side")
+    _common(p)
+    p.add_argument("--designs", default=",".join(DESIGN_NAMES),
+                   help="comma-separated key designs (default: all: %(default)s)")
+    p.add_argument("--duration", type=float, help="override load.duration_s (seconds)")
+    p.add_argument("--recreate-tables", action="store_true",
+                   help="allow deleting and recreating tables on a target other than local")
+    p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    p.set_defaults(func=cmd_compare_designs)
+
+    p = sub.add_parser("designs", help="list the key designs")
+    p.set_defaults(func=cmd_designs)
 
     p = sub.add_parser("report", help="rebuild summary and report of a run directory")
     p.add_argument("run_dir")

@@ -12,7 +12,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from ddbbench.design import Call
+from ddbbench.designs.base import Call
 
 THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
                   "RequestLimitExceeded"}
@@ -47,27 +47,34 @@ class Result:
 
 
 def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Result:
-    """Send ``call``; ``intended_perf_ns`` (perf_counter_ns) is its scheduled start, if any."""
-    method = getattr(client, call.operation)
+    """Send ``call`` and every call it chains to; ``intended_perf_ns`` (perf_counter_ns) is
+    its scheduled start, if any. One Result for the logical operation: the time of the whole
+    chain, its capacity summed, the first failure (which ends the chain) as its outcome."""
     start_unix = time.time_ns()
     t0 = time.perf_counter_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
+    total = Result(start_unix, 0, "ok", schedule_lag_ns=lag)
+    step: Call | None = call
     try:
-        resp = method(**call.kwargs)
-        extra_rounds = 0
-        if call.operation == "batch_get_item":
-            resp, extra_rounds = _complete_batch_get(method, resp)
+        while step is not None:
+            method = getattr(client, step.operation)
+            resp = method(**step.kwargs)
+            if step.operation == "batch_get_item":
+                resp, extra_rounds = _complete_batch_get(method, resp)
+                total.retries += extra_rounds
+            _add(total, resp, step.counts_items)
+            if total.outcome != "ok":
+                break
+            step = step.then(resp) if step.then is not None else None
     except botocore.exceptions.ClientError as exc:
-        latency = time.perf_counter_ns() - t0
         meta = exc.response.get("ResponseMetadata", {})
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        return Result(start_unix, latency, classify_error(code, meta.get("HTTPStatusCode", 0)),
-                      code, meta.get("RetryAttempts", 0), schedule_lag_ns=lag)
+        total.error_code = exc.response.get("Error", {}).get("Code", "Unknown")
+        total.outcome = classify_error(total.error_code, meta.get("HTTPStatusCode", 0))
+        total.retries += meta.get("RetryAttempts", 0)
     except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
-        latency = time.perf_counter_ns() - t0
-        return Result(start_unix, latency, "connection", type(exc).__name__, schedule_lag_ns=lag)
-    latency = time.perf_counter_ns() - t0
-    return _success(start_unix, latency, resp, extra_rounds, lag)
+        total.outcome, total.error_code = "connection", type(exc).__name__
+    total.latency_ns = time.perf_counter_ns() - t0
+    return total
 
 
 MAX_BATCH_ROUNDS = 8
@@ -109,19 +116,23 @@ def classify_error(code: str, http_status: int) -> str:
     return "client_error"
 
 
-def _success(start_unix: int, latency: int, resp: dict[str, Any], extra_rounds: int = 0,
-             lag: int = 0) -> Result:
+def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
+    """Account one successful response of a chain into its operation's Result."""
     meta = resp.get("ResponseMetadata", {})
     table_cu, index_cu = consumed(resp.get("ConsumedCapacity"))
-    if "Responses" in resp:
-        items = sum(len(v) for v in resp["Responses"].values())
-    else:
-        items = resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
+    total.capacity += table_cu
+    total.index_capacity += index_cu
+    total.retries += meta.get("RetryAttempts", 0)
+    if counts_items:
+        if "Responses" in resp:
+            total.items += sum(len(v) for v in resp["Responses"].values())
+        else:
+            total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
     length = meta.get("HTTPHeaders", {}).get("content-length", "0")
+    total.response_bytes += int(length) if length.isdigit() else 0
     # Keys still unprocessed after every round: the read did not complete (throttling).
-    outcome, code = ("throttled", "UnprocessedKeys") if resp.get("UnprocessedKeys") else ("ok", "")
-    return Result(start_unix, latency, outcome, code, meta.get("RetryAttempts", 0) + extra_rounds,
-                  table_cu, index_cu, items, int(length) if length.isdigit() else 0, lag)
+    if resp.get("UnprocessedKeys"):
+        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
 
 
 def consumed(cc: dict[str, Any] | list[dict[str, Any]] | None) -> tuple[float, float]:

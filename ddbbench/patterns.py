@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from datagen.keyspace import Keyspace
-from datagen.model import SENDERS, Conversation, Message, iso
+from datagen.model import SENDERS, Conversation, Message, candidate_messages, iso
 from datagen.pools import Pools, pools_for
-from ddbbench.design import Call, SeedDesign
+from ddbbench.designs import Call, Design, make_design
 from ddbbench.keydist import Chooser, Latest, make_chooser
 from ddbbench.scenario import STATUSES, KeyChoice, Mix, Scenario
 
@@ -89,14 +89,16 @@ class ConversationState:
 class RequestFactory:
     """Builds the call for a pattern with keys drawn by the scenario's key distributions."""
 
-    def __init__(self, scenario: Scenario, design: SeedDesign, keys: Keyspace, pools: Pools,
+    def __init__(self, scenario: Scenario, design: Design, keys: Keyspace, pools: Pools,
                  salt: int = 0, clock: Callable[[], str] = now_iso) -> None:
         self.design = design
         self.keys = keys
         self.pools = pools
+        self.candidate_messages = candidate_messages(scenario.dataset.seed, scenario.dataset.message_length)
         self.clock = clock
         self.state = ConversationState(keys, salt)
         self.batch_size = min(scenario.keys.batch_get_size, keys.candidates)
+        self.query_statuses = scenario.keys.query_statuses
         self.choosers: dict[str, Chooser] = {
             p: self._chooser(scenario.keys.for_pattern(p), p)
             for p in ("get_conversation", "query_by_candidate_status", "update_status",
@@ -104,8 +106,8 @@ class RequestFactory:
 
     @classmethod
     def for_scenario(cls, scenario: Scenario, salt: int = 0) -> RequestFactory:
-        """The seed design's requests over the scenario's dataset."""
-        return cls(scenario, SeedDesign(scenario.tables), Keyspace.of(scenario.dataset),
+        """The scenario's key design's requests over the scenario's dataset."""
+        return cls(scenario, make_design(scenario.design, scenario.tables), Keyspace.of(scenario.dataset),
                    pools_for(scenario.dataset.seed), salt)
 
     def _chooser(self, choice: KeyChoice, pattern: str) -> Chooser:
@@ -130,9 +132,13 @@ class RequestFactory:
         if pattern == "get_conversation":
             return self.design.get_conversation(conversation_id)
         if pattern == "query_by_candidate_status":
-            # The owner and current status of a real conversation: the query hits items.
+            # The owner and current status of a real conversation, so the query hits items; a
+            # status outside query_statuses (e.g. COMPLETED, not active) is replaced by one in it.
             candidate = self.keys.candidate_id(self.keys.conversation(i).candidate_index)
-            return self.design.query_by_candidate_status(candidate, self.state.current_status(i))
+            status = self.state.current_status(i)
+            if status not in self.query_statuses:
+                status = self.query_statuses[int(rng.random() * len(self.query_statuses))]
+            return self.design.query_by_candidate_status(candidate, status)
         if pattern == "update_status":
             status = NEXT_STATUS[self.state.current_status(i)]  # the lifecycle, in order
             self.state.status[i] = status
@@ -143,7 +149,7 @@ class RequestFactory:
 
     def _message(self, rng: random.Random) -> Message:
         sender = rng.choice(SENDERS)
-        pool = self.pools.system_messages if sender == "system" else self.pools.candidate_messages
+        pool = self.pools.system_messages if sender == "system" else self.candidate_messages
         return Message(sender, self.clock(), rng.choice(pool))
 
     def _batch_get(self, rng: random.Random) -> Call:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ddbbench import local
 from ddbbench.client import Endpoint, make_client
-from ddbbench.design import Call
+from ddbbench.designs import Call
 from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase

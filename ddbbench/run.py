@@ -24,7 +24,7 @@ from analysis.report import build_report
 from datagen.loader import LoadStats, load_dataset
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
-from ddbbench.design import SeedDesign
+from ddbbench.designs import make_design
 from ddbbench.errors import BenchError, Interrupted
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
@@ -46,6 +46,9 @@ class RunRequest:
     port: int | None = None
     skip_load: bool = False
     recreate_tables: bool | None = None  # None: recreate on DynamoDB Local only
+    run_name: str | None = None  # the run directory's name (default: a new run id)
+    # Extra measurements against the live target after the replay; recorded in the manifest.
+    after_replay: Callable[[Endpoint, Scenario], dict[str, Any]] | None = None
 
 
 def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = None,
@@ -54,7 +57,7 @@ def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = No
     recreate = endpoint.kind == "local" if recreate is None else recreate
     client = make_client(endpoint, scenario.client, pool_size=scenario.loader.workers)
     progress = ProgressPrinter("load") if echo else None
-    stats = load_dataset(client, SeedDesign(scenario.tables), scenario.dataset,
+    stats = load_dataset(client, make_design(scenario.design, scenario.tables), scenario.dataset,
                          workers=scenario.loader.workers, recreate=recreate, progress=progress)
     if echo:
         echo(f"loaded {stats.items_written:,} items in {stats.seconds:.1f}s "
@@ -93,7 +96,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        run_dir = create_run_dir(req.reports_root, sc.name)
+        run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
         manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
         manifest["scenarios_file"] = str(req.scenarios_file)
         write_manifest(run_dir, manifest)
@@ -108,6 +111,8 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
              f"(Locust log: {run_dir / 'locust.log'})")
         status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
+        if req.after_replay is not None and status == "complete":
+            update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
     summary = build_report(run_dir)
     update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
     if status != "complete":
@@ -142,7 +147,7 @@ def locust_command(req: RunRequest, endpoint: Endpoint, run_dir: Path) -> list[s
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
            "--json-file", str(run_dir / "locust_stats"),
            "--ddb-scenario", req.scenario.name, "--ddb-scenarios-file", str(req.scenarios_file),
-           "--ddb-run-dir", str(run_dir)]
+           "--ddb-run-dir", str(run_dir), "--ddb-design", req.scenario.design]
     if load.processes > 1:
         cmd += ["--processes", str(load.processes)]
     if endpoint.url:

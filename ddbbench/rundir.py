@@ -36,8 +36,8 @@ def new_run_id(scenario: str, now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{scenario}-{secrets.token_hex(3)}"
 
 
-def create_run_dir(root: Path, scenario: str) -> Path:
-    path = Path(root) / new_run_id(scenario)
+def create_run_dir(root: Path, scenario: str, name: str | None = None) -> Path:
+    path = Path(root) / (name or new_run_id(scenario))
     path.mkdir(parents=True, exist_ok=False)
     return path
 

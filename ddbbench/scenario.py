@@ -30,16 +30,53 @@ SEED_PATTERNS = ("get_conversation", "query_by_candidate_status", "update_status
 PATTERNS = (*SEED_PATTERNS, "batch_get_candidates", "create_conversation")
 STATUSES = ("CREATED", "ONGOING", "COMPLETED")  # the lifecycle, in order
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
+# The key designs of ddbbench/designs (checked there against its registry).
+DESIGN_NAMES = ("seed", "gsi-status-updated", "single-table", "messages-as-items", "sparse-active-index")
 
 
 @dataclass(frozen=True)
 class Range:
+    """Messages per conversation: ``uniform`` over min..max, or ``lognormal`` around
+    ``median`` (most conversations short, a long tail), clipped to min..max."""
+
     min: int = rule(2, what="a count", ge=0)
     max: int = rule(12, what="a count", ge=0)
+    distribution: str = rule("uniform", what="a count distribution", choices=("uniform", "lognormal"))
+    median: float = rule(6.0, what="a median count", gt=0)
+    sigma: float = rule(0.6, what="a log-normal sigma", gt=0, le=3)
 
     def validate(self, path: str) -> None:
         if self.max < self.min:
             raise ConfigError(f"{path}.max: {self.max} is not a count >= min ({self.min})")
+
+
+@dataclass(frozen=True)
+class MessageLength:
+    """Length of a candidate's messages in characters: log-normal around ``median_chars``,
+    at most ``max_chars`` (the system's messages come from fixed templates)."""
+
+    median_chars: float = rule(120.0, what="a length in characters", ge=1)
+    sigma: float = rule(0.8, what="a log-normal sigma", gt=0, le=3)
+    max_chars: int = rule(1500, what="a length in characters", ge=1, le=100_000)
+
+    def validate(self, path: str) -> None:
+        if self.max_chars < self.median_chars:
+            raise ConfigError(f"{path}.max_chars: {self.max_chars} is not a length >= "
+                              f"median_chars ({self.median_chars:g})")
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """How conversations are spread over candidates: ``zipfian`` gives a few candidates many
+    conversations (rank k owns a share proportional to 1/k^zipf_s); ``uniform`` spreads them
+    evenly."""
+
+    distribution: str = rule("zipfian", what="an ownership distribution", choices=("uniform", "zipfian"))
+    zipf_s: float = rule(0.6, what="a Zipf exponent", gt=0, le=3)
+
+    @property
+    def exponent(self) -> float:
+        return self.zipf_s if self.distribution == "zipfian" else 0.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +86,9 @@ class Dataset:
     conversations: int = rule(5000, what="a count", ge=1)
     jobs: int = rule(200, what="a count", ge=1)
     messages: Range = field(default_factory=Range)
+    message_length: MessageLength = field(default_factory=MessageLength)
+    conversations_per_candidate: Ownership = field(default_factory=Ownership)
+    events: bool = True  # event-log items: created and status-changed events per conversation
 
 
 @dataclass(frozen=True)
@@ -56,9 +96,10 @@ class Tables:
     conversations: str = "PoppAIChatConversations"
     status_index: str = "candidateId-status-index"
     candidates: str = "PoppAICandidateProfiles"
+    events: str = "PoppAIEventLog"
 
     def validate(self, path: str) -> None:
-        for name in ("conversations", "status_index", "candidates"):
+        for name in ("conversations", "status_index", "candidates", "events"):
             _check_table_name(getattr(self, name), f"{path}.{name}")
 
 
@@ -102,6 +143,17 @@ class Keys:
     append_message: KeyChoice | None = None
     batch_get_candidates: KeyChoice | None = None
     batch_get_size: int = rule(10, what="a key count", ge=1, le=100)
+    # The statuses query_by_candidate_status asks for: the drawn conversation's own status when
+    # listed, else one of these. The seed document's query finds *active* conversations.
+    query_statuses: tuple[str, ...] = ("CREATED", "ONGOING")
+
+    def validate(self, path: str) -> None:
+        for n, status in enumerate(self.query_statuses):
+            if status not in STATUSES:
+                raise ConfigError(f"{path}.query_statuses[{n}]: {status!r} is not a status; "
+                                  f"allowed: {', '.join(STATUSES)}")
+        if not self.query_statuses:
+            raise ConfigError(f"{path}.query_statuses: empty; list at least one of {', '.join(STATUSES)}")
 
     def for_pattern(self, pattern: str) -> KeyChoice:
         return getattr(self, pattern, None) or self.default
@@ -200,6 +252,7 @@ class Scenario:
     description: str = ""
     target: str = "local"
     region: str = "us-east-1"
+    design: str = rule("seed", what="a key design", choices=DESIGN_NAMES)
     dataset: Dataset = field(default_factory=Dataset)
     tables: Tables = field(default_factory=Tables)
     mix: Mix = field(default_factory=Mix)
@@ -212,10 +265,31 @@ class Scenario:
 
     def validate(self, path: str) -> None:
         check_target(self.target, f"{path}.target")
+        check_design(self, path)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples as lists), parseable back by ``parse_scenarios``."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+def with_design(sc: Scenario, design: str, where: str = "--design") -> Scenario:
+    """The scenario on another key design, checked as if it had been written in the file."""
+    Scenario.__dataclass_fields__["design"].metadata["rule"].check(design, where)
+    changed = dataclasses.replace(sc, design=design)
+    check_design(changed, f"scenarios.{sc.name} (with {where} {design})")
+    return changed
+
+
+def check_design(sc: Scenario, path: str) -> None:
+    """A design must be able to answer every query the scenario asks of it."""
+    from ddbbench.designs import design_class  # the designs import this module
+
+    design = design_class(sc.design, f"{path}.design")
+    missing = [st for st in sc.keys.query_statuses if st not in design.query_statuses]
+    if missing and sc.mix.query_by_candidate_status > 0:
+        raise ConfigError(f"{path}.keys.query_statuses: {', '.join(missing)} cannot be queried on "
+                          f"design {sc.design} (its index holds {', '.join(design.query_statuses)} "
+                          "only); remove it from query_statuses or choose another design")
 
 
 def check_target(target: str, path: str) -> None:

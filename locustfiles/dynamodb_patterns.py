@@ -36,7 +36,7 @@ from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.replay import ReplayContext, resolve_endpoint
 from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
-from ddbbench.scenario import Scenario, load_scenario
+from ddbbench.scenario import Scenario, load_scenario, with_design
 
 CPU_SAMPLE_S = 1.0
 _state: dict[str, Any] = {}
@@ -59,6 +59,8 @@ def _add_arguments(parser: Any) -> None:
                        "under reports/)")
     group.add_argument("--ddb-endpoint", default="", help="DynamoDB endpoint URL (default: "
                        "from the scenario target)")
+    group.add_argument("--ddb-design", default="", env_var="DDBBENCH_DESIGN",
+                       help="key design (default: the scenario's)")
 
 
 @events.init.add_listener
@@ -68,6 +70,8 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     try:
         scenario = load_scenario(opts.ddb_scenarios_file, opts.ddb_scenario)
+        if opts.ddb_design:
+            scenario = with_design(scenario, opts.ddb_design, "--ddb-design")
     except BenchError as exc:
         sys.exit(f"ddbbench: {exc}")
     _state["scenario"] = scenario

@@ -14,7 +14,7 @@ import pytest
 from datagen.keyspace import ConversationKeys, Keyspace, as_uuid, digest
 from datagen.model import EPOCH, SENDERS, Candidate, Conversation, Generator, Message, iso
 from datagen.pools import Pools, pools_for
-from ddbbench.scenario import STATUSES, Dataset, Range
+from ddbbench.scenario import STATUSES, Dataset, Ownership, Range
 
 DATASET = Dataset(seed=11, candidates=300, conversations=4000, jobs=25, messages=Range(min=2, max=9))
 E164_NANP = re.compile(r"^\+1[2-9]\d{2}[2-9]\d{6}$")
@@ -42,7 +42,10 @@ def conversations(gen: Generator) -> list[Conversation]:
 
 
 def test_keyspace_of_dataset() -> None:
-    assert Keyspace.of(DATASET) == Keyspace(seed=11, conversations=4000, candidates=300, jobs=25)
+    assert Keyspace.of(DATASET) == Keyspace(seed=11, conversations=4000, candidates=300, jobs=25,
+                                            owner_s=0.6)
+    uniform = dataclasses.replace(DATASET, conversations_per_candidate=Ownership(distribution="uniform"))
+    assert Keyspace.of(uniform).owner_s == 0.0
 
 
 def test_keys_are_pinned_for_seed_42() -> None:
@@ -212,7 +215,7 @@ def test_message_contents_come_from_the_sender_pool(gen: Generator,
                                                     conversations: list[Conversation]) -> None:
     for conv in conversations[:200]:
         for m in conv.messages:
-            pool = gen.pools.system_messages if m.sender == "system" else gen.pools.candidate_messages
+            pool = gen.pools.system_messages if m.sender == "system" else gen.candidate_messages
             assert m.content in pool
 
 
@@ -283,6 +286,6 @@ def test_pool_shapes() -> None:
     assert len(pools.email_domains) == 15
     assert len(set(pools.email_domains)) == 15
     assert len(pools.system_messages) == 400
-    assert len(pools.candidate_messages) == 400
+    assert len(pools.candidate_sentences) == 800
     assert all(msg and "{" not in msg for msg in pools.system_messages)  # every template filled in
     assert pools_for(11) is pools  # cached

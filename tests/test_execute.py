@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from ddbbench.design import Call
+from ddbbench.designs import Call
 from ddbbench.execute import OUTCOMES, Result, classify_error, consumed, execute
 
 GET = Call("get_item", {"TableName": "T", "Key": {"conversationId": {"S": "c1"}},

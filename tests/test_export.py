@@ -12,7 +12,7 @@ import pytest
 
 from datagen.export import export_dataset
 from datagen.model import Generator
-from ddbbench.design import SeedDesign
+from ddbbench.designs import SeedDesign
 from ddbbench.errors import ConfigError
 from ddbbench.scenario import Dataset, Range, Scenario
 from tests.conftest import run_cli
@@ -29,12 +29,16 @@ def lines(path: Path) -> list[dict]:
 def test_files_hold_exactly_the_loaders_items(tmp_path: Path) -> None:
     manifest = export_dataset(SC, tmp_path / "out", compress=True)
     out = tmp_path / "out"
-    assert manifest["counts"] == {"candidates": 7, "conversations": 30}
-    gen, design = Generator(SC.dataset), SeedDesign(SC.tables)
+    gen = Generator(SC.dataset)
+    events = [e for i in range(30) for e in gen.events(i)]
+    assert manifest["counts"] == {"candidates": 7, "conversations": 30, "events": len(events)}
+    design = SeedDesign(SC.tables)
     convs = lines(out / "dynamodb-json" / "PoppAIChatConversations.json.gz")
-    assert [c["Item"] for c in convs] == [design.conversation_item(gen.conversation(i))[1] for i in range(30)]
+    assert [c["Item"] for c in convs] == [design.conversation_item(gen.conversation(i)) for i in range(30)]
     cands = lines(out / "dynamodb-json" / "PoppAICandidateProfiles.json.gz")
-    assert [c["Item"] for c in cands] == [design.candidate_item(gen.candidate(i))[1] for i in range(7)]
+    assert [c["Item"] for c in cands] == [design.candidate_items(gen.candidate(i))[0][1] for i in range(7)]
+    evs = lines(out / "dynamodb-json" / "PoppAIEventLog.json.gz")
+    assert [e["Item"] for e in evs] == [design.event_items(e)[0][1] for e in events]
     logical = lines(out / "conversations.jsonl.gz")
     assert logical[3] == json.loads(json.dumps(dataclasses.asdict(gen.conversation(3))))
     assert json.loads((out / "dataset.json").read_text())["seed"] == 5
@@ -65,5 +69,5 @@ def test_cli_generate_jsonl_only(tmp_path: Path) -> None:
     proc = run_cli("generate", "-s", "smoke", "--out", str(out), "--format", "jsonl", timeout=120)
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["candidates.jsonl", "conversations.jsonl", "dataset.json"]
+    assert names == ["candidates.jsonl", "conversations.jsonl", "dataset.json", "events.jsonl"]
     assert len(lines(out / "conversations.jsonl")) == 500

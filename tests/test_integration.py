@@ -16,7 +16,7 @@ from datagen.loader import load_dataset
 from datagen.model import Generator
 from ddbbench import local
 from ddbbench.client import Endpoint, check_reachable
-from ddbbench.design import SeedDesign
+from ddbbench.designs import SeedDesign
 from ddbbench.errors import BenchError
 from ddbbench.replay import ReplayContext
 from ddbbench.rundir import base_manifest, write_manifest
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.integration
 
 def tables_for(tag: str) -> Tables:
     """Table names of the test's own, so tests sharing the server never interfere."""
-    return Tables(conversations=f"Conv-{tag}", status_index=f"idx-{tag}", candidates=f"Cand-{tag}")
+    return Tables(conversations=f"Conv-{tag}", status_index=f"idx-{tag}", candidates=f"Cand-{tag}",
+                  events=f"Ev-{tag}")
 
 
 SMALL = Dataset(seed=3, candidates=30, conversations=120, jobs=5, messages=Range(1, 4))
@@ -43,14 +44,16 @@ def test_server_is_ready_and_answers_dynamodb_calls(ddb_local: local.ServerInfo,
 def test_load_writes_every_item_exactly_and_reload_is_idempotent(ddb_client: Any) -> None:
     design = SeedDesign(tables_for("load"))
     stats = load_dataset(ddb_client, design, SMALL, workers=3, recreate=True)
-    assert stats.items_written == stats.items_total == 150
-    assert stats.verified == {"Cand-load": 30, "Conv-load": 120}
     gen = Generator(SMALL)
-    table, expected = design.conversation_item(gen.conversation(17))
+    events = sum(len(gen.events(i)) for i in range(120))
+    assert stats.items_written == stats.items_total == 150 + events
+    assert stats.entities_written == 150 + events
+    assert stats.verified == stats.tables == {"Cand-load": 30, "Conv-load": 120, "Ev-load": events}
+    [(table, expected)] = design.conversation_items(gen.conversation(17))
     got = ddb_client.get_item(TableName=table, Key={"conversationId": expected["conversationId"]},
                               ConsistentRead=True)["Item"]
     assert got == expected
-    table, expected = design.candidate_item(gen.candidate(4))
+    [(table, expected)] = design.candidate_items(gen.candidate(4))
     got = ddb_client.get_item(TableName=table, Key={"candidateId": expected["candidateId"]})["Item"]
     assert got == expected
     again = load_dataset(ddb_client, design, SMALL, workers=2, recreate=False)

@@ -9,7 +9,7 @@ import pytest
 
 from datagen.itemsize import MAX_ITEM_BYTES, item_size, value_size
 from datagen.model import Generator
-from ddbbench.design import SeedDesign
+from ddbbench.designs import SeedDesign
 from ddbbench.scenario import Dataset, Range, Tables
 
 
@@ -55,7 +55,7 @@ def test_write_units_from_dynamodb_local_match_the_size(ddb_client: Any, target:
 def test_generated_items_stay_far_below_the_limit() -> None:
     gen = Generator(Dataset(seed=3, conversations=50, messages=Range(40, 40)))
     design = SeedDesign(Tables())
-    sizes = [item_size(design.conversation_item(gen.conversation(i))[1]) for i in range(50)]
+    sizes = [item_size(design.conversation_item(gen.conversation(i))) for i in range(50)]
     assert max(sizes) < MAX_ITEM_BYTES
     assert min(sizes) > 40 * 20  # 40 messages of at least ~20 bytes each
 
@@ -77,5 +77,5 @@ def test_an_oversize_dataset_is_refused_before_any_write() -> None:
     small = Dataset(seed=3, conversations=200, messages=Range(1, 30))
     bound = check_item_limit(small, SeedDesign(Tables()))
     gen = Generator(small)
-    assert max(item_size(SeedDesign(Tables()).conversation_item(gen.conversation(i))[1])
+    assert max(item_size(SeedDesign(Tables()).conversation_item(gen.conversation(i)))
                for i in range(200)) <= bound

@@ -11,7 +11,7 @@ import pytest
 
 from datagen.keyspace import Keyspace
 from datagen.loader import BATCH_SIZE, RETRYABLE, LoadStats, batches, dataset_items, write_batch
-from ddbbench.design import Item, SeedDesign
+from ddbbench.designs import Item, SeedDesign
 from ddbbench.errors import BenchError
 from ddbbench.scenario import Dataset, Range, Tables
 
@@ -20,6 +20,10 @@ TABLE = "PoppAIChatConversations"
 
 def items_of(table: str, n: int, start: int = 0) -> list[tuple[str, Item]]:
     return [(table, {"id": {"S": f"{table}-{i}"}}) for i in range(start, start + n)]
+
+
+def on(items: list[Item]) -> list[tuple[str, Item]]:
+    return [(TABLE, it) for it in items]
 
 
 def put(item: Item) -> dict[str, Any]:
@@ -65,26 +69,33 @@ class SleepRecorder:
 # --- batches -------------------------------------------------------------------------------
 
 
-def test_batches_split_by_table_and_size() -> None:
+def ends(items: list[tuple[str, Item]]) -> list[tuple[tuple[str, Item], bool]]:
+    """Each item an entity of its own."""
+    return [(it, True) for it in items]
+
+
+def test_batches_split_by_size_mixing_tables() -> None:
     items = items_of("A", 30) + items_of("B", 3)
-    result = list(batches(items))
-    assert [len(b) for _, b in result] == [25, 5, 3]
-    assert [t for t, _ in result] == ["A", "A", "B"]
-    assert [it for _, b in result for it in b] == [it for _, it in items]  # order kept, nothing lost
+    result = list(batches(ends(items)))
+    assert [len(b) for b, _ in result] == [25, 8]
+    assert [n for _, n in result] == [25, 8]
+    assert [t for t, _ in result[1][0]] == ["A"] * 5 + ["B"] * 3
+    assert [it for b, _ in result for it in b] == items  # order kept, nothing lost
 
 
 def test_batches_exact_multiple() -> None:
-    result = list(batches(items_of("A", 50)))
-    assert [(t, len(b)) for t, b in result] == [("A", 25), ("A", 25)]
+    result = list(batches(ends(items_of("A", 50))))
+    assert [(len(b), n) for b, n in result] == [(25, 25), (25, 25)]
 
 
-def test_batches_do_not_merge_non_adjacent_runs() -> None:
-    items = items_of("A", 2) + items_of("B", 1) + items_of("A", 2, start=2)
-    assert [(t, len(b)) for t, b in batches(items)] == [("A", 2), ("B", 1), ("A", 2)]
+def test_batches_count_only_completed_entities() -> None:
+    # An entity of three items (e.g. a header and two messages) ending in the next batch.
+    items = [(it, False) for it in items_of("A", 2)] + [(items_of("A", 1, start=2)[0], True)]
+    assert [(len(b), n) for b, n in batches(items, size=2)] == [(2, 0), (1, 1)]
 
 
 def test_batches_custom_size_and_empty() -> None:
-    assert [(t, len(b)) for t, b in batches(items_of("A", 5), size=2)] == [("A", 2), ("A", 2), ("A", 1)]
+    assert [len(b) for b, _ in batches(ends(items_of("A", 5)), size=2)] == [2, 2, 1]
     assert list(batches([])) == []
     assert BATCH_SIZE == 25
 
@@ -93,38 +104,53 @@ def test_batches_is_lazy() -> None:
     def endless() -> Any:
         i = 0
         while True:
-            yield "A", {"id": {"S": str(i)}}
+            yield ("A", {"id": {"S": str(i)}}), True
             i += 1
 
     gen = batches(endless())
-    table, first = next(gen)
-    assert (table, len(first)) == ("A", 25)
-    assert first[0] == {"id": {"S": "0"}}
-    assert next(gen)[1][0] == {"id": {"S": "25"}}
+    first, _ = next(gen)
+    assert len(first) == 25
+    assert first[0] == ("A", {"id": {"S": "0"}})
+    assert next(gen)[0][0] == ("A", {"id": {"S": "25"}})
 
 
 # --- dataset_items -------------------------------------------------------------------------
 
 
-def test_dataset_items_candidates_then_conversations() -> None:
+def test_dataset_items_candidates_then_conversations_with_their_events() -> None:
     dataset = Dataset(seed=3, candidates=7, conversations=11, jobs=2, messages=Range(1, 3))
     stream = dataset_items(dataset, SeedDesign(Tables()))
     assert isinstance(stream, types.GeneratorType)
-    items = list(stream)
-    assert len(items) == 18
-    assert [t for t, _ in items] == ["PoppAICandidateProfiles"] * 7 + ["PoppAIChatConversations"] * 11
+    items = [it for it, _ in stream]
+    tables = [t for t, _ in items]
+    assert tables[:7] == ["PoppAICandidateProfiles"] * 7
+    assert tables.count("PoppAIChatConversations") == 11
     ks = Keyspace.of(dataset)
     assert [it["candidateId"]["S"] for _, it in items[:7]] == [ks.candidate_id(c) for c in range(7)]
-    assert [it["conversationId"]["S"] for _, it in items[7:]] == [
+    conversations = [it for t, it in items if t == "PoppAIChatConversations"]
+    assert [it["conversationId"]["S"] for it in conversations] == [
         ks.conversation(i).conversation_id for i in range(11)]
+    # Each conversation is followed by its own events: 1 created + 1 per status step.
+    steps = {"CREATED": 1, "ONGOING": 2, "COMPLETED": 3}
+    assert tables.count("PoppAIEventLog") == sum(steps[ks.conversation(i).status] for i in range(11))
+    owner = None
+    for t, it in items[7:]:
+        if t == "PoppAIChatConversations":
+            owner = it["conversationId"]["S"]
+        else:
+            assert it["conversationId"]["S"] == owner
+
+
+def test_dataset_items_without_events() -> None:
+    dataset = Dataset(seed=3, candidates=2, conversations=5, jobs=2, events=False)
+    assert [t for (t, _), _ in dataset_items(dataset, SeedDesign(Tables()))] == (
+        ["PoppAICandidateProfiles"] * 2 + ["PoppAIChatConversations"] * 5)
 
 
 def test_dataset_items_batched() -> None:
-    dataset = Dataset(seed=3, candidates=30, conversations=3, jobs=2)
+    dataset = Dataset(seed=3, candidates=30, conversations=3, jobs=2, events=False)
     result = list(batches(dataset_items(dataset, SeedDesign(Tables()))))
-    assert [len(b) for _, b in result] == [25, 5, 3]
-    assert [t for t, _ in result] == ["PoppAICandidateProfiles", "PoppAICandidateProfiles",
-                                      "PoppAIChatConversations"]
+    assert [(len(b), n) for b, n in result] == [(25, 25), (8, 8)]
 
 
 # --- write_batch ---------------------------------------------------------------------------
@@ -134,7 +160,7 @@ def test_write_batch_all_processed_first_time() -> None:
     items = [it for _, it in items_of("T", 4)]
     client = FakeBatchClient([0])
     sleep = SleepRecorder()
-    assert write_batch(client, TABLE, items, sleep=sleep) == 0
+    assert write_batch(client, on(items), sleep=sleep) == 0
     assert client.requests == [{TABLE: [put(it) for it in items]}]
     assert sleep.delays == []
 
@@ -143,7 +169,7 @@ def test_write_batch_retries_unprocessed_until_done() -> None:
     items = [it for _, it in items_of("T", 5)]
     client = FakeBatchClient([3, 1, 0])
     sleep = SleepRecorder()
-    assert write_batch(client, TABLE, items, sleep=sleep) == 4  # 3 in round 2, 1 in round 3
+    assert write_batch(client, on(items), sleep=sleep) == 4  # 3 in round 2, 1 in round 3
     assert len(client.requests) == 3
     assert client.requests[1] == {TABLE: [put(it) for it in items[2:]]}
     assert client.requests[2] == {TABLE: [put(items[4])]}
@@ -157,7 +183,7 @@ def test_write_batch_gives_up_after_max_rounds() -> None:
     items = [it for _, it in items_of("T", 6)]
     client = FakeBatchClient([2])
     with pytest.raises(BenchError) as info:
-        write_batch(client, TABLE, items, max_rounds=4, sleep=lambda s: None)
+        write_batch(client, on(items), max_rounds=4, sleep=lambda s: None)
     assert str(info.value) == (f"2 items into {TABLE} still unprocessed after 4 rounds of BatchWriteItem; "
                                "the table is throttling: lower loader.workers")
     assert len(client.requests) == 4
@@ -167,7 +193,7 @@ def test_write_batch_backoff_is_capped() -> None:
     client = FakeBatchClient([1])
     sleep = SleepRecorder()
     with pytest.raises(BenchError):
-        write_batch(client, TABLE, [{"id": {"S": "x"}}], max_rounds=12, base_delay_s=1.0, sleep=sleep)
+        write_batch(client, on([{"id": {"S": "x"}}]), max_rounds=12, base_delay_s=1.0, sleep=sleep)
     assert len(sleep.delays) == 12
     assert all(0 <= d <= 5.0 for d in sleep.delays)
 
@@ -177,7 +203,7 @@ def test_write_batch_non_retryable_error_fails_immediately() -> None:
     client = FakeBatchClient([client_error("ValidationException")])
     sleep = SleepRecorder()
     with pytest.raises(BenchError) as info:
-        write_batch(client, TABLE, items, sleep=sleep)
+        write_batch(client, on(items), sleep=sleep)
     assert str(info.value) == (f"BatchWriteItem into {TABLE} failed for 3 items: ValidationException: "
                                "One or more parameter values were invalid")
     assert len(client.requests) == 1
@@ -188,7 +214,7 @@ def test_write_batch_non_retryable_error_after_partial_progress() -> None:
     items = [it for _, it in items_of("T", 5)]
     client = FakeBatchClient([2, client_error("ResourceNotFoundException")])
     with pytest.raises(BenchError, match=r"failed for 2 items: ResourceNotFoundException: "):
-        write_batch(client, TABLE, items, sleep=lambda s: None)
+        write_batch(client, on(items), sleep=lambda s: None)
     assert len(client.requests) == 2
 
 
@@ -197,7 +223,7 @@ def test_write_batch_retryable_error_is_retried(code: str) -> None:
     items = [it for _, it in items_of("T", 3)]
     status = 500 if code.startswith(("Internal", "Service")) else 400
     client = FakeBatchClient([client_error(code, status), 0])
-    assert write_batch(client, TABLE, items, sleep=lambda s: None) == 3
+    assert write_batch(client, on(items), sleep=lambda s: None) == 3
     assert len(client.requests) == 2
     assert client.requests[1] == client.requests[0] == {TABLE: [put(it) for it in items]}
 
@@ -205,7 +231,7 @@ def test_write_batch_retryable_error_is_retried(code: str) -> None:
 def test_write_batch_retryable_error_forever_gives_up() -> None:
     client = FakeBatchClient([client_error("ProvisionedThroughputExceededException")])
     with pytest.raises(BenchError) as info:
-        write_batch(client, TABLE, [{"id": {"S": "x"}}] * 2, max_rounds=3, sleep=lambda s: None)
+        write_batch(client, on([{"id": {"S": "x"}}] * 2), max_rounds=3, sleep=lambda s: None)
     assert str(info.value).startswith(f"2 items into {TABLE} still unprocessed after 3 rounds")
     assert len(client.requests) == 3
 
@@ -234,3 +260,22 @@ def test_load_stats() -> None:
                                "mean_item_bytes": {"A": 100.0, "B": 25.0},
                                "largest_possible_item_bytes": 900}
     assert LoadStats(items_written=5).items_per_s == 0.0
+
+
+def test_write_batch_mixes_tables_and_retries_each_tables_unprocessed() -> None:
+    class TwoTables:
+        def __init__(self) -> None:
+            self.requests: list[dict[str, Any]] = []
+
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            self.requests.append(copy.deepcopy(RequestItems))
+            # First round: the last item of each table comes back unprocessed.
+            left = {t: reqs[-1:] for t, reqs in RequestItems.items()} if len(self.requests) == 1 else {}
+            return {"UnprocessedItems": left}
+
+    client = TwoTables()
+    items = items_of("A", 3) + items_of("B", 2)
+    assert write_batch(client, items, sleep=lambda s: None) == 2
+    assert client.requests[0] == {"A": [put(it) for _, it in items[:3]],
+                                  "B": [put(it) for _, it in items[3:]]}
+    assert client.requests[1] == {"A": [put(items[2][1])], "B": [put(items[4][1])]}

@@ -38,14 +38,14 @@ from ddbbench.typed import Rule, build
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios.yaml"
 
-SCENARIO_KEYS = ("name, description, target, region, dataset, tables, mix, keys, load, measurement, "
+SCENARIO_KEYS = ("name, description, target, region, design, dataset, tables, mix, keys, load, measurement, "
                  "slo, client, loader")
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
              "processes, warmup_requests, warmup_s, calibration_requests")
 KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
-             "batch_get_candidates, batch_get_size")
+             "batch_get_candidates, batch_get_size, query_statuses")
 DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"
 
 
@@ -75,7 +75,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "scenarios.yaml") -> Pa
 
 def test_shipped_file_has_smoke_smoke_open_and_baseline() -> None:
     scenarios = load_scenarios(SHIPPED)
-    assert list(scenarios) == ["smoke", "smoke-open", "baseline"]
+    assert list(scenarios) == ["smoke", "smoke-open", "baseline", "designs"]
     assert all(isinstance(sc, Scenario) for sc in scenarios.values())
     assert scenarios["smoke"].name == "smoke"
     assert scenarios["smoke-open"].name == "smoke-open"
@@ -144,12 +144,12 @@ def test_to_dict_round_trips_through_parse() -> None:
     body = sc.to_dict()
     assert body["tables"] == {"conversations": "PoppAIChatConversations",
                               "status_index": "candidateId-status-index",
-                              "candidates": "PoppAICandidateProfiles"}
+                              "candidates": "PoppAICandidateProfiles", "events": "PoppAIEventLog"}
     del body["name"]
     assert parse_scenarios(doc_with(body, "baseline"))["baseline"] == sc
 
 
-@pytest.mark.parametrize("name", ["smoke", "smoke-open", "baseline"])
+@pytest.mark.parametrize("name", ["smoke", "smoke-open", "baseline", "designs"])
 def test_to_dict_is_json_ready_and_round_trips(name: str) -> None:
     sc = load_scenario(SHIPPED, name)
     body = sc.to_dict()
@@ -281,7 +281,8 @@ def test_negative_weight_message() -> None:
         ({"laod": {}}, f"scenarios.x.laod: unknown key; allowed keys: {SCENARIO_KEYS}"),
         ({"load": {"user": 3}}, f"scenarios.x.load.user: unknown key; allowed keys: {LOAD_KEYS}"),
         ({"dataset": {"messages": {"mni": 1}}},
-         "scenarios.x.dataset.messages.mni: unknown key; allowed keys: min, max"),
+         "scenarios.x.dataset.messages.mni: unknown key; "
+         "allowed keys: min, max, distribution, median, sigma"),
         ({"name": "y"}, "scenarios.x.name: unknown key; the name is the mapping key"),
         # wrong types, never coerced
         ({"load": {"users": "5"}}, "scenarios.x.load.users: '5' is not an integer"),
@@ -582,7 +583,8 @@ def test_load_scenario_unknown_name_lists_available(tmp_path: Path) -> None:
 def test_load_scenario_unknown_name_in_shipped_file() -> None:
     with pytest.raises(ConfigError) as info:
         load_scenario(SHIPPED, "smok")
-    assert str(info.value) == f"scenario 'smok' is not in {SHIPPED}; available: smoke, smoke-open, baseline"
+    assert str(info.value) == (f"scenario 'smok' is not in {SHIPPED}; "
+                               "available: smoke, smoke-open, baseline, designs")
 
 
 @pytest.mark.parametrize(
@@ -714,7 +716,7 @@ def test_cli_validate_missing_file_exit_2(tmp_path: Path) -> None:
 def test_cli_validate_shipped_file_ok() -> None:
     proc = run_validate(SHIPPED)
     assert proc.returncode == 0
-    assert proc.stderr == f"{SHIPPED}: 3 valid scenario(s): smoke, smoke-open, baseline\n"
+    assert proc.stderr == f"{SHIPPED}: 4 valid scenario(s): smoke, smoke-open, baseline, designs\n"
 
 
 def test_stage_total_compared_with_float_tolerance() -> None:

@@ -94,7 +94,12 @@ def stalled_run(stub: StubServer, scenarios: Path) -> dict[str, Any]:
     for line in proc.stderr:
         if line.startswith("replaying for"):
             break
-    time.sleep(4.5)  # inside the measured window (warm-up 1 s, run 9 s)
+    # Stall once Locust has been sending for about 2.5 s (~250 requests at 100/s): inside the
+    # measured window (warm-up 1 s, run 9 s) however long Locust took to start on a busy machine.
+    start = stub.stats()["requests"]
+    deadline = time.monotonic() + 60
+    while stub.stats()["requests"] - start < 250 and time.monotonic() < deadline:
+        time.sleep(0.05)
     stub.configure(stall_s=1.5)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-3000:]

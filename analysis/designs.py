@@ -1,0 +1,234 @@
+"""The design comparison: per pattern and design, latency, capacity and storage side by side.
+
+Pure functions over the design runs' summaries and manifests (``compare-designs`` writes them
+under ``<comparison>/designs/<design>/``), plus the writers of comparison.json, .md and .html.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from analysis.report import figure_png_base64, markdown_table
+from ddbbench.errors import BenchError
+from ddbbench.scenario import PATTERNS
+
+WRITE_PATTERNS = ("update_status", "append_message", "create_conversation")
+FORMAT = "ddbbench-design-comparison"
+FORMAT_VERSION = 1
+
+
+def load_design_runs(root: Path) -> dict[str, dict[str, Any]]:
+    """{design: {"summary": ..., "manifest": ...}} for every design run under ``root``."""
+    runs = {}
+    for run_dir in sorted((Path(root) / "designs").iterdir()):
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text())
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise BenchError(f"{run_dir}: not a finished design run ({exc})") from None
+        runs[manifest["scenario"].get("design", "seed")] = {"summary": summary, "manifest": manifest,
+                                                            "dir": run_dir.name}
+    if not runs:
+        raise BenchError(f"{root}: no design runs under designs/")
+    return runs
+
+
+def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (pattern, design) that ran: latency and capacity per logical request."""
+    rows = []
+    for pattern in PATTERNS:
+        for design, run in runs.items():
+            p = run["summary"]["patterns"].get(pattern)
+            if not p or not p["count"]:
+                continue
+            units = p["capacity_per_request"] + p["index_capacity_per_request"]
+            rows.append({"pattern": pattern, "design": design, "count": p["count"],
+                         "error_rate": p["error_rate"], "p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"],
+                         "p99_9_ms": p["p99_9_ms"], "kind": "write" if pattern in WRITE_PATTERNS else "read",
+                         "table_units": p["capacity_per_request"],
+                         "index_units": p["index_capacity_per_request"], "units": round(units, 4)})
+    return rows
+
+
+def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Read and write units per 1,000,000 logical operations of the scenario's mix."""
+    out = {}
+    for design, run in runs.items():
+        weights = run["manifest"]["scenario"]["mix"]
+        total = sum(weights.values())
+        units = {"read": 0.0, "write": 0.0}
+        for r in rows:
+            if r["design"] == design:
+                units[r["kind"]] += weights[r["pattern"]] / total * r["units"] * 1e6
+        out[design] = {"read_units": round(units["read"]), "write_units": round(units["write"])}
+    return out
+
+
+def storage(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Bytes per conversation: the loaded items (base tables) and the server's table/index
+    sizes where it reports them (DescribeTable after the run)."""
+    out = {}
+    for design, run in runs.items():
+        load = run["manifest"].get("load", {})
+        n = run["manifest"]["scenario"]["dataset"]["conversations"]
+        item_bytes = sum(load.get("bytes_per_table", {}).values())
+        sizes = run["manifest"].get("after_replay", {}).get("table_sizes", {})
+        index_bytes = sum(ix.get("bytes", 0) for t in sizes.values() for ix in t.get("indexes", {}).values())
+        out[design] = {"loaded_bytes_per_conversation": round(item_bytes / n, 1) if n else 0.0,
+                       "index_bytes_per_conversation": round(index_bytes / n, 1) if n else 0.0,
+                       "largest_item_bytes": max(load.get("max_item_bytes", {}).values(), default=0),
+                       "tables": sizes}
+    return out
+
+
+def growth(runs: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {d: r["manifest"].get("after_replay", {}).get("append_growth", {}).get("appends", [])
+            for d, r in runs.items()}
+
+
+def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[str, Any]]:
+    """Per pattern: the cheapest and the fastest design, with their ratio to ``baseline``."""
+    out = []
+    for pattern in PATTERNS:
+        mine = [r for r in rows if r["pattern"] == pattern]
+        if not mine:
+            continue
+        base = next((r for r in mine if r["design"] == baseline), None)
+        cheap = min(mine, key=lambda r: (r["units"], r["p99_ms"]))
+        fast = min(mine, key=lambda r: (r["p99_ms"], r["units"]))
+        out.append({"pattern": pattern, "cheapest": cheap["design"], "units": cheap["units"],
+                    "units_vs_baseline": _ratio(cheap["units"], base and base["units"]),
+                    "fastest": fast["design"], "p99_ms": fast["p99_ms"],
+                    "p99_vs_baseline": _ratio(fast["p99_ms"], base and base["p99_ms"])})
+    return out
+
+
+def _ratio(value: float, base: float | None) -> float | None:
+    return round(value / base, 3) if base else None
+
+
+def build_design_comparison(root: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Derive and write comparison.json, comparison.md and comparison.html under ``root``."""
+    runs = load_design_runs(root)
+    rows = pattern_rows(runs)
+    summary = {**meta, "format": FORMAT, "format_version": FORMAT_VERSION,
+               "runs": {d: r["dir"] for d, r in runs.items()}, "patterns": rows,
+               "per_million_operations": per_million(runs, rows), "storage": storage(runs),
+               "append_growth": growth(runs), "verdicts": verdicts(rows)}
+    (root / "comparison.json").write_text(json.dumps(summary, indent=2))
+    (root / "comparison.md").write_text(comparison_markdown(summary))
+    (root / "comparison.html").write_text(comparison_html(summary))
+    return summary
+
+
+# --- presentation ---------------------------------------------------------------------------
+
+def _n(x: Any) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.3f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
+
+
+Section = tuple[str, list[str], list[list[str]]]
+
+
+def sections(summary: dict[str, Any]) -> list[Section]:
+    """The comparison's tables as (title, header, rows), for markdown and HTML alike."""
+    latency = ("Latency and capacity per logical request",
+               ["pattern", "design", "requests", "p50 ms", "p99 ms", "p99.9 ms", "table units",
+                "index units"],
+               [[r["pattern"], r["design"], _n(r["count"]), _n(r["p50_ms"]), _n(r["p99_ms"]),
+                 _n(r["p99_9_ms"]), _n(r["table_units"]), _n(r["index_units"])]
+                for r in summary["patterns"]])
+    cost = ("Per 1,000,000 operations of the mix, and storage",
+            ["design", "read units", "write units", "loaded bytes/conversation",
+             "index bytes/conversation", "largest item bytes"],
+            [[d, _n(u["read_units"]), _n(u["write_units"]),
+              _n(summary["storage"][d]["loaded_bytes_per_conversation"]),
+              _n(summary["storage"][d]["index_bytes_per_conversation"]),
+              _n(summary["storage"][d]["largest_item_bytes"])]
+             for d, u in summary["per_million_operations"].items()])
+    meaning = ("What this means (ratios to the seed design)",
+               ["pattern", "cheapest", "units", "x seed", "fastest (p99)", "p99 ms", "x seed"],
+               [[v["pattern"], v["cheapest"], _n(v["units"]), _n(v["units_vs_baseline"]), v["fastest"],
+                 _n(v["p99_ms"]), _n(v["p99_vs_baseline"])] for v in summary["verdicts"]])
+    marks = (1, 10, 30, 60)
+    growth_rows = []
+    for design, appends in summary["append_growth"].items():
+        by_n = {a["messages"]: a for a in appends}
+        growth_rows.append([design] + [_n(by_n[m]["wcu"] + by_n[m]["index_wcu"]) if m in by_n else "-"
+                                       for m in marks])
+    grow = ("Write units of one append as the conversation grows",
+            ["design"] + [f"message {m}" for m in marks], growth_rows)
+    return [meaning, latency, cost, grow]
+
+
+def _intro(summary: dict[str, Any]) -> str:
+    return (f"Designs: {', '.join(summary['designs'])}. Each ran the same dataset, mix and load "
+            "on a fresh DynamoDB Local; every number comes from the runs under designs/.")
+
+
+def comparison_markdown(summary: dict[str, Any]) -> str:
+    lines = [f"# Key designs compared: scenario {summary['scenario']}", "", _intro(summary)]
+    for title, head, rows in sections(summary):
+        lines += ["", f"## {title}", "", *markdown_table(head, rows)]
+    return "\n".join(lines) + "\n"
+
+
+def latency_figure(rows: list[dict[str, Any]], percentile_key: str = "p99_ms") -> Figure:
+    """Grouped bars: the percentile per pattern, one bar per design."""
+    patterns = list(dict.fromkeys(r["pattern"] for r in rows))
+    designs = list(dict.fromkeys(r["design"] for r in rows))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / max(len(designs), 1)
+    for k, design in enumerate(designs):
+        values = {r["pattern"]: r[percentile_key] for r in rows if r["design"] == design}
+        xs = [i + k * width for i, p in enumerate(patterns) if p in values]
+        ax.bar(xs, [values[p] for p in patterns if p in values], width, label=design)
+    ax.set_xticks([i + width * (len(designs) - 1) / 2 for i in range(len(patterns))], patterns,
+                  rotation=15)
+    ax.set_ylabel(percentile_key.replace("_ms", "").replace("_", ".") + " latency (ms)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def growth_figure(appends: dict[str, list[dict[str, Any]]]) -> Figure:
+    """Write units (table + index) of each append against the conversation's message count."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for design, rows in appends.items():
+        ax.plot([r["messages"] for r in rows], [r["wcu"] + r["index_wcu"] for r in rows], label=design)
+    ax.set_xlabel("messages in the conversation")
+    ax.set_ylabel("write units per append")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_html(summary: dict[str, Any]) -> str:
+    """A self-contained page: the tables, then the charts (embedded PNG)."""
+    esc = html.escape
+    parts = [f"<h1>Key designs compared: scenario {esc(summary['scenario'])}</h1>",
+             f"<p>{esc(_intro(summary))}</p>"]
+    for title, head, rows in sections(summary):
+        parts.append(f"<h2>{esc(title)}</h2><table><tr>"
+                     + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
+                     + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+                     + "</table>")
+    charts = [("p99 latency per pattern", latency_figure(summary["patterns"])),
+              ("Write units per append as a conversation grows", growth_figure(summary["append_growth"]))]
+    for title, fig in charts:
+        parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' "
+                     f"src='data:image/png;base64,{figure_png_base64(fig)}'>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>design comparison</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")

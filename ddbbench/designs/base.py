@@ -1,0 +1,201 @@
+"""What every key design provides, and the pieces designs share.
+
+A design maps the logical entities (candidate, conversation with messages, event) to items,
+and each logical access pattern to a ``Call``: one DynamoDB request, or a chain of them when
+the design needs several (a query then a fetch of what a narrow index does not project; a
+message put then a header update). The timer covers the whole chain: it is what the
+application waits for. Reading a chain's responses back into logical answers (``read_*``) is
+how the tests prove that every design answers every question the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from datagen.model import Candidate, Conversation, Event, Message
+from ddbbench.scenario import STATUSES, Tables
+
+Item = dict[str, dict[str, Any]]  # DynamoDB JSON, e.g. {"status": {"S": "ONGOING"}}
+TableItem = tuple[str, Item]
+Response = dict[str, Any]
+CC = "INDEXES"  # ReturnConsumedCapacity on every call: capacity per table and per index
+
+
+@dataclass(frozen=True)
+class Call:
+    """One DynamoDB request: the low-level client method and its keyword arguments.
+
+    ``then``, given this call's response, returns the next call of the same logical operation
+    (or None when it is complete). ``counts_items``: whether the items this call returns are
+    the operation's answer (a key-only query's hits are not; the fetch that follows is).
+    """
+
+    operation: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    then: Callable[[Response], Call | None] | None = field(default=None, compare=False)
+    counts_items: bool = True
+
+
+def paginated(call: Call, after: Callable[[list[Response]], Call | None] | None = None,
+              pages: list[Response] | None = None) -> Call:
+    """``call`` (a Query) followed through every page; then ``after`` of all pages, if given.
+
+    DynamoDB returns at most 1 MB per page: an application reading a candidate's conversations
+    or a conversation's messages must follow LastEvaluatedKey, and so must a benchmark.
+    """
+    seen = [] if pages is None else pages
+
+    def next_call(resp: Response) -> Call | None:
+        seen.append(resp)
+        if "LastEvaluatedKey" in resp:
+            kwargs = {**call.kwargs, "ExclusiveStartKey": resp["LastEvaluatedKey"]}
+            return paginated(Call(call.operation, kwargs, counts_items=call.counts_items), after, seen)
+        return after(seen) if after else None
+
+    return Call(call.operation, call.kwargs, next_call, call.counts_items)
+
+
+def chained(*calls: Call) -> Call:
+    """Independent calls sent one after the other as one logical operation."""
+    first, *rest = calls
+    if not rest:
+        return first
+    return Call(first.operation, first.kwargs, lambda _resp: chained(*rest), first.counts_items)
+
+
+def run_chain(client: Any, call: Call) -> list[Response]:
+    """Send a call and everything it chains to; every response, in order (tests, tools)."""
+    responses = []
+    step: Call | None = call
+    while step is not None:
+        resp = getattr(client, step.operation)(**step.kwargs)
+        responses.append(resp)
+        step = step.then(resp) if step.then else None
+    return responses
+
+
+# --- DynamoDB JSON helpers ------------------------------------------------------------------
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def message_av(m: Message) -> dict[str, Any]:
+    return {"M": {"sender": s(m.sender), "timestamp": s(m.timestamp), "content": s(m.content)}}
+
+
+def message_of(av: dict[str, Any]) -> Message:
+    m = av["M"]
+    return Message(m["sender"]["S"], m["timestamp"]["S"], m["content"]["S"])
+
+
+def text(item: Item, name: str) -> str:
+    return item[name]["S"]
+
+
+def candidate_of(item: Item) -> Candidate:
+    return Candidate(*(text(item, f) for f in ("candidateId", "phoneNumber", "firstName",
+                                                "lastName", "emailAddress")))
+
+
+def items_of(responses: list[Response]) -> list[Item]:
+    """Items of Query/Scan pages and of GetItem responses, in order."""
+    out: list[Item] = []
+    for resp in responses:
+        out.extend(resp.get("Items", []))
+        if "Item" in resp:
+            out.append(resp["Item"])
+    return out
+
+
+def batch_items(responses: list[Response], table: str) -> list[Item]:
+    return [it for resp in responses for it in resp.get("Responses", {}).get(table, [])]
+
+
+ACTIVE_STATUSES = tuple(st for st in STATUSES if st != "COMPLETED")
+
+
+class Design(ABC):
+    """One key design. Subclasses set ``name`` and ``summary`` and implement every method;
+    adding a design is one module in ddbbench/designs/ plus its registration and a test."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    # Statuses the query pattern can be asked for (a sparse index may hold only some).
+    query_statuses: ClassVar[tuple[str, ...]] = STATUSES
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+    # --- schema ----------------------------------------------------------------------------
+    @abstractmethod
+    def table_specs(self) -> list[dict[str, Any]]:
+        """CreateTable arguments for every table of the design (on-demand billing)."""
+
+    # --- entities to items -----------------------------------------------------------------
+    @abstractmethod
+    def candidate_items(self, c: Candidate) -> list[TableItem]: ...
+
+    @abstractmethod
+    def conversation_items(self, c: Conversation) -> list[TableItem]: ...
+
+    def event_items(self, e: Event) -> list[TableItem]:
+        """Events in their own table, a conversation's in time order (shared by most designs)."""
+        return [(self.tables.events, {
+            "conversationId": s(e.conversationId), "eventKey": s(f"{e.timestamp}#{e.eventId}"),
+            "eventId": s(e.eventId), "eventType": s(e.eventType), "timestamp": s(e.timestamp),
+            "candidateId": s(e.candidateId), "detail": s(e.detail)})]
+
+    def event_table_spec(self) -> dict[str, Any]:
+        return {
+            "TableName": self.tables.events,
+            "KeySchema": [{"AttributeName": "conversationId", "KeyType": "HASH"},
+                          {"AttributeName": "eventKey", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "conversationId", "AttributeType": "S"},
+                                     {"AttributeName": "eventKey", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+
+    def candidate_table_spec(self) -> dict[str, Any]:
+        return {
+            "TableName": self.tables.candidates,
+            "KeySchema": [{"AttributeName": "candidateId", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "candidateId", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+
+    def table_names(self) -> list[str]:
+        return [spec["TableName"] for spec in self.table_specs()]
+
+    # --- logical access patterns to calls ---------------------------------------------------
+    @abstractmethod
+    def get_conversation(self, conversation_id: str) -> Call: ...
+
+    @abstractmethod
+    def query_by_candidate_status(self, candidate_id: str, status: str) -> Call: ...
+
+    @abstractmethod
+    def update_status(self, conversation_id: str, status: str, now: str) -> Call: ...
+
+    @abstractmethod
+    def append_message(self, conversation_id: str, message: Message) -> Call: ...
+
+    @abstractmethod
+    def batch_get_candidates(self, candidate_ids: list[str]) -> Call: ...
+
+    @abstractmethod
+    def create_conversation(self, conversation: Conversation) -> Call: ...
+
+    # --- responses to logical answers -------------------------------------------------------
+    @abstractmethod
+    def read_conversation(self, responses: list[Response]) -> Conversation | None: ...
+
+    @abstractmethod
+    def read_query(self, responses: list[Response]) -> list[str]:
+        """The conversation ids a query found (in the design's order)."""
+
+    @abstractmethod
+    def read_candidates(self, responses: list[Response]) -> list[Candidate]: ...

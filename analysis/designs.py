@@ -71,25 +71,24 @@ def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
 
 
 def storage(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Bytes per conversation: the loaded items (base tables) and the server's table/index
-    sizes where it reports them (DescribeTable after the run)."""
+    """Bytes per conversation in base tables and indexes (sizing rules, 100-byte entry
+    overhead included), and the largest item the load wrote."""
     out = {}
     for design, run in runs.items():
-        load = run["manifest"].get("load", {})
         n = run["manifest"]["scenario"]["dataset"]["conversations"]
-        item_bytes = sum(load.get("bytes_per_table", {}).values())
-        sizes = run["manifest"].get("after_replay", {}).get("table_sizes", {})
-        index_bytes = sum(ix.get("bytes", 0) for t in sizes.values() for ix in t.get("indexes", {}).values())
-        out[design] = {"loaded_bytes_per_conversation": round(item_bytes / n, 1) if n else 0.0,
+        rules = run["manifest"].get("after_replay", {}).get("storage", {})
+        table_bytes = sum(t["bytes"] for t in rules.get("tables", {}).values())
+        index_bytes = sum(t["bytes"] for t in rules.get("indexes", {}).values())
+        largest = run["manifest"].get("load", {}).get("max_item_bytes", {})
+        out[design] = {"table_bytes_per_conversation": round(table_bytes / n, 1) if n else 0.0,
                        "index_bytes_per_conversation": round(index_bytes / n, 1) if n else 0.0,
-                       "largest_item_bytes": max(load.get("max_item_bytes", {}).values(), default=0),
-                       "tables": sizes}
+                       "largest_item_bytes": max(largest.values(), default=0),
+                       "by_rules": rules}
     return out
 
 
 def growth(runs: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    return {d: r["manifest"].get("after_replay", {}).get("append_growth", {}).get("appends", [])
-            for d, r in runs.items()}
+    return {d: r["manifest"].get("after_replay", {}).get("append_growth", {}) for d, r in runs.items()}
 
 
 def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[str, Any]]:
@@ -109,6 +108,19 @@ def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[st
     return out
 
 
+def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """What makes a design's numbers unusable or suspect, said next to the tables."""
+    out = []
+    for design, run in runs.items():
+        summary = run["summary"]
+        if not any(p["count"] for p in summary["patterns"].values()):
+            out.append(f"{design}: no request was measured (run too short for its warm-up?); "
+                       "it is missing from the tables")
+        if not summary.get("generator", {}).get("trustworthy", True):
+            out.append(f"{design}: the load generator was saturated; its latencies are suspect")
+    return out
+
+
 def _ratio(value: float, base: float | None) -> float | None:
     return round(value / base, 3) if base else None
 
@@ -120,7 +132,7 @@ def build_design_comparison(root: Path, meta: dict[str, Any]) -> dict[str, Any]:
     summary = {**meta, "format": FORMAT, "format_version": FORMAT_VERSION,
                "runs": {d: r["dir"] for d, r in runs.items()}, "patterns": rows,
                "per_million_operations": per_million(runs, rows), "storage": storage(runs),
-               "append_growth": growth(runs), "verdicts": verdicts(rows)}
+               "append_growth": growth(runs), "verdicts": verdicts(rows), "warnings": warnings(runs)}
     (root / "comparison.json").write_text(json.dumps(summary, indent=2))
     (root / "comparison.md").write_text(comparison_markdown(summary))
     (root / "comparison.html").write_text(comparison_html(summary))
@@ -147,10 +159,10 @@ def sections(summary: dict[str, Any]) -> list[Section]:
                  _n(r["p99_9_ms"]), _n(r["table_units"]), _n(r["index_units"])]
                 for r in summary["patterns"]])
     cost = ("Per 1,000,000 operations of the mix, and storage",
-            ["design", "read units", "write units", "loaded bytes/conversation",
+            ["design", "read units", "write units", "table bytes/conversation",
              "index bytes/conversation", "largest item bytes"],
             [[d, _n(u["read_units"]), _n(u["write_units"]),
-              _n(summary["storage"][d]["loaded_bytes_per_conversation"]),
+              _n(summary["storage"][d]["table_bytes_per_conversation"]),
               _n(summary["storage"][d]["index_bytes_per_conversation"]),
               _n(summary["storage"][d]["largest_item_bytes"])]
              for d, u in summary["per_million_operations"].items()])
@@ -160,12 +172,14 @@ def sections(summary: dict[str, Any]) -> list[Section]:
                  _n(v["p99_ms"]), _n(v["p99_vs_baseline"])] for v in summary["verdicts"]])
     marks = (1, 10, 30, 60)
     growth_rows = []
-    for design, appends in summary["append_growth"].items():
-        by_n = {a["messages"]: a for a in appends}
+    for design, probe in summary["append_growth"].items():
+        by_n = {a["messages"]: a for a in probe.get("appends", [])}
+        limit = probe.get("messages_to_item_limit")
         growth_rows.append([design] + [_n(by_n[m]["wcu"] + by_n[m]["index_wcu"]) if m in by_n else "-"
-                                       for m in marks])
+                                       for m in marks] + ["no limit" if limit is None else _n(limit)])
     grow = ("Write units of one append as the conversation grows",
-            ["design"] + [f"message {m}" for m in marks], growth_rows)
+            ["design"] + [f"message {m}" for m in marks] + ["messages until an item passes 400 KB"],
+            growth_rows)
     return [meaning, latency, cost, grow]
 
 
@@ -176,6 +190,7 @@ def _intro(summary: dict[str, Any]) -> str:
 
 def comparison_markdown(summary: dict[str, Any]) -> str:
     lines = [f"# Key designs compared: scenario {summary['scenario']}", "", _intro(summary)]
+    lines += [f"\n**Warning:** {w}" for w in summary["warnings"]]
     for title, head, rows in sections(summary):
         lines += ["", f"## {title}", "", *markdown_table(head, rows)]
     return "\n".join(lines) + "\n"
@@ -200,10 +215,11 @@ def latency_figure(rows: list[dict[str, Any]], percentile_key: str = "p99_ms") -
     return fig
 
 
-def growth_figure(appends: dict[str, list[dict[str, Any]]]) -> Figure:
+def growth_figure(probes: dict[str, dict[str, Any]]) -> Figure:
     """Write units (table + index) of each append against the conversation's message count."""
     fig, ax = plt.subplots(figsize=(8, 4))
-    for design, rows in appends.items():
+    for design, probe in probes.items():
+        rows = probe.get("appends", [])
         ax.plot([r["messages"] for r in rows], [r["wcu"] + r["index_wcu"] for r in rows], label=design)
     ax.set_xlabel("messages in the conversation")
     ax.set_ylabel("write units per append")
@@ -218,6 +234,7 @@ def comparison_html(summary: dict[str, Any]) -> str:
     esc = html.escape
     parts = [f"<h1>Key designs compared: scenario {esc(summary['scenario'])}</h1>",
              f"<p>{esc(_intro(summary))}</p>"]
+    parts += [f"<p><b>Warning:</b> {esc(w)}</p>" for w in summary["warnings"]]
     for title, head, rows in sections(summary):
         parts.append(f"<h2>{esc(title)}</h2><table><tr>"
                      + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"

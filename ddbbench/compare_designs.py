@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from analysis.designs import build_design_comparison
-from datagen.model import Conversation, Message, candidate_messages, iso
+from datagen.itemsize import MAX_ITEM_BYTES, item_size
+from datagen.model import Conversation, Message, candidate_messages, entities, iso
 from ddbbench.client import Endpoint, make_client
-from ddbbench.designs import DESIGNS, make_design
+from ddbbench.designs import DESIGNS, Design, make_design
+from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
 from ddbbench.run import RunRequest, run_scenario
@@ -45,8 +47,48 @@ def after_replay(endpoint: Endpoint, sc: Scenario, appends: int = GROWTH_APPENDS
     """What the comparison measures on the live target once a design's replay is done."""
     client = make_client(endpoint, sc.client)
     design = make_design(sc.design, sc.tables)
-    return {"table_sizes": table_sizes(client, design.table_names()),
+    return {"server_table_sizes": table_sizes(client, design.table_names()),
+            "storage": storage_by_rules(sc),
             "append_growth": append_growth(client, sc, appends)}
+
+
+STORAGE_SAMPLE = 20_000
+
+
+def storage_by_rules(sc: Scenario, sample: int = STORAGE_SAMPLE) -> dict[str, Any]:
+    """Bytes per table and per index of the loaded dataset by DynamoDB's sizing rules, with
+    the 100-byte per-entry overhead; from the first ``sample`` conversations (and their
+    candidates' share), scaled to the dataset. DynamoDB Local's IndexSizeBytes counts whole
+    items whatever the projection (seen here: a KEYS_ONLY index as large as an ALL one), so
+    index storage is computed, not read from the server."""
+    design = make_design(sc.design, sc.tables)
+    specs = {spec["TableName"]: spec for spec in design.table_specs()}
+    n = min(sample, sc.dataset.conversations)
+    part = dataclasses.replace(sc.dataset, conversations=n,
+                               candidates=max(1, round(sc.dataset.candidates * n / sc.dataset.conversations)))
+    scale = sc.dataset.conversations / n
+    tables: dict[str, dict[str, float]] = {}
+    indexes: dict[str, dict[str, float]] = {}
+    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
+                "event": design.event_items}
+    for kind, entity in entities(part):
+        for table, item in to_items[kind](entity):
+            _add_entry(tables, table, item)
+            for gsi in specs[table].get("GlobalSecondaryIndexes", []):
+                entry = index_entry(item, specs[table], gsi)
+                if entry is not None:
+                    _add_entry(indexes, gsi["IndexName"], entry)
+    for sizes in (*tables.values(), *indexes.values()):
+        for key in sizes:
+            sizes[key] = round(sizes[key] * scale)
+    return {"tables": tables, "indexes": indexes, "sampled_conversations": n,
+            "overhead_bytes_per_entry": ITEM_OVERHEAD_BYTES}
+
+
+def _add_entry(acc: dict[str, dict[str, float]], name: str, item: dict[str, Any]) -> None:
+    sizes = acc.setdefault(name, {"items": 0, "bytes": 0})
+    sizes["items"] += 1
+    sizes["bytes"] += item_size(item) + ITEM_OVERHEAD_BYTES
 
 
 def table_sizes(client: Any, tables: list[str]) -> dict[str, Any]:
@@ -79,7 +121,22 @@ def append_growth(client: Any, sc: Scenario, appends: int = GROWTH_APPENDS) -> d
         rows.append({"messages": n, "outcome": r.outcome, "wcu": r.capacity, "index_wcu": r.index_capacity,
                      "latency_us": r.latency_ns // 1000})
     return {"message_chars": len(text), "create_outcome": created.outcome,
-            "conversation_id": probe_id, "appends": rows}
+            "conversation_id": probe_id, "appends": rows,
+            "messages_to_item_limit": messages_to_item_limit(design, Message("candidate", iso(start), text))}
+
+
+def messages_to_item_limit(design: Design, message: Message) -> int | None:
+    """How many messages like ``message`` a conversation holds before one of its items would
+    pass 400 KB (None: the design's items do not grow with the conversation)."""
+    def largest(k: int) -> int:
+        conv = Conversation("x" * 36, "y" * 36, "JOB-00000000", "COMPLETED", message.timestamp,
+                            (message,) * k)
+        return max(item_size(item) for _, item in design.conversation_items(conv))
+
+    base, per_message = largest(0), largest(1) - largest(0)
+    if largest(2) - largest(1) == 0:
+        return None
+    return (MAX_ITEM_BYTES - base) // per_message
 
 
 @dataclasses.dataclass(frozen=True)

@@ -199,3 +199,24 @@ class Design(ABC):
 
     @abstractmethod
     def read_candidates(self, responses: list[Response]) -> list[Candidate]: ...
+
+
+# --- storage, by the sizing rules -----------------------------------------------------------
+
+ITEM_OVERHEAD_BYTES = 100  # DynamoDB bills each table and index entry 100 bytes beyond its data
+
+
+def index_entry(item: Item, table_spec: dict[str, Any], gsi: dict[str, Any]) -> Item | None:
+    """The entry ``item`` puts in index ``gsi`` (its projected attributes), or None when the
+    item lacks the index's key attributes (a sparse index does not hold it)."""
+    index_keys = [k["AttributeName"] for k in gsi["KeySchema"]]
+    if any(k not in item for k in index_keys):
+        return None
+    projection = gsi["Projection"]
+    kind = projection["ProjectionType"]
+    if kind == "ALL":
+        return item
+    keep = set(index_keys) | {k["AttributeName"] for k in table_spec["KeySchema"]}
+    if kind == "INCLUDE":
+        keep |= set(projection.get("NonKeyAttributes", ()))
+    return {name: value for name, value in item.items() if name in keep}

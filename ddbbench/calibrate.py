@@ -23,7 +23,8 @@ WARM = 50
 
 
 def calibrate(scenario: Scenario, requests: int) -> dict[str, Any]:
-    """Time ``requests`` sequential GetItem calls against a local stub with the run's client."""
+    """Time ``requests`` sequential get_conversation calls (GetItem, or the design's call)
+    against a local stub with the run's client."""
     if requests <= 0:
         return {"requests": 0}
     factory = RequestFactory.for_scenario(scenario)
@@ -37,8 +38,14 @@ def calibrate(scenario: Scenario, requests: int) -> dict[str, Any]:
                            for _ in range(requests))
         cpu_ms = (time.process_time() - cpu0) * 1000 / requests
     return {
-        "requests": requests, "operation": "GetItem", "server": "ddbbench.stub (no delay)",
+        "requests": requests, "operation": _api_name(factory.make("get_conversation", rng).operation),
+        "server": "ddbbench.stub (no delay)",
         "p50_ms": round(statistics.median(latencies), 3),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 3),
         "client_cpu_ms_per_request": round(cpu_ms, 3),
     }
+
+
+def _api_name(method: str) -> str:
+    """boto3's method name as DynamoDB's API name: get_item -> GetItem."""
+    return "".join(part.capitalize() for part in method.split("_"))

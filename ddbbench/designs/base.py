@@ -115,6 +115,13 @@ def batch_items(responses: list[Response], table: str) -> list[Item]:
     return [it for resp in responses for it in resp.get("Responses", {}).get(table, [])]
 
 
+def conversation_of(item: Item) -> Conversation:
+    """A conversation item with its messages inside, as the logical conversation."""
+    return Conversation(text(item, "conversationId"), text(item, "candidateId"),
+                        text(item, "jobId"), text(item, "status"), text(item, "lastUpdated"),
+                        tuple(message_of(m) for m in item["messages"]["L"]))
+
+
 ACTIVE_STATUSES = tuple(st for st in STATUSES if st != "COMPLETED")
 
 
@@ -189,16 +196,21 @@ class Design(ABC):
     @abstractmethod
     def create_conversation(self, conversation: Conversation) -> Call: ...
 
-    # --- responses to logical answers -------------------------------------------------------
-    @abstractmethod
-    def read_conversation(self, responses: list[Response]) -> Conversation | None: ...
+    # --- responses to logical answers (defaults: a conversation is one item with its messages)
+    def read_conversation(self, responses: list[Response]) -> Conversation | None:
+        items = items_of(responses)
+        return conversation_of(items[0]) if items else None
 
-    @abstractmethod
     def read_query(self, responses: list[Response]) -> list[str]:
         """The conversation ids a query found (in the design's order)."""
+        return [text(it, "conversationId") for it in items_of(responses)]
 
-    @abstractmethod
-    def read_candidates(self, responses: list[Response]) -> list[Candidate]: ...
+    def read_candidates(self, responses: list[Response]) -> list[Candidate]:
+        return [candidate_of(it) for it in batch_items(responses, self.candidate_table())]
+
+    def candidate_table(self) -> str:
+        """Where candidate profiles live."""
+        return self.tables.candidates
 
 
 # --- storage, by the sizing rules -----------------------------------------------------------

@@ -16,16 +16,10 @@ from ddbbench.designs.base import (
     Call,
     Design,
     Item,
-    Response,
     TableItem,
-    batch_items,
-    candidate_of,
-    items_of,
     message_av,
-    message_of,
     paginated,
     s,
-    text,
 )
 
 
@@ -153,21 +147,3 @@ class SeedDesign(Design):
                                           ":t": s(message.timestamp)},
             "ReturnConsumedCapacity": CC,
         })
-
-    # --- responses to logical answers -------------------------------------------------------
-    def read_conversation(self, responses: list[Response]) -> Conversation | None:
-        items = items_of(responses)
-        return conversation_of(items[0]) if items else None
-
-    def read_query(self, responses: list[Response]) -> list[str]:
-        return [text(it, "conversationId") for it in items_of(responses)]
-
-    def read_candidates(self, responses: list[Response]) -> list[Candidate]:
-        return [candidate_of(it) for it in batch_items(responses, self.tables.candidates)]
-
-
-def conversation_of(item: Item) -> Conversation:
-    """A conversation item with its messages inside, as the logical conversation."""
-    return Conversation(text(item, "conversationId"), text(item, "candidateId"),
-                        text(item, "jobId"), text(item, "status"), text(item, "lastUpdated"),
-                        tuple(message_of(m) for m in item["messages"]["L"]))

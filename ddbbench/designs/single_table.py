@@ -21,17 +21,11 @@ from ddbbench.designs.base import (
     Call,
     Design,
     Item,
-    Response,
     TableItem,
-    batch_items,
-    candidate_of,
-    items_of,
     message_av,
     paginated,
     s,
-    text,
 )
-from ddbbench.designs.seed import conversation_of
 
 INDEX = "GSI1"
 
@@ -153,13 +147,5 @@ class SingleTableDesign(Design):
             "ReturnConsumedCapacity": CC,
         })
 
-    # --- responses to logical answers -------------------------------------------------------
-    def read_conversation(self, responses: list[Response]) -> Conversation | None:
-        items = items_of(responses)
-        return conversation_of(items[0]) if items else None
-
-    def read_query(self, responses: list[Response]) -> list[str]:
-        return [text(it, "conversationId") for it in items_of(responses)]
-
-    def read_candidates(self, responses: list[Response]) -> list[Candidate]:
-        return [candidate_of(it) for it in batch_items(responses, self.tables.conversations)]
+    def candidate_table(self) -> str:
+        return self.tables.conversations

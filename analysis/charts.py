@@ -1,7 +1,10 @@
 """Charts as functions that return matplotlib Figures (nothing here writes files).
 
-Each pattern keeps one colour in every chart. Latency axes are logarithmic with plain
-millisecond labels. Comparisons of several runs live in ``analysis.compare_charts``.
+Figures are made without pyplot: no global figure registry to leak from (a report renders
+many), no backend to choose on a headless server (saving a PNG renders with Agg), and in a
+notebook each returned Figure is displayed once. Each pattern keeps one colour in every chart.
+Latency axes are logarithmic with plain millisecond labels. Comparisons of several runs live
+in ``analysis.compare_charts``.
 """
 
 from __future__ import annotations
@@ -9,12 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import matplotlib as mpl
 import pandas as pd
-
-matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
-
-import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
@@ -33,12 +33,12 @@ OUTCOME_COLORS = {"throttled": "tab:orange", "server_error": "tab:red", "connect
 
 def pattern_color(name: str) -> str:
     """The same colour for a pattern in every chart (by its place in the known patterns)."""
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     k = PATTERNS.index(name) if name in PATTERNS else len(PATTERNS) + sum(map(ord, name))
     return colors[k % len(colors)]
 
 
-def ms_axis(ax: plt.Axes) -> None:
+def ms_axis(ax: Axes) -> None:
     """Plain millisecond tick labels on a log axis (2, 5, 10, not 2x10^0), with labelled
     minor ticks at 1.5, 2, 3 ... 9 per decade, thinned to 2 and 5 when the axis spans more
     than a decade and a half (so a curve between 10 and 20 ms still has labels)."""
@@ -58,12 +58,12 @@ def _x(p: float) -> float:
     return 1.0 / (1.0 - p / 100.0)
 
 
-def grid_axes(n: int, width: float, height: float) -> tuple[Figure, list[plt.Axes]]:
+def grid_axes(n: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
     """Up to two columns of subplots for ``n`` panels; unused panels hidden."""
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
-                             layout="constrained")
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -108,7 +108,8 @@ def percentile_figure(patterns: Mapping[str, PatternData],
 def percentiles_over_time_figure(patterns: Mapping[str, PatternData], threshold_ms: float,
                                  percentiles: tuple[float, ...] = (50.0, 99.0)) -> Figure:
     """Per-interval percentiles over the run, one line per pattern and percentile."""
-    fig, ax = plt.subplots(figsize=(12, 3.8), layout="constrained")
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    ax = fig.subplots()
     starts = [s for d in patterns.values() for s in d.intervals]
     t0 = min(starts, default=0.0)
     for name in sorted(patterns):
@@ -130,7 +131,8 @@ def percentiles_over_time_figure(patterns: Mapping[str, PatternData], threshold_
 def throughput_errors_figure(timeline: pd.DataFrame, sampled_fraction: float = 1.0) -> Figure:
     """Two panels from ``frames.over_time``: requests per second by pattern (every outcome),
     and failed requests per second by outcome class (all patterns)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.6), sharex=True, layout="constrained")
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
     for name, rows in timeline.groupby("pattern"):
         total = rows.groupby("t_s")["rate_per_s"].sum()
         top.plot(total.index, total.to_numpy(), marker=".", color=pattern_color(str(name)),
@@ -156,7 +158,8 @@ def throughput_errors_figure(timeline: pd.DataFrame, sampled_fraction: float = 1
 def capacity_figure(cap: pd.DataFrame) -> Figure:
     """Consumed capacity units per request of each pattern of one run (``frames.capacity``),
     base table and indexes side by side; reads in RCU, writes in WCU."""
-    fig, ax = plt.subplots(figsize=(12, 3.8), layout="constrained")
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    ax = fig.subplots()
     cap = cap.reset_index(drop=True)
     xs = range(len(cap))
     table = ax.bar([x - 0.2 for x in xs], cap["capacity_per_request"], width=0.4, label="table",
@@ -197,7 +200,8 @@ def write_capacity_over_time(frame: pd.DataFrame, interval_s: float | None = Non
 
 def write_capacity_figure(growth: pd.DataFrame) -> Figure:
     """Write units per request over the run (table solid, indexes dashed), per write pattern."""
-    fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    ax = fig.subplots()
     for pattern, rows in growth.groupby("pattern"):
         color = pattern_color(str(pattern))
         ax.plot(rows["t_s"], rows["capacity"], marker=".", color=color, label=f"{pattern} (table)")
@@ -212,7 +216,8 @@ def write_capacity_figure(growth: pd.DataFrame) -> Figure:
 
 def item_size_figure(sizes: pd.DataFrame) -> Figure:
     """Mean response bytes per item read over the run (``frames.item_size_over_time``)."""
-    fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    ax = fig.subplots()
     for pattern, rows in sizes.groupby("pattern"):
         ax.plot(rows["t_s"], rows["bytes_per_item"], marker=".", color=pattern_color(str(pattern)),
                 label=str(pattern))

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from analysis import frames
@@ -28,7 +27,7 @@ from analysis.charts import (
 )
 from analysis.metrics import summarize
 from analysis.rundata import RunData, load_run, requests_frame
-from analysis.slo import objectives_for
+from analysis.slo import objectives_by_pattern
 from analysis.summary_text import (
     CAPACITY_HEAD,
     VERDICT_HEAD,
@@ -66,8 +65,7 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
     slo = run.manifest["scenario"]["slo"]
-    objectives = {name: objectives_for(slo, name) for name in run.patterns}
-    charts = [(CHARTS[0], percentile_figure(run.patterns, objectives)),
+    charts = [(CHARTS[0], percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
               (CHARTS[1], percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
               (CHARTS[3], capacity_figure(frames.capacity([summary])))]
     raw = requests_frame(run.run_dir)
@@ -93,7 +91,6 @@ def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str
 def figure_png_base64(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from ddbbench.errors import BenchError
+from ddbbench.errors import BenchError, ConfigError
 from ddbbench.recorder import CSV_COLUMNS, FORMAT_VERSION, new_histogram
 from ddbbench.rundir import read_manifest
 
@@ -120,8 +120,13 @@ def load_run(run_dir: str | Path) -> RunData:
     return RunData(run_dir, manifest, patterns, processes)
 
 
-def load_runs(run_dirs: Iterable[str | Path]) -> list[RunData]:
+def load_runs(run_dirs: Sequence[str | Path]) -> list[RunData]:
     """Several run directories at once, in the order given (for comparisons)."""
+    seen: set[Path] = set()
+    for d in run_dirs:
+        if Path(d).resolve() in seen:
+            raise ConfigError(f"{d}: run directory given twice; allowed: each run once")
+        seen.add(Path(d).resolve())
     return [load_run(d) for d in run_dirs]
 
 

@@ -43,6 +43,10 @@ def objectives_for(slo: dict[str, Any], pattern: str) -> list[Objective]:
     return own or [default_objective(slo)]
 
 
+def objectives_by_pattern(slo: dict[str, Any], patterns: Iterable[str]) -> dict[str, list[Objective]]:
+    return {p: objectives_for(slo, p) for p in patterns}
+
+
 def judged_patterns(slo: dict[str, Any], measured: Iterable[str]) -> list[str]:
     """Every pattern with a verdict: the measured ones and any named by an objective (a named
     pattern without requests fails: its objective was not shown to hold)."""

@@ -39,8 +39,13 @@ def comparison_figure(pct: pd.DataFrame, by: str = "run", stats: Sequence[str] =
         for k, label in enumerate(series):
             r = rows[rows["label"] == label].set_index("stat").reindex(list(stats))
             xs = np.arange(len(stats)) + (k - (len(series) - 1) / 2) * width
-            err = np.nan_to_num(np.vstack([r["value_ms"] - r["ci_low_ms"], r["ci_high_ms"] - r["value_ms"]]))
-            ax.bar(xs, r["value_ms"], width, yerr=err, capsize=2, label=label)
+            ax.bar(xs, r["value_ms"], width, label=label)
+            # Error bars only where there is an interval: a zero-length bar would read as certainty.
+            has = r["ci_low_ms"].notna().to_numpy()
+            if has.any():
+                ax.errorbar(xs[has], r["value_ms"][has], fmt="none", ecolor="black", capsize=2,
+                            yerr=np.vstack([(r["value_ms"] - r["ci_low_ms"])[has],
+                                            (r["ci_high_ms"] - r["value_ms"])[has]]))
         ax.set_yscale("log")
         ms_axis(ax)
         ax.set_xticks(np.arange(len(stats)), list(stats))

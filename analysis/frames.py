@@ -147,6 +147,20 @@ def verdicts(summaries: Sequence[Summary]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def health(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """One row per run: can its latencies be compared? The load generator's own CPU (the
+    busiest process), the whole machine's, late starts, and the client's calibrated overhead."""
+    rows = []
+    for s in summaries:
+        gen, cal = s["generator"], s.get("calibration") or {}
+        busiest = max((p["cpu_mean_pct"] for p in gen["processes"]), default=None)
+        rows.append({"run": s["run_id"], "design": s["design"], "trustworthy": gen["trustworthy"],
+                     "saturated": gen["saturated"], "generator_cpu_mean_pct": busiest,
+                     "machine_cpu_mean_pct": gen.get("machine_cpu_mean_pct"),
+                     "late_starts": gen["late_starts"], "client_p50_ms": cal.get("p50_ms")})
+    return pd.DataFrame(rows)
+
+
 def item_sizes(runs: Sequence[RunData]) -> pd.DataFrame:
     """Items loaded per table with their mean and largest size in bytes (DynamoDB's sizing
     rules), from the manifest's load statistics; empty for runs that loaded nothing."""

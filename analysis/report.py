@@ -44,11 +44,12 @@ __all__ = ["CHARTS", "build_report", "report_charts", "report_html", "summary_ma
            "summary_table"]
 
 # Every chart a report can hold, in order. The last three need raw request records (and the
-# write chart a write pattern); a report says which it left out and why.
-CHARTS = ("Latency by percentile", "Percentiles over time", "Throughput and errors over time",
-          "Consumed capacity per request, table and indexes",
-          "Write capacity per request over time (item growth)",
-          "Response bytes per item read over time (item growth)")
+# growth charts writes or reads returning items); a report says which it left out and why.
+CHARTS = (LATENCY, OVER_TIME, TRAFFIC, CAPACITY, WRITE_GROWTH, READ_GROWTH) = (
+    "Latency by percentile", "Percentiles over time", "Throughput and errors over time",
+    "Consumed capacity per request, table and indexes",
+    "Write capacity per request over time (item growth)",
+    "Response bytes per item read over time (item growth)")
 
 
 def build_report(run_dir: str | Path) -> dict[str, Any]:
@@ -65,26 +66,26 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
     slo = run.manifest["scenario"]["slo"]
-    charts = [(CHARTS[0], percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
-              (CHARTS[1], percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
-              (CHARTS[3], capacity_figure(frames.capacity([summary])))]
+    charts = [(LATENCY, percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
+              (OVER_TIME, percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
+              (CAPACITY, capacity_figure(frames.capacity([summary])))]
     raw = requests_frame(run.run_dir)
     if raw.empty:
         return charts, [f"{t}: left out, no raw request records (measurement.raw_fraction 0)"
-                        for t in (CHARTS[2], CHARTS[4], CHARTS[5])]
-    charts.insert(2, (CHARTS[2], throughput_errors_figure(frames.over_time(raw, None, run.raw_fraction),
-                                                          run.raw_fraction)))
+                        for t in (TRAFFIC, WRITE_GROWTH, READ_GROWTH)]
+    timeline = frames.over_time(raw, None, run.raw_fraction)
+    charts.insert(2, (TRAFFIC, throughput_errors_figure(timeline, run.raw_fraction)))
     notes = []
     growth = write_capacity_over_time(raw)
     if growth.empty:
-        notes.append(f"{CHARTS[4]}: left out, no successful write requests")
+        notes.append(f"{WRITE_GROWTH}: left out, no successful write requests")
     else:
-        charts.append((CHARTS[4], write_capacity_figure(growth)))
+        charts.append((WRITE_GROWTH, write_capacity_figure(growth)))
     sizes = frames.item_size_over_time(raw)
     if sizes.empty:
-        notes.append(f"{CHARTS[5]}: left out, no successful reads returning items")
+        notes.append(f"{READ_GROWTH}: left out, no successful reads returning items")
     else:
-        charts.append((CHARTS[5], item_size_figure(sizes)))
+        charts.append((READ_GROWTH, item_size_figure(sizes)))
     return charts, notes
 
 

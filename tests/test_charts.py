@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from matplotlib.container import BarContainer
+from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 
 from analysis import charts, compare_charts, frames
@@ -128,3 +128,14 @@ def test_design_vs_design_comparison_keeps_runs_of_one_design_apart(runs: list[R
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == [f"seed ({runs[0].run_id})", f"seed ({runs[1].run_id})", "wide"]
     assert png(fig)
+
+
+def test_comparison_error_bars_only_where_there_is_an_interval() -> None:
+    pct = pd.DataFrame({"run": ["a", "a", "b", "b"], "design": ["seed"] * 4,
+                        "pattern": ["get_conversation"] * 4, "stat": ["p50", "p99"] * 2,
+                        "value_ms": [2.0, 9.0, 3.0, 12.0], "ci_low_ms": [1.8, float("nan"), 2.5, 10.0],
+                        "ci_high_ms": [2.3, float("nan"), 3.4, 15.0]})
+    ax = compare_charts.comparison_figure(pct, stats=("p50", "p99")).axes[0]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    spans = [sorted(seg[:, 1]) for c in bars for seg in c.lines[2][0].get_segments()]
+    assert spans == [[1.8, 2.3], [2.5, 3.4], [10.0, 15.0]]  # run a's p99 has no interval: no bar

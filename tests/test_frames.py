@@ -118,3 +118,13 @@ def test_over_time_rates_and_item_size() -> None:
     assert got == {("get_conversation", 0.0): (1000 + 1000 + 1200) / 3, ("get_conversation", 3.5): 1600.0,
                    ("query_by_candidate_status", 3.5): 1500.0}
     assert frames.over_time(frame.iloc[:0]).empty and frames.item_size_over_time(frame.iloc[:0]).empty
+
+
+def test_health_per_run(tmp_path: Path) -> None:
+    summary = summarize(two_runs(tmp_path)[0])
+    summary["generator"]["machine_cpu_mean_pct"] = 97.0  # other work on the same cores
+    summary["calibration"] = {"requests": 300, "p50_ms": 1.2}
+    (row,) = frames.health([summary]).to_dict("records")
+    assert row == {"run": summary["run_id"], "design": "seed", "trustworthy": True, "saturated": False,
+                   "generator_cpu_mean_pct": 20.0, "machine_cpu_mean_pct": 97.0, "late_starts": 0,
+                   "client_p50_ms": 1.2}

@@ -1,34 +1,73 @@
-"""Charts as functions that return matplotlib Figures (nothing here writes files)."""
+"""Charts as functions that return matplotlib Figures (nothing here writes files).
+
+Figures are made without pyplot: no global figure registry to leak from (a report renders
+many), no backend to choose on a headless server (saving a PNG renders with Agg), and in a
+notebook each returned Figure is displayed once. Each pattern keeps one colour in every chart.
+Latency axes are logarithmic with plain millisecond labels. Comparisons of several runs live
+in ``analysis.compare_charts``.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
-import matplotlib
+import matplotlib as mpl
 import pandas as pd
-
-matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
-
-import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
-from analysis.metrics import percentile_ms
+from analysis.metrics import WRITE_PATTERNS, percentile_ms
 from analysis.rundata import PatternData
+from analysis.slo import Objective
+from ddbbench.scenario import PATTERNS
 
 # Percentiles plotted on the HDR-style axis x = 1 / (1 - p): 50% -> 2, 99% -> 100, ...
 _GRID = [0, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999]
 _TICKS = [50, 90, 99, 99.9, 99.99, 99.999]
+OUTCOME_COLORS = {"throttled": "tab:orange", "server_error": "tab:red", "connection": "tab:purple",
+                  "conditional_check_failed": "tab:olive", "validation": "tab:brown",
+                  "client_error": "tab:pink"}
 
 
-def _ms_axis(ax: plt.Axes) -> None:
-    """Plain millisecond tick labels on a log axis (2, 5, 10, not 2x10^0)."""
+def pattern_color(name: str) -> str:
+    """The same colour for a pattern in every chart (by its place in the known patterns)."""
+    colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    k = PATTERNS.index(name) if name in PATTERNS else len(PATTERNS) + sum(map(ord, name))
+    return colors[k % len(colors)]
+
+
+def ms_axis(ax: Axes) -> None:
+    """Plain millisecond tick labels on a log axis (2, 5, 10, not 2x10^0), with labelled
+    minor ticks at 1.5, 2, 3 ... 9 per decade, thinned to 2 and 5 when the axis spans more
+    than a decade and a half (so a curve between 10 and 20 ms still has labels)."""
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(1.5, 2, 3, 4, 5, 6, 7, 8, 9)))
+
+    def minor(y: float, _: int) -> str:
+        low, high = sorted(ax.get_ylim())
+        wide = low > 0 and math.log10(high / low) > 1.5
+        lead = round(y / 10 ** math.floor(math.log10(y)), 6)
+        return "" if wide and lead not in (2.0, 5.0) else f"{y:g}"
+
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _x(p: float) -> float:
     return 1.0 / (1.0 - p / 100.0)
+
+
+def grid_axes(n: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
+    """Up to two columns of subplots for ``n`` panels; unused panels hidden."""
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols) or 1
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
 
 
 def percentile_curve(data: PatternData) -> tuple[list[float], list[float]]:
@@ -38,52 +77,50 @@ def percentile_curve(data: PatternData) -> tuple[list[float], list[float]]:
     return ps, [percentile_ms(data.hist, p) for p in ps]
 
 
-def percentile_figure(patterns: dict[str, PatternData], threshold_ms: float,
-                      slo_percentile: float) -> Figure:
-    """Latency by percentile (log scales) per pattern, with the SLO threshold line."""
+def percentile_figure(patterns: Mapping[str, PatternData],
+                      objectives: Mapping[str, Sequence[Objective]]) -> Figure:
+    """Latency by percentile (log scales) per pattern, with each of its objectives as a
+    threshold line at its percentile."""
     names = sorted(patterns)
-    cols = 2 if len(names) > 1 else 1
-    rows = math.ceil(len(names) / cols) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 3.6 * rows), squeeze=False,
-                             layout="constrained")
-    for ax, name in zip(axes.flat, names, strict=False):
+    fig, axes = grid_axes(len(names), 6.2, 3.6)
+    for ax, name in zip(axes, names, strict=True):
         ps, ms = percentile_curve(patterns[name])
-        ax.plot([_x(p) for p in ps], ms, marker=".", label=f"{name} (n={patterns[name].count:,})")
-        ax.axhline(threshold_ms, color="crimson", linestyle="--", linewidth=1,
-                   label=f"SLO: p{slo_percentile:g} < {threshold_ms:g} ms")
-        ax.axvline(_x(slo_percentile), color="grey", linestyle=":", linewidth=1)
+        ax.plot([_x(p) for p in ps], ms, marker=".", color=pattern_color(name),
+                label=f"{name} (n={patterns[name].count:,})")
+        for o in objectives.get(name, ()):
+            ax.axhline(o.threshold_ms, color="crimson", linestyle="--", linewidth=1,
+                       label=f"SLO: {o.label}")
+            ax.axvline(_x(o.percentile), color="grey", linestyle=":", linewidth=1)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(FixedLocator([_x(p) for p in _TICKS]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * (1 - 1 / x):g}%"))
         ax.set_xlim(1, _x(_TICKS[-1]))
-        _ms_axis(ax)
+        ms_axis(ax)
         ax.set_title(name)
         ax.set_xlabel("percentile")
         ax.set_ylabel("latency (ms)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize="small", loc="upper left")
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
     return fig
 
 
-def percentiles_over_time_figure(patterns: dict[str, PatternData], threshold_ms: float,
+def percentiles_over_time_figure(patterns: Mapping[str, PatternData], threshold_ms: float,
                                  percentiles: tuple[float, ...] = (50.0, 99.0)) -> Figure:
     """Per-interval percentiles over the run, one line per pattern and percentile."""
-    fig, ax = plt.subplots(figsize=(12, 3.8), layout="constrained")
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    ax = fig.subplots()
     starts = [s for d in patterns.values() for s in d.intervals]
     t0 = min(starts, default=0.0)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, name in enumerate(sorted(patterns)):
+    for name in sorted(patterns):
         intervals = sorted(patterns[name].intervals.items())
         for p, style in zip(percentiles, ("-", "--", ":"), strict=False):
             xs = [s - t0 for s, _ in intervals]
             ys = [percentile_ms(h, p) for _, h in intervals]
-            ax.plot(xs, ys, style, marker=".", color=colors[k % len(colors)], label=f"{name} p{p:g}")
+            ax.plot(xs, ys, style, marker=".", color=pattern_color(name), label=f"{name} p{p:g}")
     ax.axhline(threshold_ms, color="crimson", linestyle="--", linewidth=1, label="SLO threshold")
     ax.set_yscale("log")
-    _ms_axis(ax)
+    ms_axis(ax)
     ax.set_xlabel("seconds since first interval (interval start, by completion time)")
     ax.set_ylabel("latency (ms)")
     ax.grid(True, which="both", alpha=0.3)
@@ -91,7 +128,54 @@ def percentiles_over_time_figure(patterns: dict[str, PatternData], threshold_ms:
     return fig
 
 
-WRITE_PATTERNS = ("append_message", "update_status", "create_conversation")
+def throughput_errors_figure(timeline: pd.DataFrame, sampled_fraction: float = 1.0) -> Figure:
+    """Two panels from ``frames.over_time``: requests per second by pattern (every outcome),
+    and failed requests per second by outcome class (all patterns)."""
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for name, rows in timeline.groupby("pattern"):
+        total = rows.groupby("t_s")["rate_per_s"].sum()
+        top.plot(total.index, total.to_numpy(), marker=".", color=pattern_color(str(name)),
+                 label=str(name))
+    failed = timeline[timeline["outcome"] != "ok"]
+    for outcome, rows in failed.groupby("outcome"):
+        rate = rows.groupby("t_s")["rate_per_s"].sum()
+        bottom.plot(rate.index, rate.to_numpy(), marker="x", label=str(outcome),
+                    color=OUTCOME_COLORS.get(str(outcome), "black"))
+    if failed.empty:
+        bottom.text(0.5, 0.5, "no failed requests", transform=bottom.transAxes, ha="center")
+    note = "" if sampled_fraction >= 1 else f" (estimated from a {sampled_fraction:.0%} sample)"
+    top.set_ylabel("requests/s" + note)
+    bottom.set_ylabel("failed requests/s" + note)
+    bottom.set_xlabel("seconds since the first measured request (by start time)")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+        if ax.get_lines():
+            ax.legend(fontsize="x-small", ncol=4, loc="upper left")
+    return fig
+
+
+def capacity_figure(cap: pd.DataFrame) -> Figure:
+    """Consumed capacity units per request of each pattern of one run (``frames.capacity``),
+    base table and indexes side by side; reads in RCU, writes in WCU."""
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    ax = fig.subplots()
+    cap = cap.reset_index(drop=True)
+    xs = range(len(cap))
+    table = ax.bar([x - 0.2 for x in xs], cap["capacity_per_request"], width=0.4, label="table",
+                   color=[pattern_color(p) for p in cap["pattern"]])
+    index = ax.bar([x + 0.2 for x in xs], cap["index_capacity_per_request"], width=0.4,
+                   label="indexes", color=[pattern_color(p) for p in cap["pattern"]], hatch="//",
+                   alpha=0.6)
+    ax.bar_label(table, fmt="%.2f", fontsize="x-small")
+    ax.bar_label(index, fmt="%.2f", fontsize="x-small")
+    unit = {"read": "RCU", "write": "WCU"}
+    ax.set_xticks(list(xs), [f"{p}\n({unit[k]})" for p, k in zip(cap["pattern"], cap["capacity_kind"],
+                                                                 strict=True)], fontsize="small")
+    ax.set_ylabel("capacity units per request")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    return fig
 
 
 def write_capacity_over_time(frame: pd.DataFrame, interval_s: float | None = None) -> pd.DataFrame:
@@ -116,13 +200,29 @@ def write_capacity_over_time(frame: pd.DataFrame, interval_s: float | None = Non
 
 def write_capacity_figure(growth: pd.DataFrame) -> Figure:
     """Write units per request over the run (table solid, indexes dashed), per write pattern."""
-    fig, ax = plt.subplots(figsize=(12, 3.6), layout="constrained")
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    ax = fig.subplots()
     for pattern, rows in growth.groupby("pattern"):
-        line = ax.plot(rows["t_s"], rows["capacity"], marker=".", label=f"{pattern} (table)")[0]
+        color = pattern_color(str(pattern))
+        ax.plot(rows["t_s"], rows["capacity"], marker=".", color=color, label=f"{pattern} (table)")
         ax.plot(rows["t_s"], rows["index_capacity"], linestyle="--", marker="x",
-                color=line.get_color(), label=f"{pattern} (indexes)")
+                color=color, label=f"{pattern} (indexes)")
     ax.set_xlabel("seconds since the first measured request")
     ax.set_ylabel("write capacity units per request")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=3, loc="upper left")
+    return fig
+
+
+def item_size_figure(sizes: pd.DataFrame) -> Figure:
+    """Mean response bytes per item read over the run (``frames.item_size_over_time``)."""
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for pattern, rows in sizes.groupby("pattern"):
+        ax.plot(rows["t_s"], rows["bytes_per_item"], marker=".", color=pattern_color(str(pattern)),
+                label=str(pattern))
+    ax.set_xlabel("seconds since the first measured request")
+    ax.set_ylabel("response bytes per item read")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="x-small", ncol=3, loc="upper left")
     return fig

@@ -4,16 +4,20 @@ A pattern regresses when, with 95% confidence, its percentile grew by more than 
 fraction, or when the candidate breaks the absolute limit. The confidence interval comes from
 a block bootstrap over the raw records: time slices of the run are resampled whole, because
 latencies close in time are correlated (a GC pause, a stall) and treating them as independent
-would give intervals too narrow and builds that fail on noise.
+would give intervals too narrow and builds that fail on noise (``analysis.bootstrap``, shared
+with the summaries' confidence intervals).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.bootstrap import BlockSample, confidence_interval
 
 BLOCKS_TARGET = 30  # time slices per run for the block bootstrap
 MIN_REQUESTS = 20  # fewer than this per pattern: no verdict on relative change
@@ -46,37 +50,26 @@ class PatternComparison:
         return bool(self.regressions)
 
 
-def _blocks(frame: pd.DataFrame) -> list[np.ndarray]:
-    """Latencies (ms) per time slice of about duration/BLOCKS_TARGET (at least 1 s)."""
+def _blocks(frame: pd.DataFrame) -> BlockSample:
+    """Latencies (us) in time slices of about duration/BLOCKS_TARGET (at least 1 s)."""
     t = (frame["start_unix_us"] - frame["start_unix_us"].min()) / 1e6
     width = max(1.0, float(t.max()) / BLOCKS_TARGET)
     keys = (t // width).astype(int)
-    return [g.to_numpy() / 1000 for _, g in frame["latency_us"].groupby(keys)]
-
-
-def bootstrap_percentile(blocks: list[np.ndarray], p: float, resamples: int,
-                         rng: np.random.Generator) -> np.ndarray:
-    """``resamples`` bootstrap replicates of the p-th percentile, resampling whole blocks."""
-    out = np.empty(resamples)
-    for k in range(resamples):
-        picks = rng.integers(0, len(blocks), len(blocks))
-        out[k] = np.percentile(np.concatenate([blocks[i] for i in picks]), p, method="inverted_cdf")
-    return out
+    return BlockSample.from_blocks([g.to_numpy() for _, g in frame["latency_us"].groupby(keys)])
 
 
 def compare_pattern(pattern: str, base: pd.DataFrame, cand: pd.DataFrame, th: Thresholds,
                     absolute_ms: float | None) -> PatternComparison:
     p = th.percentile
-    b_ms = float(np.percentile(base["latency_us"] / 1000, p, method="inverted_cdf"))
-    c_ms = float(np.percentile(cand["latency_us"] / 1000, p, method="inverted_cdf"))
+    b_blocks, c_blocks = _blocks(base), _blocks(cand)
+    b_ms, c_ms = b_blocks.percentile(p) / 1000, c_blocks.percentile(p) / 1000
     result = PatternComparison(pattern, round(b_ms, 3), round(c_ms, 3), round(c_ms / b_ms, 3),
                                round(c_ms / b_ms, 3), round(c_ms / b_ms, 3), absolute_ms)
     if min(len(base), len(cand)) >= MIN_REQUESTS:
         rng = np.random.default_rng(th.seed)
-        ratios = (bootstrap_percentile(_blocks(cand), p, th.resamples, rng)
-                  / bootstrap_percentile(_blocks(base), p, th.resamples, rng))
-        tail = (1 - th.confidence) / 2 * 100
-        low, high = (round(float(x), 3) for x in np.percentile(ratios, [tail, 100 - tail]))
+        ratios = (c_blocks.replicates([p], th.resamples, rng)[:, 0]
+                  / b_blocks.replicates([p], th.resamples, rng)[:, 0])
+        low, high = (round(x, 3) for x in confidence_interval(ratios, th.confidence))
         result.ci_low, result.ci_high = low, high
         if low > 1 + th.max_increase:
             result.regressions.append(
@@ -125,15 +118,17 @@ class GateResult:
 
 
 def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, th: Thresholds,
-                   absolute_ms: float | None) -> list[PatternComparison]:
-    """Per pattern present in both runs; patterns missing from the candidate regress."""
+                   absolute_ms: Mapping[str, float | None]) -> list[PatternComparison]:
+    """Per pattern present in both runs; patterns missing from the candidate regress.
+    ``absolute_ms``: the limit per pattern (a pattern not in it has none)."""
     results = []
     for pattern in sorted(set(base["pattern"])):
         c = cand[cand["pattern"] == pattern]
+        limit = absolute_ms.get(pattern)
         if c.empty:
-            missing = PatternComparison(pattern, 0.0, 0.0, 0.0, 0.0, 0.0, absolute_ms)
+            missing = PatternComparison(pattern, 0.0, 0.0, 0.0, 0.0, 0.0, limit)
             missing.regressions.append("no requests in the candidate run")
             results.append(missing)
             continue
-        results.append(compare_pattern(pattern, base[base["pattern"] == pattern], c, th, absolute_ms))
+        results.append(compare_pattern(pattern, base[base["pattern"] == pattern], c, th, limit))
     return results

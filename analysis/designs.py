@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from analysis.report import figure_png_base64, markdown_table
+from analysis import frames
+from analysis.compare_charts import design_comparison_figure
+from analysis.report import figure_png_base64
+from analysis.summary_text import markdown_table
 from ddbbench.errors import BenchError
 from ddbbench.scenario import PATTERNS
 
@@ -135,7 +137,7 @@ def build_design_comparison(root: Path, meta: dict[str, Any]) -> dict[str, Any]:
                "append_growth": growth(runs), "verdicts": verdicts(rows), "warnings": warnings(runs)}
     (root / "comparison.json").write_text(json.dumps(summary, indent=2))
     (root / "comparison.md").write_text(comparison_markdown(summary))
-    (root / "comparison.html").write_text(comparison_html(summary))
+    (root / "comparison.html").write_text(comparison_html(summary, [r["summary"] for r in runs.values()]))
     return summary
 
 
@@ -196,28 +198,10 @@ def comparison_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def latency_figure(rows: list[dict[str, Any]], percentile_key: str = "p99_ms") -> Figure:
-    """Grouped bars: the percentile per pattern, one bar per design."""
-    patterns = list(dict.fromkeys(r["pattern"] for r in rows))
-    designs = list(dict.fromkeys(r["design"] for r in rows))
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    width = 0.8 / max(len(designs), 1)
-    for k, design in enumerate(designs):
-        values = {r["pattern"]: r[percentile_key] for r in rows if r["design"] == design}
-        xs = [i + k * width for i, p in enumerate(patterns) if p in values]
-        ax.bar(xs, [values[p] for p in patterns if p in values], width, label=design)
-    ax.set_xticks([i + width * (len(designs) - 1) / 2 for i in range(len(patterns))], patterns,
-                  rotation=15)
-    ax.set_ylabel(percentile_key.replace("_ms", "").replace("_", ".") + " latency (ms)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def growth_figure(probes: dict[str, dict[str, Any]]) -> Figure:
     """Write units (table + index) of each append against the conversation's message count."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4), layout="tight")  # no pyplot: nothing left open per call
+    ax = fig.add_subplot()
     for design, probe in probes.items():
         rows = probe.get("appends", [])
         ax.plot([r["messages"] for r in rows], [r["wcu"] + r["index_wcu"] for r in rows], label=design)
@@ -225,11 +209,10 @@ def growth_figure(probes: dict[str, dict[str, Any]]) -> Figure:
     ax.set_ylabel("write units per append")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
-def comparison_html(summary: dict[str, Any]) -> str:
+def comparison_html(summary: dict[str, Any], summaries: list[dict[str, Any]]) -> str:
     """A self-contained page: the tables, then the charts (embedded PNG)."""
     esc = html.escape
     parts = [f"<h1>Key designs compared: scenario {esc(summary['scenario'])}</h1>",
@@ -240,7 +223,7 @@ def comparison_html(summary: dict[str, Any]) -> str:
                      + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
                      + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
                      + "</table>")
-    charts = [("p99 latency per pattern", latency_figure(summary["patterns"])),
+    charts = [("Latency per pattern and design", design_comparison_figure(frames.percentiles(summaries))),
               ("Write units per append as a conversation grows", growth_figure(summary["append_growth"]))]
     for title, fig in charts:
         parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' "

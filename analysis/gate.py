@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 from analysis.compare import GateResult, Thresholds, comparability_problems, compare_frames
 from analysis.metrics import summarize
-from analysis.report import fixed_width, markdown_table
 from analysis.rundata import load_run, requests_frame
+from analysis.slo import objectives_for
+from analysis.summary_text import fixed_width, markdown_table
 from ddbbench.errors import BenchError, UnusableInput
 
 
@@ -17,7 +19,7 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> Gat
         runs = [load_run(baseline), load_run(candidate)]
     except BenchError as exc:
         raise UnusableInput(str(exc)) from None
-    summaries = [summarize(r) for r in runs]
+    summaries = [summarize(r, ci=None) for r in runs]  # for generator health only
     problems = comparability_problems(runs[0].manifest, runs[1].manifest, *summaries)
     if problems:
         raise UnusableInput("runs are not comparable: " + "; ".join(problems))
@@ -25,10 +27,17 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> Gat
     for run_dir, frame in zip((baseline, candidate), frames, strict=True):
         if frame.empty:
             raise UnusableInput(f"{run_dir}: no raw request records (measurement.raw_fraction 0?)")
-    absolute = th.absolute_ms
-    if absolute is None and runs[1].manifest["scenario"]["slo"]["percentile"] == th.percentile:
-        absolute = runs[1].manifest["scenario"]["slo"]["threshold_ms"]
-    return GateResult(str(baseline), str(candidate), th, compare_frames(*frames, th, absolute))
+    limits = absolute_limits(runs[1].manifest["scenario"]["slo"], set(frames[0]["pattern"]), th)
+    return GateResult(str(baseline), str(candidate), th, compare_frames(*frames, th, limits))
+
+
+def absolute_limits(slo: dict[str, Any], patterns: set[str], th: Thresholds) -> dict[str, float | None]:
+    """Each pattern's absolute limit: --absolute-ms, else the candidate scenario's objective
+    for that pattern at the gate's percentile (none when the percentiles differ)."""
+    if th.absolute_ms is not None:
+        return dict.fromkeys(patterns, th.absolute_ms)
+    return {p: next((o.threshold_ms for o in objectives_for(slo, p) if o.percentile == th.percentile),
+                    None) for p in patterns}
 
 
 _HEAD = ("pattern", "baseline_ms", "candidate_ms", "ratio", "ci", "verdict")

@@ -228,9 +228,47 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """One pattern's latency objective: its ``percentile`` below ``threshold_ms`` (all three
+    required: a default silently applied here would be easy to misread)."""
+
+    pattern: str = rule("", what="an access pattern", choices=PATTERNS)
+    percentile: float | None = rule(None, what="a percentile", gt=0, le=100)
+    threshold_ms: float | None = rule(None, what="a latency in ms", gt=0)
+
+    def validate(self, path: str) -> None:
+        if not self.pattern:
+            raise ConfigError(f"{path}.pattern: missing; name one of {', '.join(PATTERNS)}")
+        for name, what in (("percentile", "a percentile > 0 <= 100"),
+                           ("threshold_ms", "a latency in ms > 0")):
+            if getattr(self, name) is None:
+                raise ConfigError(f"{path}.{name}: missing; give {what}")
+
+
+@dataclass(frozen=True)
 class Slo:
+    """``percentile``/``threshold_ms`` apply to every pattern; ``objectives`` replace them for
+    the patterns they name (one or more objectives per pattern, at different percentiles)."""
+
     percentile: float = rule(99.0, what="a percentile", gt=0, le=100)
     threshold_ms: float = rule(10.0, what="a latency in ms", gt=0)
+    objectives: tuple[Objective, ...] = ()
+
+    def validate(self, path: str) -> None:
+        seen: set[tuple[str, float]] = set()
+        for i, o in enumerate(self.objectives):
+            key = (o.pattern, float(o.percentile or 0))
+            if key in seen:
+                raise ConfigError(f"{path}.objectives[{i}]: a second objective for {o.pattern} "
+                                  f"p{key[1]:g}; allowed: one per pattern and percentile")
+            seen.add(key)
+
+    def check_mix(self, mix: Mix, path: str) -> None:
+        """An objective for a pattern that never runs could only fail: refuse it."""
+        for i, o in enumerate(self.objectives):
+            if mix.weights()[o.pattern] == 0:
+                raise ConfigError(f"{path}.objectives[{i}].pattern: {o.pattern!r} has weight 0 in "
+                                  "the mix; allowed: a pattern with a weight > 0")
 
 
 @dataclass(frozen=True)
@@ -266,6 +304,7 @@ class Scenario:
     def validate(self, path: str) -> None:
         check_target(self.target, f"{path}.target")
         check_design(self, path)
+        self.slo.check_mix(self.mix, f"{path}.slo")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples as lists), parseable back by ``parse_scenarios``."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.report import CHARTS
 from ddbbench import local
 from ddbbench.scenario import PATTERNS
 from tests.conftest import ROOT, run_cli
@@ -53,7 +54,7 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert manifest["versions"]["locust"].startswith("2.")
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["format_version"] == 1 and summary["overall"]["errors"] == 0
+    assert summary["format_version"] == 2 and summary["overall"]["errors"] == 0
     assert set(summary["patterns"]) == set(PATTERNS)
     for name, row in summary["patterns"].items():
         assert row["count"] > 0 and row["errors"] == 0, name
@@ -80,7 +81,7 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
 
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "get_conversation" in html
+    assert html.count("data:image/png;base64,") == len(CHARTS) and "get_conversation" in html
     assert "Write capacity per request over time" in html
     cal = summary["calibration"]
     assert cal["requests"] == 300 and 0 < cal["p50_ms"] <= cal["p99_ms"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analysis.metrics import generator_health, summarize
-from analysis.report import build_report, summary_table
+from analysis.report import CHARTS, build_report, summary_table
 from analysis.rundata import ProcessData, load_run, requests_frame
 from ddbbench.execute import Result
 from ddbbench.recorder import Recorder
@@ -144,16 +144,20 @@ def test_report_files_verdicts_and_warning(tmp_path: Path) -> None:
     rec.close()
     summary = build_report(run_dir)
     assert json.loads((run_dir / "summary.json").read_text()) == summary
-    assert summary["patterns"]["get_conversation"]["slo"]["met"] is True
-    assert summary["patterns"]["update_status"]["slo"]["met"] is False
+    assert summary["patterns"]["get_conversation"]["slo_met"] is True
+    assert summary["patterns"]["update_status"]["slo_met"] is False
+    verdicts = {v["pattern"]: v for v in summary["slo"]["verdicts"]}
     # 19.8 ms lies in a 16 us HDR bucket [19.792, 19.807]; the top is reported, so a
     # percentile is never under-stated against an SLO (at most 0.1% high).
-    assert summary["patterns"]["update_status"]["slo"]["value_ms"] == 19.807
-    assert summary["overall"]["slo_met"] is False
+    assert verdicts["update_status"]["value_ms"] == 19.807
+    assert (verdicts["update_status"]["percentile"], verdicts["update_status"]["threshold_ms"]) == (99, 10)
+    assert summary["overall"]["slo_met"] is False and summary["slo"]["met"] is False
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3  # update_status writes: capacity chart too
+    # Every chart but the item-size one (no request here returned an item).
+    assert html.count("data:image/png;base64,") == len(CHARTS) - 1
     assert "Write capacity per request over time" in html
-    assert "<table>" in html and "update_status" in html and "FAIL" in html and "PASS" in html
+    assert "Response bytes per item read over time (item growth): left out" in html
+    assert "<table" in html and "update_status" in html and "FAIL" in html and "PASS" in html
     assert "load generator saturated" in html
     table = summary_table(summary)
     assert "WARNING: load generator saturated" in table

@@ -23,6 +23,7 @@ from ddbbench.scenario import (
     Load,
     Loader,
     Mix,
+    Objective,
     Range,
     Scenario,
     Slo,
@@ -723,3 +724,53 @@ def test_stage_total_compared_with_float_tolerance() -> None:
     doc = doc_with({"load": {"model": "open", "duration_s": 0.3, "warmup_s": 0.1,
                              "stages": [{"duration_s": 0.1, "rate": 1}, {"duration_s": 0.2, "rate": 1}]}})
     assert parse_scenarios(doc)["x"].load.run_time_s == pytest.approx(0.3)
+
+
+# --- SLO objectives per pattern and percentile ----------------------------------------------
+
+ALL_PATTERNS = ", ".join(PATTERNS)
+
+
+def test_slo_objectives_parse_and_round_trip() -> None:
+    slo = {"percentile": 99, "threshold_ms": 10, "objectives": [
+        {"pattern": "get_conversation", "percentile": 99.9, "threshold_ms": 5},
+        {"pattern": "get_conversation", "percentile": 99, "threshold_ms": 4},
+        {"pattern": "query_by_candidate_status", "percentile": 99, "threshold_ms": 20}]}
+    sc = parse_scenarios(doc_with({"slo": slo}))["x"]
+    assert sc.slo.objectives == (Objective("get_conversation", 99.9, 5.0),
+                                 Objective("get_conversation", 99.0, 4.0),
+                                 Objective("query_by_candidate_status", 99.0, 20.0))
+    body = sc.to_dict()
+    del body["name"]
+    assert parse_scenarios(doc_with(body))["x"] == sc
+    assert Slo().objectives == ()  # the existing form stays valid: the default for every pattern
+
+
+@pytest.mark.parametrize("objectives, message", [
+    ([{"pattern": "get_convo", "percentile": 99, "threshold_ms": 5}],
+     f"scenarios.x.slo.objectives[0].pattern: 'get_convo' is not an access pattern in {ALL_PATTERNS}"),
+    ([{"percentile": 99, "threshold_ms": 5}],
+     f"scenarios.x.slo.objectives[0].pattern: missing; name one of {ALL_PATTERNS}"),
+    ([{"pattern": "update_status", "threshold_ms": 5}],
+     "scenarios.x.slo.objectives[0].percentile: missing; give a percentile > 0 <= 100"),
+    ([{"pattern": "update_status", "percentile": 99}],
+     "scenarios.x.slo.objectives[0].threshold_ms: missing; give a latency in ms > 0"),
+    ([{"pattern": "update_status", "percentile": 0, "threshold_ms": 5}],
+     "scenarios.x.slo.objectives[0].percentile: 0 is not a percentile > 0 <= 100"),
+    ([{"pattern": "update_status", "percentile": 99, "threshold_ms": "5ms"}],
+     "scenarios.x.slo.objectives[0].threshold_ms: '5ms' is not a number"),
+    ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5, "max": 9}],
+     "scenarios.x.slo.objectives[0].max: unknown key; allowed keys: pattern, percentile, threshold_ms"),
+    ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5},
+      {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 8}],
+     "scenarios.x.slo.objectives[1]: a second objective for update_status p99; "
+     "allowed: one per pattern and percentile"),
+    ([{"pattern": "create_conversation", "percentile": 99, "threshold_ms": 5}],
+     "scenarios.x.slo.objectives[0].pattern: 'create_conversation' has weight 0 in the mix; "
+     "allowed: a pattern with a weight > 0"),
+    ({"get_conversation": {"percentile": 99, "threshold_ms": 5}},
+     "scenarios.x.slo.objectives: expected a list, got dict {'get_conversation': "
+     "{'percentile': 99, 'threshold_ms': 5}}"),
+])
+def test_invalid_slo_objectives(objectives: Any, message: str) -> None:
+    assert config_error(doc_with({"slo": {"objectives": objectives}})) == message

@@ -1,0 +1,154 @@
+"""A summary as text: fixed-width tables for terminals, markdown for pull requests.
+
+Every number shown comes from ``analysis.metrics.summarize``; latencies in ms with 3 decimals
+(microsecond precision). The verdict table leads: one row per pattern objective.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.metrics import PERCENTILES, pct_key
+
+PCT_COLUMNS = tuple(pct_key(p) for p in PERCENTILES)
+_COLUMNS = ("count", "errors", *PCT_COLUMNS, "max_ms")
+VERDICT_HEAD = ["pattern", "objective", "value (ms)", "CI (ms)", "requests", "verdict"]
+
+
+def fixed_width(rows: list[list[str]]) -> list[str]:
+    """Terminal table lines: the first column left-aligned, the rest right-aligned, a rule
+    under the header row."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(r, widths, strict=True))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def fmt_ci(ci: list[float] | None) -> str:
+    return "-" if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
+
+
+def verdict_text(v: dict[str, Any]) -> str:
+    """PASS/FAIL on the point estimate; 'marginal' when the confidence interval straddles the
+    threshold (another run could well give the other verdict)."""
+    text = "PASS" if v["met"] else "FAIL"
+    if v["requests"] == 0:
+        return text + " (no requests)"
+    return text + (" (marginal)" if v["confident"] is False else "")
+
+
+def verdict_rows(summary: dict[str, Any]) -> list[list[str]]:
+    return [[v["pattern"], f"p{v['percentile']:g} < {v['threshold_ms']:g} ms", fmt(v["value_ms"]),
+             fmt_ci(v["ci_ms"]), fmt(v["requests"]), verdict_text(v)]
+            for v in summary["slo"]["verdicts"]]
+
+
+def percentile_rows(summary: dict[str, Any], with_ci: bool) -> list[list[str]]:
+    """count, errors, p50 ... p99.9 (with their intervals when ``with_ci``), max."""
+    rows = []
+    for name, row in summary["patterns"].items():
+        cells = [name]
+        for c in _COLUMNS:
+            cell = fmt(row[c])
+            if with_ci and c in PCT_COLUMNS and row["ci"][c]:
+                cell += f" ({fmt_ci(row['ci'][c])})"
+            cells.append(cell)
+        rows.append(cells)
+    return rows
+
+
+def rate_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Throughput, error and throttle rates and outcome classes per pattern."""
+    classes = sorted({k for row in summary["patterns"].values() for k in row["outcomes"]} - {"ok"})
+    head = ["pattern", "req/s", "error rate", "throttle rate", *classes, "retries"]
+    rows = [[name, f"{row['throughput_rps']:.2f}", f"{row['error_rate']:.2%}",
+             f"{row['throttle_rate']:.2%}", *(fmt(row["outcomes"].get(c, 0)) for c in classes),
+             fmt(row["retries"])] for name, row in summary["patterns"].items()]
+    return head, rows
+
+
+CAPACITY_HEAD = ["pattern", "unit", "table/request", "index/request", "table/s", "index/s"]
+
+
+def capacity_rows(summary: dict[str, Any]) -> list[list[str]]:
+    unit = {"read": "RCU", "write": "WCU"}
+    return [[name, unit[row["capacity_kind"]], f"{row['capacity_per_request']:.4f}",
+             f"{row['index_capacity_per_request']:.4f}", f"{row['capacity_per_s']:.3f}",
+             f"{row['index_capacity_per_s']:.3f}"] for name, row in summary["patterns"].items()]
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """For terminals: percentiles per pattern, then the verdicts, then the run's health."""
+    pct = [["pattern", *_COLUMNS], *percentile_rows(summary, with_ci=False)]
+    verdicts = [VERDICT_HEAD, *verdict_rows(summary)]
+    return "\n".join([*fixed_width(pct), "", *fixed_width(verdicts), "", *footer(summary)])
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    ci = summary.get("ci")
+    ci_note = (f"Confidence intervals ({ci['confidence']:.0%}, {ci['method']}, "
+               f"{ci['interval_s']:g} s blocks) in parentheses; '-' where the run is too short "
+               f"(fewer than {ci['min_blocks']} intervals, or fewer than {ci['min_tail']} "
+               "requests beyond the percentile)." if ci else "No confidence intervals computed.")
+    rate_head, rates = rate_rows(summary)
+    lines = [f"# ddbbench run {summary['run_id']} ({summary['scenario']}, design {summary['design']})",
+             "", f"SLO verdict: **{'MET' if summary['slo']['met'] else 'NOT MET'}**", "",
+             *markdown_table(VERDICT_HEAD, verdict_rows(summary)), "", "## Latency (ms)", "",
+             *markdown_table(["pattern", *_COLUMNS], percentile_rows(summary, with_ci=True)), "",
+             ci_note, "", "## Throughput and errors", "", *markdown_table(rate_head, rates), "",
+             "## Consumed capacity", "", *markdown_table(CAPACITY_HEAD, capacity_rows(summary))]
+    return "\n".join([*lines, "", *footer(summary), ""])
+
+
+def footer(summary: dict[str, Any]) -> list[str]:
+    overall = summary["overall"]
+    lines = [f"overall: {overall['count']:,} requests, {overall['errors']:,} errors "
+             f"({overall['error_rate']:.2%}; throttled {overall['throttle_rate']:.2%}), "
+             f"{overall['throughput_rps']:.1f} req/s over {summary['duration_s']:.1f}s; "
+             f"SLO {'MET' if overall['slo_met'] else 'NOT MET'}"]
+    return lines + _generator_lines(summary["generator"]) + _calibration_lines(summary)
+
+
+def _generator_lines(gen: dict[str, Any]) -> list[str]:
+    cpu = ", ".join(f"{p['cpu_mean_pct']:.0f}% mean / {p['cpu_max_pct']:.0f}% max"
+                    for p in gen["processes"])
+    if gen.get("machine_cpu_mean_pct") is not None:
+        cpu += f"; whole machine {gen['machine_cpu_mean_pct']:.0f}% of all cores"
+    if gen["saturated"]:
+        lines = [f"WARNING: load generator saturated (CPU {cpu}; threshold "
+                 f"{gen['threshold_pct']:.0f}%): latencies include client-side queueing "
+                 "and are NOT trustworthy"]
+    else:
+        lines = [f"load generator CPU: {cpu} (saturation threshold {gen['threshold_pct']:.0f}%)"]
+    if gen["late_starts"]:
+        lines.append(f"note: {gen['late_starts']:,} paced requests started late (the users could "
+                     "not keep rate_per_user; the offered rate was lower than configured)")
+    if gen["cap_waits"] or gen["not_started"]:
+        lines.append(f"WARNING: open model: {gen['cap_waits']:,} arrivals waited for an in-flight "
+                     f"slot (max_in_flight reached) and {gen['not_started']:,} were never sent; "
+                     "latencies count the wait from each intended start")
+    return lines
+
+
+def _calibration_lines(summary: dict[str, Any]) -> list[str]:
+    cal = summary.get("calibration", {})
+    if not cal.get("requests"):
+        return []
+    return [f"client overhead (calibration, {cal['operation']} x {cal['requests']} against a "
+            f"local stub): p50 {cal['p50_ms']:.3f} ms, p99 {cal['p99_ms']:.3f} ms, "
+            f"{cal['client_cpu_ms_per_request']:.3f} ms CPU per request; included in every "
+            "latency above"]

@@ -1,0 +1,157 @@
+"""Summary format 2: confidence intervals, objectives per pattern, rates and capacity."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from analysis.compare import Thresholds
+from analysis.gate import absolute_limits
+from analysis.metrics import capacity_summary, summarize
+from analysis.report import build_report
+from analysis.rundata import PatternData, load_run
+from analysis.slo import Objective as Goal
+from analysis.slo import objectives_for, verdict
+from ddbbench.rundir import read_manifest, write_manifest
+from ddbbench.scenario import Objective, Scenario, Slo
+from tests.synthetic import request, write_run
+
+OBJECTIVES = Slo(objectives=(Objective("get_conversation", 50.0, 0.6),
+                             Objective("get_conversation", 99.0, 0.5),
+                             Objective("update_status", 99.0, 25.0)))
+
+
+def objectives_run(root: Path) -> Path:
+    reqs = [("get_conversation", request(us)) for us in range(1, 1001)]  # exact below 2,048 us
+    reqs += [("query_by_candidate_status", request(2000)) for _ in range(100)]
+    return write_run(root, "objectives", reqs, Scenario(name="unit", slo=OBJECTIVES))
+
+
+def test_objectives_replace_the_default_for_the_patterns_they_name(tmp_path: Path) -> None:
+    summary = summarize(load_run(objectives_run(tmp_path)))
+    got = [(v["pattern"], v["percentile"], v["threshold_ms"], v["value_ms"], v["met"], v["requests"])
+           for v in summary["slo"]["verdicts"]]
+    assert got == [
+        ("get_conversation", 50.0, 0.6, 0.5, True, 1000),  # rank 500 of 1..1000 us
+        ("get_conversation", 99.0, 0.5, 0.99, False, 1000),  # rank 990
+        ("query_by_candidate_status", 99.0, 10.0, 2.0, True, 100),  # the default objective
+        ("update_status", 99.0, 25.0, None, False, 0),  # named, never measured: not shown to hold
+    ]
+    assert summary["slo"]["patterns"] == {"get_conversation": False, "query_by_candidate_status": True,
+                                          "update_status": False}
+    assert summary["patterns"]["query_by_candidate_status"]["slo_met"] is True
+    assert summary["slo"]["met"] is False and summary["overall"]["slo_met"] is False
+    assert summary["format_version"] == 2 and summary["design"] == "seed"
+
+
+def test_runs_from_before_objectives_judge_every_pattern_by_the_default(tmp_path: Path) -> None:
+    run_dir = objectives_run(tmp_path)
+    manifest = read_manifest(run_dir)
+    manifest["scenario"]["slo"] = {"percentile": 99.0, "threshold_ms": 1.0}  # a format-1 run
+    write_manifest(run_dir, manifest)
+    summary = summarize(load_run(run_dir))
+    assert [(v["pattern"], v["value_ms"], v["met"]) for v in summary["slo"]["verdicts"]] == [
+        ("get_conversation", 0.99, True), ("query_by_candidate_status", 2.0, False)]
+
+
+def test_confidence_intervals_from_histogram_intervals(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    reqs = [("get_conversation", request(rng.lognormvariate(7.5, 0.5), at_s=k / 100)) for k in range(1200)]
+    scenario = Scenario(name="unit", slo=Slo(objectives=(Objective("get_conversation", 90.0, 5.0),)))
+    run = load_run(write_run(tmp_path, "ci", reqs, scenario, interval_s=1.0))
+    summary = summarize(run)
+    row = summary["patterns"]["get_conversation"]
+    assert row["ci_blocks"] == len(run.patterns["get_conversation"].intervals) >= 12
+    for key in ("p50_ms", "p90_ms", "p99_ms"):  # 1,200 requests: 12 beyond p99
+        low, high = row["ci"][key]
+        assert low < row[key] < high, (key, low, row[key], high)
+    assert row["ci"]["p99_9_ms"] is None  # about one request beyond p99.9: no interval
+    (v,) = summary["slo"]["verdicts"]
+    assert v["ci_ms"] == row["ci"]["p90_ms"]  # same blocks, same draws
+    assert v["confident"] is (v["ci_ms"][1] < 5.0 if v["met"] else v["ci_ms"][0] >= 5.0)
+    assert summarize(run) == summary  # seeded: the same run always gives the same report
+    assert summary["ci"]["interval_s"] == 1.0 and summary["ci"]["min_blocks"] == 10
+    no_ci = summarize(run, ci=None)
+    assert no_ci["ci"] is None and set(no_ci["patterns"]["get_conversation"]["ci"].values()) == {None}
+
+
+def test_confidence_intervals_never_exceed_the_exact_max(tmp_path: Path) -> None:
+    reqs = [("update_status", request(123456.789, at_s=k / 10)) for k in range(200)]
+    row = summarize(load_run(write_run(tmp_path, "cap", reqs, interval_s=1.0)))["patterns"]["update_status"]
+    # HDR's bucket top is 123.519 ms; the exact max caps the estimate and its interval.
+    assert row["p50_ms"] == 123.457 and row["ci"]["p50_ms"] == [123.457, 123.457]
+
+
+def test_verdict_confidence() -> None:
+    goal = Goal(99.0, 10.0)
+    assert verdict(8.0, (7.0, 9.5), goal)["confident"] is True
+    assert verdict(8.0, (7.0, 10.0), goal)["confident"] is False  # 10 ms is not below 10 ms
+    assert verdict(12.0, (10.0, 14.0), goal)["confident"] is True
+    assert verdict(12.0, (9.0, 14.0), goal) == {"percentile": 99.0, "threshold_ms": 10.0, "value_ms": 12.0,
+                                                "ci_ms": [9.0, 14.0], "met": False, "confident": False}
+    assert verdict(8.0, None, goal)["confident"] is None
+    assert verdict(None, None, goal)["met"] is False
+
+
+def test_error_and_throttle_rates_by_class(tmp_path: Path) -> None:
+    reqs = [("get_conversation", request(1000)) for _ in range(6)]
+    reqs += [("get_conversation", request(1000, outcome="throttled", error_code="ThrottlingException"))
+             for _ in range(3)]
+    reqs += [("get_conversation", request(1000, outcome="server_error", error_code="InternalServerError"))]
+    reqs += [("update_status", request(1000)) for _ in range(10)]
+    summary = summarize(load_run(write_run(tmp_path, "rates", reqs)))
+    row = summary["patterns"]["get_conversation"]
+    assert (row["errors"], row["error_rate"], row["throttled"], row["throttle_rate"]) == (4, 0.4, 3, 0.3)
+    assert row["outcome_rates"] == {"ok": 0.6, "server_error": 0.1, "throttled": 0.3}
+    overall = summary["overall"]
+    assert overall["outcomes"] == {"ok": 16, "server_error": 1, "throttled": 3}
+    assert (overall["error_rate"], overall["throttle_rate"]) == (0.2, 0.15)
+
+
+def test_capacity_per_request_per_second_and_total() -> None:
+    data = PatternData(count=4, capacity=6.0, index_capacity=2.0)
+    assert capacity_summary("append_message", data, duration_s=2.0) == {
+        "capacity_kind": "write", "capacity_per_request": 1.5, "index_capacity_per_request": 0.5,
+        "capacity_per_s": 3.0, "index_capacity_per_s": 1.0, "capacity_total": 6.0,
+        "index_capacity_total": 2.0}
+    assert capacity_summary("get_conversation", data, 0.0)["capacity_kind"] == "read"
+    assert capacity_summary("get_conversation", data, 0.0)["capacity_per_s"] == 0.0
+
+
+def test_gate_limits_follow_each_patterns_objective() -> None:
+    slo = {"percentile": 99.0, "threshold_ms": 10.0, "objectives": [
+        {"pattern": "get_conversation", "percentile": 99.0, "threshold_ms": 5.0},
+        {"pattern": "get_conversation", "percentile": 99.9, "threshold_ms": 20.0},
+        {"pattern": "update_status", "percentile": 50.0, "threshold_ms": 3.0}]}
+    patterns = {"get_conversation", "update_status", "append_message"}
+    assert absolute_limits(slo, patterns, Thresholds()) == {
+        "get_conversation": 5.0, "update_status": None, "append_message": 10.0}
+    assert absolute_limits(slo, patterns, Thresholds(percentile=99.9))["get_conversation"] == 20.0
+    assert set(absolute_limits(slo, patterns, Thresholds(absolute_ms=7.0)).values()) == {7.0}
+    assert [o.label for o in objectives_for(slo, "get_conversation")] == ["p99 < 5 ms", "p99.9 < 20 ms"]
+
+
+def test_summary_json_and_markdown_carry_verdicts_and_intervals(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    reqs = [("get_conversation", request(rng.lognormvariate(7.5, 0.5), at_s=k / 100)) for k in range(1200)]
+    run_dir = write_run(tmp_path, "md", reqs, interval_s=1.0)
+    summary = build_report(run_dir)
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    md = (run_dir / "summary.md").read_text()
+    low, high = summary["patterns"]["get_conversation"]["ci"]["p99_ms"]
+    verdict_line = next(line for line in md.splitlines() if line.startswith("| get_conversation | p99"))
+    assert f"{low:.3f}-{high:.3f}" in verdict_line
+    # The verdict table comes first, then the latency table.
+    assert md.index("| pattern | objective |") < md.index("## Latency (ms)")
+
+
+@pytest.mark.parametrize("met, confident, requests, text", [
+    (True, True, 5, "PASS"), (True, None, 5, "PASS"), (True, False, 5, "PASS (marginal)"),
+    (False, False, 5, "FAIL (marginal)"), (False, None, 0, "FAIL (no requests)")])
+def test_verdict_text(met: bool, confident: bool | None, requests: int, text: str) -> None:
+    from analysis.summary_text import verdict_text
+
+    assert verdict_text({"met": met, "confident": confident, "requests": requests}) == text

@@ -129,6 +129,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if result.regression else 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from analysis.planreport import plan_markdown
+    from analysis.planrun import PlanRequest, make_plan, write_plan
+
+    req = PlanRequest(run_dir=Path(args.run_dir), rates=tuple(args.rate), total_rps=args.total_rps,
+                      conversations_per_day=args.conversations_per_day,
+                      messages_per_conversation=args.messages_per_conversation,
+                      utilisation=args.utilisation, prices_file=args.prices and Path(args.prices),
+                      items=tuple(args.items))
+    plan = make_plan(req)
+    json_path, _ = write_plan(plan, Path(args.out or args.run_dir))
+    print(plan_markdown(plan))
+    echo(f"wrote {json_path} and plan.md beside it")
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.file or args.scenarios_file)
     if args.action == "validate":
@@ -204,6 +220,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="write a markdown summary (for a pull request) here")
     p.add_argument("--junit", help="write JUnit XML (for CI systems) here")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plan", help="capacity plan: project a run's measured capacity to a target "
+                       "traffic, price it (docs/capacity-planning.md)")
+    p.add_argument("run_dir")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--rate", action="append", default=[], metavar="PATTERN=RPS",
+                   help="target requests/s of one pattern (repeatable)")
+    g.add_argument("--total-rps", type=float, help="target requests/s in all, split by the run's mix")
+    g.add_argument("--conversations-per-day", type=float,
+                   help="target conversations a day (one append_message per message)")
+    p.add_argument("--messages-per-conversation", type=float,
+                   help="with --conversations-per-day (default: the dataset's mean)")
+    p.add_argument("--utilisation", type=float, default=0.7,
+                   help="average use of provisioned capacity (default: %(default)s)")
+    p.add_argument("--prices", help="price table (default: analysis/prices.yaml)")
+    p.add_argument("--items", action="append", default=[], metavar="TABLE=COUNT",
+                   help="projected items of a table, for storage (default: the run's dataset)")
+    p.add_argument("--out", help="write plan.json and plan.md here (default: RUN_DIR)")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("scenarios", help="list or validate scenarios")
     p.add_argument("action", choices=("list", "validate"))

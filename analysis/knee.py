@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import matplotlib
@@ -181,6 +182,10 @@ def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else x  # a gap in the line, not a crash
+
+
 def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1f}"
 
@@ -197,10 +202,11 @@ def knee_figure(knee: dict[str, Any]) -> Figure:
                                    height_ratios=(3, 2))
     for key, label, style in (("p50_ms", "p50 (all patterns)", "-"), ("p99_ms", "p99 (all patterns)", "-"),
                               ("worst_slo_ms", f"worst pattern's p{slo['percentile']:g}", "--")):
-        lat.plot(x, [s.get(key) for s in steps], style, marker=".", label=label)
+        lat.plot(x, [_nan(s.get(key)) for s in steps], style, marker=".", label=label)
     for s in steps:
         marker, colour = _MARKERS[s["verdict"]["status"]]
-        lat.scatter([s["offered_rps"]], [s["worst_slo_ms"]], marker=marker, color=colour, s=60, zorder=3)
+        lat.scatter([s["offered_rps"]], [_nan(s["worst_slo_ms"])], marker=marker, color=colour,
+                    s=60, zorder=3)
     lat.axhline(slo["threshold_ms"], color="crimson", linestyle=":", linewidth=1,
                 label=f"SLO: p{slo['percentile']:g} < {slo['threshold_ms']:g} ms")
     knee_rps = knee["result"]["highest_passing_rps"]
@@ -215,7 +221,7 @@ def knee_figure(knee: dict[str, Any]) -> Figure:
     lat.set_title(f"Knee of {knee['scenario']}: {knee['result']['outcome'].replace('_', ' ')}"
                   + (f" at {knee_rps:g} req/s" if knee_rps is not None else ""))
     lat.legend(fontsize="small")
-    thr.plot(x, [s["achieved_rps"] for s in steps], marker="o", label="completed while arriving")
+    thr.plot(x, [_nan(s["achieved_rps"]) for s in steps], marker="o", label="completed while arriving")
     thr.plot(x, x, color="grey", linestyle=":", label="offered")
     thr.set_xlabel("offered rate (requests/s)")
     thr.set_ylabel("throughput (requests/s)")

@@ -37,6 +37,7 @@ from ddbbench.recorder import new_histogram
 KNEE_FORMAT_VERSION = 1
 DEFAULT_ERROR_BUDGET = 0.01
 FEW_SAMPLES_FACTOR = 10  # a pXX from fewer than 10 x 100/(100-XX) requests is near the max
+BUSY_MACHINE_PCT = 90.0  # whole-machine CPU from which the step table says the cores were full
 
 
 def overall_latency(run: RunData, percentiles: tuple[float, ...] = (50.0, 99.0)) -> dict[str, float]:
@@ -169,6 +170,10 @@ def knee_markdown(knee: dict[str, Any]) -> str:
         if s["few_samples"]:
             notes.append(f"few requests for a {pslo} in {', '.join(s['few_samples'])} "
                          "(it is about their max)")
+        machine = s.get("machine_cpu_mean_pct")
+        if machine is not None and machine >= BUSY_MACHINE_PCT:
+            notes.append(f"whole machine {machine:.0f}% busy: the generator, the server if local and "
+                         "any other work shared full cores")
         if s["cap_waits"] or s["not_started"]:
             notes.append(f"{s['cap_waits']:,} arrivals waited for an in-flight slot, "
                          f"{s['not_started']:,} never sent")

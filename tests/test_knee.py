@@ -125,7 +125,9 @@ def test_markdown_and_chart_show_every_step() -> None:
     for i, s in enumerate(steps, 1):
         s["index"] = i
     steps[0]["achieved_rps"] = 49.5  # steps[1]: no raw rows, so not known
+    steps[1]["machine_cpu_mean_pct"] = 96.0
     md = knee_markdown(knee_doc(steps))
+    assert "whole machine 96% busy" in md and "whole machine 60%" not in md
     assert "**highest rate that met the SLO and the error budget: 50 requests/s" in md
     assert "| 1 | 50 |" in md and "| 2 | 100 |" in md and "FAIL" in md
     assert "p99 30.000 ms >= 10 ms" in md

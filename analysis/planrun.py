@@ -56,6 +56,8 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(summary, manifest) of a run directory, or a ConfigError saying what is missing."""
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: not a directory (expected a run directory under reports/)")
+    if not (run_dir / "manifest.json").exists():
+        raise ConfigError(f"{run_dir}: not a run directory (no manifest.json)")
     manifest = read_manifest(run_dir)
     path = run_dir / "summary.json"
     if not path.exists():

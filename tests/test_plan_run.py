@@ -121,6 +121,8 @@ def test_bad_input_exits_2_naming_the_value(tmp_path: Path, capsys: pytest.Captu
 def test_missing_or_stale_run_files_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, str(tmp_path / "nope"), "--total-rps", "5")
     assert code == 2 and "not a directory" in err
+    code, _, err = cli(capsys, str(tmp_path), "--total-rps", "5")
+    assert code == 2 and "not a run directory (no manifest.json)" in err
     run_dir = make_run(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["patterns"]["get_conversation"]["count"] = 99

@@ -136,7 +136,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     req = PlanRequest(run_dir=Path(args.run_dir), rates=tuple(args.rate), total_rps=args.total_rps,
                       conversations_per_day=args.conversations_per_day,
                       messages_per_conversation=args.messages_per_conversation,
-                      utilisation=args.utilisation, prices_file=args.prices and Path(args.prices),
+                      utilisation=args.utilisation, prices_file=Path(args.prices) if args.prices else None,
                       items=tuple(args.items))
     plan = make_plan(req)
     json_path, _ = write_plan(plan, Path(args.out or args.run_dir))

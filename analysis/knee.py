@@ -85,7 +85,8 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
     return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"], "slo": slo,
             "measured_s": measured_s, "count": count, "errors": errors,
             "error_rate": errors / count if count else 0.0,
-            "measured_rps": count / measured_s if measured_s else 0.0, "achieved_rps": achieved,
+            # Arrivals measured per second (each is sent, late or not) vs completed while they came.
+            "arrivals_rps": count / measured_s if measured_s else 0.0, "achieved_rps": achieved,
             **overall, "worst_pattern": worst,
             "worst_slo_ms": per_pattern[worst]["slo_ms"] if worst else None,
             "failing": sorted(p for p, r in per_pattern.items() if not r["met"]),

@@ -151,6 +151,35 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if result.regression else 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from analysis.planreport import plan_markdown
+    from analysis.planrun import PlanRequest, make_plan, write_plan
+
+    req = PlanRequest(run_dir=Path(args.run_dir), rates=tuple(args.rate), total_rps=args.total_rps,
+                      conversations_per_day=args.conversations_per_day,
+                      messages_per_conversation=args.messages_per_conversation,
+                      utilisation=args.utilisation, prices_file=Path(args.prices) if args.prices else None,
+                      items=tuple(args.items))
+    plan = make_plan(req)
+    json_path, _ = write_plan(plan, Path(args.out or args.run_dir))
+    print(plan_markdown(plan))
+    echo(f"wrote {json_path} and plan.md beside it")
+    return 0
+
+
+def cmd_knee(args: argparse.Namespace) -> int:
+    from ddbbench.knee import KneeRequest, run_knee
+
+    req = KneeRequest(scenario=_scenario_from(args), reports_root=Path(args.reports_dir),
+                      start=args.start, step=args.step, max=args.max, step_s=args.step_s,
+                      settle_s=args.settle_s, error_budget=args.error_budget, port=args.port,
+                      skip_load=args.skip_load, recreate_tables=args.recreate_tables)
+    knee_dir, _ = run_knee(req, echo)
+    print((knee_dir / "knee.md").read_text())
+    print(f"knee: {knee_dir / 'knee.md'} (chart: knee.png)")
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.file or args.scenarios_file)
     if args.action == "validate":
@@ -241,6 +270,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="write a markdown summary (for a pull request) here")
     p.add_argument("--junit", help="write JUnit XML (for CI systems) here")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plan", help="capacity plan: project a run's measured capacity to a target "
+                       "traffic, price it (docs/capacity-planning.md)")
+    p.add_argument("run_dir")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--rate", action="append", default=[], metavar="PATTERN=RPS",
+                   help="target requests/s of one pattern (repeatable)")
+    g.add_argument("--total-rps", type=float, help="target requests/s in all, split by the run's mix")
+    g.add_argument("--conversations-per-day", type=float,
+                   help="target conversations a day (one append_message per message)")
+    p.add_argument("--messages-per-conversation", type=float,
+                   help="with --conversations-per-day (default: the dataset's mean)")
+    p.add_argument("--utilisation", type=float, default=0.7,
+                   help="average use of provisioned capacity (default: %(default)s)")
+    p.add_argument("--prices", help="price table (default: analysis/prices.yaml)")
+    p.add_argument("--items", action="append", default=[], metavar="TABLE=COUNT",
+                   help="projected items of a table, for storage (default: the run's dataset)")
+    p.add_argument("--out", help="write plan.json and plan.md here (default: RUN_DIR)")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("knee", help="find the knee: step the open-model arrival rate up until the "
+                       "SLO or error budget breaks (docs/capacity-planning.md)")
+    _common(p)
+    _tables_flags(p)
+    p.add_argument("--start", type=float, required=True, help="first offered rate (requests/s)")
+    p.add_argument("--step", type=float, required=True, help="rate added per step (requests/s)")
+    p.add_argument("--max", type=float, required=True, help="last offered rate (requests/s)")
+    p.add_argument("--step-s", type=float, default=20.0, help="measured seconds per step (default: "
+                   "%(default)s)")
+    p.add_argument("--settle-s", type=float, help="unmeasured seconds at the start of each step "
+                   "(default: the scenario's load.warmup_s)")
+    p.add_argument("--error-budget", type=float, default=0.01,
+                   help="highest error rate a passing step may have (default: %(default)s)")
+    p.add_argument("--processes", type=int, help="override load.processes (Locust --processes)")
+    p.add_argument("--port", type=int, help="port for a DynamoDB Local the knee run starts")
+    p.add_argument("--skip-load", action="store_true", help="step against tables already loaded")
+    p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    p.set_defaults(func=cmd_knee)
 
     p = sub.add_parser("scenarios", help="list or validate scenarios")
     p.add_argument("action", choices=("list", "validate"))

@@ -106,11 +106,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
             update_manifest(run_dir, load=stats.to_dict())
         update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
-        cmd = locust_command(req, endpoint, run_dir)
-        update_manifest(run_dir, locust={"command": cmd})
-        echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
-             f"(Locust log: {run_dir / 'locust.log'})")
-        status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
+        status = replay(req, endpoint, run_dir, echo)
         if req.after_replay is not None and status == "complete":
             update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
     summary = build_report(run_dir)
@@ -118,6 +114,16 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     if status != "complete":
         raise Interrupted(f"interrupted; partial results kept in {run_dir}")
     return run_dir, summary
+
+
+def replay(req: RunRequest, endpoint: Endpoint, run_dir: Path, echo: Echo) -> str:
+    """Replay the scenario's load with Locust into ``run_dir``: 'complete' or 'interrupted'."""
+    sc = req.scenario
+    cmd = locust_command(req, endpoint, run_dir)
+    update_manifest(run_dir, locust={"command": cmd})
+    echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
+         f"(Locust log: {run_dir / 'locust.log'})")
+    return run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
 
 
 def describe_load(sc: Scenario) -> str:

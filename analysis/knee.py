@@ -1,0 +1,235 @@
+"""Find-the-knee verdicts: given each step's summary, which steps passed and where the knee is.
+
+Pure functions (the orchestration is ``ddbbench.knee``). A step passes when the load
+generator kept up (not saturated: its latencies are trustworthy), the error rate stays within
+the budget and every pattern meets the scenario's SLO. Steps run in increasing rate and stop
+at the first that does not pass; the knee is the highest passing rate below it.
+
+Example::
+
+    >>> s = {"offered_rps": 50, "saturated": False, "cpu_mean_pct": 30.0, "threshold_pct": 80.0,
+    ...      "count": 1000, "error_rate": 0.0, "failing": [], "trustworthy": True,
+    ...      "slo": {"percentile": 99.0, "threshold_ms": 10.0}}
+    >>> judge_step(s, error_budget=0.01)["status"]
+    'pass'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from hdrh.histogram import HdrHistogram
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from analysis.metrics import percentile_ms
+from analysis.rundata import RunData
+from analysis.summary_text import markdown_table
+from ddbbench.recorder import new_histogram
+
+KNEE_FORMAT_VERSION = 1
+DEFAULT_ERROR_BUDGET = 0.01
+FEW_SAMPLES_FACTOR = 10  # a pXX from fewer than 10 x 100/(100-XX) requests is near the max
+BUSY_MACHINE_PCT = 90.0  # whole-machine CPU from which the step table says the cores were full
+
+
+def overall_latency(run: RunData, percentiles: tuple[float, ...] = (50.0, 99.0)) -> dict[str, float]:
+    """Percentiles over every pattern's requests together (histograms merge exactly)."""
+    merged: HdrHistogram = new_histogram()
+    top = 0
+    for data in run.patterns.values():
+        merged.add(data.hist)
+        top = max(top, data.max_ns)
+    if merged.get_total_count() == 0:
+        return {}
+    return {f"p{p:g}_ms": percentile_ms(merged, p, top) for p in percentiles}
+
+
+def achieved_rps(requests: pd.DataFrame, total: int | None = None) -> float | None:
+    """Requests completed per second while arrivals were measured (from the raw rows; when
+    they are a sample, ``total`` requests were measured in all).
+
+    In the open model every arrival is sent and, once the run stops, drained: counting them
+    would always give the offered rate. What the server sustained is how many *completed*
+    within the arrival window; an overloaded server completes fewer, and they queue.
+    """
+    if requests.empty:
+        return None
+    intended = requests["start_unix_us"] - requests["schedule_lag_us"]
+    completed = requests["start_unix_us"] + requests["service_us"]
+    t0, t1 = intended.min(), intended.max()
+    if t1 <= t0:
+        return None
+    scale = total / len(requests) if total else 1.0
+    return float((completed <= t1).sum()) * scale / ((t1 - t0) / 1e6)
+
+
+def step_record(index: int, offered_rps: float, measured_s: float, summary: dict[str, Any],
+                overall: dict[str, float], achieved: float | None = None) -> dict[str, Any]:
+    """What the knee needs of one step's summary.json (every number copied, nothing new)."""
+    gen, slo = summary["generator"], summary["slo"]
+    count, errors = summary["overall"]["count"], summary["overall"]["errors"]
+    per_pattern = {name: {"count": row["count"], "slo_ms": row["slo"]["value_ms"],
+                          "p50_ms": row["p50_ms"], "met": row["slo"]["met"],
+                          "error_rate": row["error_rate"]}
+                   for name, row in summary["patterns"].items()}
+    worst = max(per_pattern, key=lambda p: per_pattern[p]["slo_ms"], default=None)
+    few = FEW_SAMPLES_FACTOR * 100 / (100 - slo["percentile"]) if slo["percentile"] < 100 else 0
+    return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"], "slo": slo,
+            "measured_s": measured_s, "count": count, "errors": errors,
+            "error_rate": errors / count if count else 0.0,
+            # Arrivals measured per second (each is sent, late or not) vs completed while they came.
+            "arrivals_rps": count / measured_s if measured_s else 0.0, "achieved_rps": achieved,
+            **overall, "worst_pattern": worst,
+            "worst_slo_ms": per_pattern[worst]["slo_ms"] if worst else None,
+            "failing": sorted(p for p, r in per_pattern.items() if not r["met"]),
+            "few_samples": sorted(p for p, r in per_pattern.items() if r["count"] < few),
+            "patterns": per_pattern,
+            "saturated": gen["saturated"], "trustworthy": gen["trustworthy"],
+            "cpu_mean_pct": max((p["cpu_mean_pct"] for p in gen["processes"]), default=0.0),
+            "threshold_pct": gen["threshold_pct"], "machine_cpu_mean_pct": gen.get("machine_cpu_mean_pct"),
+            "cap_waits": gen.get("cap_waits", 0), "not_started": gen.get("not_started", 0)}
+
+
+def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
+    """``{"status": "pass" | "fail" | "saturated", "reasons": [...]}`` for one step."""
+    if step["saturated"] or not step["trustworthy"]:
+        why = (f"load generator saturated (CPU {step['cpu_mean_pct']:.0f}% of a core, threshold "
+               f"{step['threshold_pct']:.0f}%)" if step["saturated"]
+               else "load generator CPU not sampled: its latencies cannot be trusted")
+        return {"status": "saturated", "reasons": [why]}
+    reasons = []
+    if step["count"] == 0:
+        reasons.append("no requests measured")
+    if step["error_rate"] > error_budget:
+        reasons.append(f"error rate {step['error_rate']:.2%} > budget {error_budget:.2%}")
+    slo = step["slo"]
+    reasons += [f"{p}: p{slo['percentile']:g} {step['patterns'][p]['slo_ms']:.3f} ms >= "
+                f"{slo['threshold_ms']:g} ms" for p in step["failing"] if step["patterns"][p]["count"]]
+    reasons += [f"{p}: no requests" for p in step["failing"] if not step["patterns"][p]["count"]]
+    return {"status": "fail" if reasons else "pass", "reasons": reasons}
+
+
+def knee_result(steps: list[dict[str, Any]], last_rate: float, finished: bool) -> dict[str, Any]:
+    """The verdict over the steps run (each carrying its ``verdict``), in increasing rate."""
+    highest = None
+    for step in steps:
+        verdict = step["verdict"]
+        if verdict["status"] == "pass":
+            highest = step["offered_rps"]
+            continue
+        reasons = "; ".join(verdict["reasons"])
+        if verdict["status"] == "saturated":
+            outcome = "generator_saturated"
+            msg = (f"the load generator saturated at {step['offered_rps']:g} requests/s ({reasons}) "
+                   "before the SLO broke: the knee is not measured beyond "
+                   + (f"{highest:g} requests/s" if highest is not None else "this rate")
+                   + "; add load processes (--processes) or machines")
+        elif highest is None:
+            outcome = "below_start"
+            msg = (f"no step met the SLO: the first, {step['offered_rps']:g} requests/s, failed "
+                   f"({reasons}); the knee is below it: start lower")
+        else:
+            outcome = "knee_found"
+            msg = (f"highest rate that met the SLO and the error budget: {highest:g} requests/s; "
+                   f"{step['offered_rps']:g} requests/s failed ({reasons})")
+        return {"outcome": outcome, "highest_passing_rps": highest,
+                "first_failing_rps": step["offered_rps"], "message": msg}
+    if finished:
+        msg = (f"every step up to {last_rate:g} requests/s met the SLO: the knee is above it; "
+               "raise --max")
+        return {"outcome": "not_reached", "highest_passing_rps": highest, "first_failing_rps": None,
+                "message": msg}
+    return {"outcome": "interrupted", "highest_passing_rps": highest, "first_failing_rps": None,
+            "message": "interrupted before a step failed"
+                       + (f"; highest passing so far {highest:g} requests/s" if highest else "")}
+
+
+def knee_markdown(knee: dict[str, Any]) -> str:
+    slo, res = knee["slo"], knee["result"]
+    pslo = f"p{slo['percentile']:g}"
+    head = ["step", "offered req/s", "completed req/s", "requests", "errors", "p50 ms", "p99 ms",
+            f"worst {pslo} ms", "generator CPU", "verdict"]
+    rows = [[str(s["index"]), f"{s['offered_rps']:g}", _num(s["achieved_rps"]), f"{s['count']:,}",
+             f"{s['error_rate']:.2%}", _ms(s.get("p50_ms")), _ms(s.get("p99_ms")),
+             f"{_ms(s['worst_slo_ms'])} ({s['worst_pattern']})", f"{s['cpu_mean_pct']:.0f}%",
+             s["verdict"]["status"].upper()] for s in knee["steps"]]
+    lines = [f"# Knee of scenario {knee['scenario']}", "",
+             f"SLO: {pslo} < {slo['threshold_ms']:g} ms for every pattern; error budget "
+             f"{knee['settings']['error_budget']:.2%}; open model, {knee['settings']['step_s']:g} s "
+             f"measured per step after {knee['settings']['settle_s']:g} s unmeasured.", "",
+             f"**{res['message']}**", "", *markdown_table(head, rows), ""]
+    for s in knee["steps"]:
+        notes = list(s["verdict"]["reasons"])
+        if s["few_samples"]:
+            notes.append(f"few requests for a {pslo} in {', '.join(s['few_samples'])} "
+                         "(it is about their max)")
+        machine = s.get("machine_cpu_mean_pct")
+        if machine is not None and machine >= BUSY_MACHINE_PCT:
+            notes.append(f"whole machine {machine:.0f}% busy: the generator, the server if local and "
+                         "any other work shared full cores")
+        if s["cap_waits"] or s["not_started"]:
+            notes.append(f"{s['cap_waits']:,} arrivals waited for an in-flight slot, "
+                         f"{s['not_started']:,} never sent")
+        if notes:
+            lines.append(f"- step {s['index']} ({s['offered_rps']:g} req/s, run {s['run_id']}): "
+                         + "; ".join(notes))
+    return "\n".join(lines) + "\n"
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else x  # a gap in the line, not a crash
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1f}"
+
+
+_MARKERS = {"pass": ("o", "#176c2e"), "fail": ("X", "#b00020"), "saturated": ("^", "#e08000")}
+
+
+def knee_figure(knee: dict[str, Any]) -> Figure:
+    """Latency (p50, p99, worst pattern's SLO percentile) and measured throughput against the
+    offered rate, with the SLO line and the knee."""
+    steps, slo = knee["steps"], knee["slo"]
+    x = [s["offered_rps"] for s in steps]
+    fig, (lat, thr) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, layout="constrained",
+                                   height_ratios=(3, 2))
+    for key, label, style in (("p50_ms", "p50 (all patterns)", "-"), ("p99_ms", "p99 (all patterns)", "-"),
+                              ("worst_slo_ms", f"worst pattern's p{slo['percentile']:g}", "--")):
+        lat.plot(x, [_nan(s.get(key)) for s in steps], style, marker=".", label=label)
+    for s in steps:
+        marker, colour = _MARKERS[s["verdict"]["status"]]
+        lat.scatter([s["offered_rps"]], [_nan(s["worst_slo_ms"])], marker=marker, color=colour,
+                    s=60, zorder=3)
+    lat.axhline(slo["threshold_ms"], color="crimson", linestyle=":", linewidth=1,
+                label=f"SLO: p{slo['percentile']:g} < {slo['threshold_ms']:g} ms")
+    knee_rps = knee["result"]["highest_passing_rps"]
+    for ax in (lat, thr):
+        if knee_rps is not None:
+            ax.axvline(knee_rps, color="grey", linestyle="--", linewidth=1)
+    lat.set_yscale("log")
+    # 20, 50, 100 rather than 2x10^1; minor ticks labelled at 2 and 5 only, not crowded.
+    lat.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    lat.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if f"{y:g}"[0] in "25" else ""))
+    lat.set_ylabel("latency (ms, from intended start)")
+    lat.set_title(f"Knee of {knee['scenario']}: {knee['result']['outcome'].replace('_', ' ')}"
+                  + (f" at {knee_rps:g} req/s" if knee_rps is not None else ""))
+    lat.legend(fontsize="small")
+    thr.plot(x, [_nan(s["achieved_rps"]) for s in steps], marker="o", label="completed while arriving")
+    thr.plot(x, x, color="grey", linestyle=":", label="offered")
+    thr.set_xlabel("offered rate (requests/s)")
+    thr.set_ylabel("throughput (requests/s)")
+    thr.legend(fontsize="small")
+    return fig

@@ -1,0 +1,205 @@
+"""Find-the-knee: the verdicts on fixed step summaries, and knee runs against the stub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from matplotlib.figure import Figure
+
+from analysis.knee import achieved_rps, judge_step, knee_figure, knee_markdown, knee_result, step_record
+from ddbbench.errors import ConfigError
+from ddbbench.knee import knee_rates, measured_seconds, step_scenario, write_step_scenario
+from ddbbench.scenario import load_scenario, load_scenarios
+from ddbbench.stub import StubServer
+from tests.conftest import ROOT, run_cli
+
+SLO = {"percentile": 99.0, "threshold_ms": 10.0}
+
+
+def summary(p99: float = 5.0, errors: int = 0, cpu: float = 30.0, count: int = 2000,
+            samples: int = 20) -> dict[str, Any]:
+    """A step's summary.json as analysis.metrics writes it (only the fields the knee reads)."""
+    row = {"count": count, "errors": errors, "error_rate": errors / count, "p50_ms": 2.0,
+           "slo": {**SLO, "value_ms": p99, "met": p99 < SLO["threshold_ms"]}}
+    return {"run_id": "r", "slo": SLO, "patterns": {"get_conversation": row},
+            "overall": {"count": count, "errors": errors},
+            "generator": {"saturated": cpu > 80, "trustworthy": samples > 0, "threshold_pct": 80.0,
+                          "processes": [{"cpu_mean_pct": cpu, "samples": samples}],
+                          "machine_cpu_mean_pct": 60.0, "cap_waits": 0, "not_started": 0}}
+
+
+def step(rate: float, budget: float = 0.01, **kw: Any) -> dict[str, Any]:
+    record = step_record(1, rate, 20.0, summary(**kw), {"p50_ms": 2.0, "p99_ms": kw.get("p99", 5.0)})
+    return record | {"verdict": judge_step(record, budget)}
+
+
+def test_a_step_passes_only_when_slo_errors_and_generator_all_pass() -> None:
+    assert step(100)["verdict"] == {"status": "pass", "reasons": []}
+    slow = step(100, p99=12.5)["verdict"]
+    assert slow["status"] == "fail"
+    assert slow["reasons"] == ["get_conversation: p99 12.500 ms >= 10 ms"]
+    errors = step(100, errors=30)["verdict"]  # 1.5% > 1%
+    assert errors["status"] == "fail" and errors["reasons"] == ["error rate 1.50% > budget 1.00%"]
+    assert step(100, errors=30, budget=0.02)["verdict"]["status"] == "pass"
+    assert step(100, errors=20)["verdict"]["status"] == "pass"  # exactly 1%: within the budget
+    both = step(100, p99=50.0, errors=100)["verdict"]
+    assert both["status"] == "fail" and len(both["reasons"]) == 2
+
+
+def test_a_saturated_generator_is_neither_a_pass_nor_an_slo_failure() -> None:
+    fast = step(900, cpu=91.0)["verdict"]  # latencies fine, but measured by a saturated client
+    assert fast["status"] == "saturated" and "91% of a core" in fast["reasons"][0]
+    assert step(900, cpu=91.0, p99=40.0)["verdict"]["status"] == "saturated"
+    assert step(900, samples=0)["verdict"]["status"] == "saturated"  # CPU never sampled
+    assert step(900, cpu=79.0)["verdict"]["status"] == "pass"
+
+
+def test_the_knee_is_the_highest_pass_before_the_first_failure() -> None:
+    steps = [step(50), step(100), step(150), step(200, p99=30.0)]
+    result = knee_result(steps, 300, finished=True)
+    assert (result["outcome"], result["highest_passing_rps"], result["first_failing_rps"]) == (
+        "knee_found", 150, 200)
+    assert "150 requests/s" in result["message"] and "200 requests/s failed" in result["message"]
+
+
+def test_knee_outcomes_at_the_edges() -> None:
+    below = knee_result([step(50, p99=11.0)], 300, finished=True)
+    assert (below["outcome"], below["highest_passing_rps"]) == ("below_start", None)
+    assert "start lower" in below["message"]
+    above = knee_result([step(50), step(100)], 100, finished=True)
+    assert (above["outcome"], above["highest_passing_rps"]) == ("not_reached", 100)
+    assert "raise --max" in above["message"]
+    saturated = knee_result([step(50), step(100, cpu=95.0)], 300, finished=True)
+    assert (saturated["outcome"], saturated["highest_passing_rps"]) == ("generator_saturated", 50)
+    assert "not measured beyond 50 requests/s" in saturated["message"]
+    assert "--processes" in saturated["message"]
+    stopped = knee_result([step(50)], 300, finished=False)
+    assert (stopped["outcome"], stopped["highest_passing_rps"]) == ("interrupted", 50)
+
+
+def test_completed_throughput_counts_only_what_finished_while_arrivals_came() -> None:
+    # 100 arrivals, 10 ms apart (1 s); the server completes one per 20 ms: it falls behind.
+    rows = pd.DataFrame({"start_unix_us": [i * 20_000 for i in range(100)],
+                         "schedule_lag_us": [i * 10_000 for i in range(100)],
+                         "service_us": [20_000] * 100})
+    # Intended starts span 0 .. 990 ms; completions at 20, 40, ... ms: 49 by 990 ms.
+    assert achieved_rps(rows) == pytest.approx(49 / 0.99)
+    assert achieved_rps(rows, total=200) == pytest.approx(2 * 49 / 0.99)  # rows are a 1/2 sample
+    assert achieved_rps(rows.iloc[:0]) is None
+
+
+def test_rates_are_validated() -> None:
+    assert knee_rates(20, 20, 100) == [20, 40, 60, 80, 100]
+    assert knee_rates(30, 90, 300) == [30, 120, 210, 300]
+    assert knee_rates(0.5, 0.1, 0.8) == [0.5, 0.6, 0.7, 0.8]
+    with pytest.raises(ConfigError, match=r"--max: 10 is not a rate >= --start \(20\)"):
+        knee_rates(20, 5, 10)
+    with pytest.raises(ConfigError, match="--step: 0 is not a rate > 0"):
+        knee_rates(20, 0, 100)
+    with pytest.raises(ConfigError, match="at most 50"):
+        knee_rates(1, 1, 1000)
+
+
+def test_a_step_is_an_open_model_scenario_locust_reads_back(tmp_path: Path) -> None:
+    sc = load_scenario(ROOT / "scenarios.yaml", "baseline")  # a closed-model scenario
+    sc_step = step_scenario(sc, 150.0, step_s=20, settle_s=3)
+    assert (sc_step.load.model, sc_step.load.arrival_rate, sc_step.load.run_time_s) == ("open", 150.0, 23.0)
+    assert sc_step.load.warmup_s == 3 and sc_step.mix == sc.mix and sc_step.slo == sc.slo
+    path = write_step_scenario(tmp_path, sc_step)
+    assert load_scenarios(path) == {"baseline": sc_step}
+    assert measured_seconds(20, 3) == 20 and measured_seconds(2.5, 1) == 3  # Locust runs whole seconds
+
+
+def knee_doc(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"scenario": "s", "slo": SLO, "steps": steps, "result": knee_result(steps, 300, True),
+            "settings": {"error_budget": 0.01, "step_s": 20, "settle_s": 5}}
+
+
+def test_markdown_and_chart_show_every_step() -> None:
+    steps = [step(50), step(100, p99=30.0)]
+    for i, s in enumerate(steps, 1):
+        s["index"] = i
+    steps[0]["achieved_rps"] = 49.5  # steps[1]: no raw rows, so not known
+    steps[1]["machine_cpu_mean_pct"] = 96.0
+    md = knee_markdown(knee_doc(steps))
+    assert "whole machine 96% busy" in md and "whole machine 60%" not in md
+    assert "**highest rate that met the SLO and the error budget: 50 requests/s" in md
+    assert "| 1 | 50 |" in md and "| 2 | 100 |" in md and "FAIL" in md
+    assert "p99 30.000 ms >= 10 ms" in md
+    fig = knee_figure(knee_doc(steps))
+    assert isinstance(fig, Figure)
+    lat, thr = fig.axes
+    assert [ln.get_ydata()[1] for ln in lat.lines[:3]] == [2.0, 30.0, 30.0]  # p50, p99, worst
+    assert any(ln.get_ydata()[0] == 10.0 for ln in lat.lines)  # the SLO line
+    knee_line, completed, offered = thr.lines
+    assert list(offered.get_ydata()) == [50, 100] and completed.get_ydata()[0] == 49.5
+    assert list(knee_line.get_xdata()) == [50, 50]  # the knee: the highest passing rate
+    assert "| 1 | 50 | 49.5 |" in md and "| 2 | 100 | n/a |" in md
+
+
+# --- end to end against the stub -----------------------------------------------------------
+
+def knee_scenarios(tmp_path: Path) -> Path:
+    body = {"dataset": {"seed": 1, "candidates": 50, "conversations": 200},
+            "mix": {"get_conversation": 1, "query_by_candidate_status": 0, "update_status": 0,
+                    "append_message": 0},
+            "client": {"max_attempts": 1},
+            # 4 requests in flight of >= 20 ms each: the stub serves at most 200 requests/s
+            # (about 150 with the client's own time), whatever is offered.
+            "load": {"warmup_requests": 0, "max_in_flight": 4, "calibration_requests": 20},
+            "slo": {"percentile": 99, "threshold_ms": 250}}
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"k": body}}))
+    return path
+
+
+def knee_cli(stub: StubServer, scenarios: Path, tmp_path: Path, *rates: str) -> tuple[Any, dict[str, Any]]:
+    proc = run_cli("knee", "--scenarios-file", str(scenarios), "-s", "k", "--target", stub.endpoint,
+                   "--skip-load", *rates, "--step-s", "3", "--settle-s", "1",
+                   "--reports-dir", str(tmp_path / "reports"), timeout=180)
+    (knee_dir,) = (tmp_path / "reports").iterdir()
+    return proc, json.loads((knee_dir / "knee.json").read_text()) | {"dir": str(knee_dir)}
+
+
+@pytest.mark.e2e
+def test_the_knee_lands_where_the_server_saturates(isolated_cache: Path, tmp_path: Path) -> None:
+    with StubServer(delay_ms=20) as stub:
+        proc, knee = knee_cli(stub, knee_scenarios(tmp_path), tmp_path, "--start", "30", "--step", "90",
+                              "--max", "300")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # 30 and 120 requests/s fit under the stub's ceiling; 210 cannot: arrivals queue for
+    # seconds, so the search stops there and 300 is never run.
+    assert [s["offered_rps"] for s in knee["steps"]] == [30, 120, 210]
+    assert [s["verdict"]["status"] for s in knee["steps"]] == ["pass", "pass", "fail"]
+    assert knee["result"]["outcome"] == "knee_found" and knee["result"]["highest_passing_rps"] == 120
+    over = knee["steps"][2]
+    assert over["achieved_rps"] < 200 < over["offered_rps"] and over["worst_slo_ms"] > 250
+    assert knee["steps"][1]["achieved_rps"] == pytest.approx(120, rel=0.05)
+    knee_dir = Path(knee["dir"])
+    assert "highest rate that met the SLO and the error budget: 120 requests/s" in proc.stdout
+    assert (knee_dir / "knee.png").stat().st_size > 0 and (knee_dir / "knee.md").exists()
+    # Each step is a normal run directory: its own summary, and a plan can be made of it.
+    step_dir = Path(knee["steps"][1]["run_dir"])
+    step_summary = json.loads((step_dir / "summary.json").read_text())
+    assert step_summary["overall"]["count"] == knee["steps"][1]["count"]
+    manifest = json.loads((step_dir / "manifest.json").read_text())
+    assert manifest["knee"]["offered_rps"] == 120 and manifest["scenario"]["load"]["arrival_rate"] == 120
+    plan = run_cli("plan", str(step_dir), "--total-rps", "100")
+    assert plan.returncode == 0, plan.stderr
+    assert "item size not measured (the run loaded no data)" in plan.stdout  # --skip-load
+
+
+@pytest.mark.e2e
+def test_a_knee_below_the_first_step_is_reported_as_such(isolated_cache: Path, tmp_path: Path) -> None:
+    with StubServer(delay_ms=300) as stub:  # every request alone exceeds the 250 ms SLO
+        proc, knee = knee_cli(stub, knee_scenarios(tmp_path), tmp_path, "--start", "5", "--step", "5",
+                              "--max", "20")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(knee["steps"]) == 1 and knee["steps"][0]["verdict"]["status"] == "fail"
+    assert knee["result"]["outcome"] == "below_start" and knee["result"]["highest_passing_rps"] is None
+    assert "no step met the SLO: the first, 5 requests/s, failed" in proc.stdout

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis import frames
 from analysis.compare_charts import design_comparison_figure
+from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
 from analysis.summary_text import markdown_table
 from ddbbench.errors import BenchError
@@ -58,8 +59,10 @@ def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Read and write units per 1,000,000 logical operations of the scenario's mix."""
+def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]],
+                prices: Prices | None = None) -> dict[str, dict[str, float]]:
+    """Read and write units per 1,000,000 logical operations of the scenario's mix, and what
+    they cost on demand (``prices``: the shared price table, analysis/prices.yaml)."""
     out = {}
     for design, run in runs.items():
         weights = run["manifest"]["scenario"]["mix"]
@@ -69,7 +72,16 @@ def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
             if r["design"] == design:
                 units[r["kind"]] += weights[r["pattern"]] / total * r["units"] * 1e6
         out[design] = {"read_units": round(units["read"]), "write_units": round(units["write"])}
+        if prices is not None:
+            od = prices.on_demand
+            out[design]["on_demand_usd"] = round(units["read"] / 1e6 * od.read_per_million
+                                                 + units["write"] / 1e6 * od.write_per_million, 4)
     return out
+
+
+def storage_per_million_conversations_usd(bytes_per_conversation: float, prices: Prices) -> float:
+    """Monthly storage cost of 1,000,000 conversations (tables and indexes), before the free tier."""
+    return round(bytes_per_conversation * 1e6 / 2**30 * prices.storage.gb_month, 4)
 
 
 def storage(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -127,13 +139,20 @@ def _ratio(value: float, base: float | None) -> float | None:
     return round(value / base, 3) if base else None
 
 
-def build_design_comparison(root: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def build_design_comparison(root: Path, meta: dict[str, Any],
+                            prices_file: Path | None = None) -> dict[str, Any]:
     """Derive and write comparison.json, comparison.md and comparison.html under ``root``."""
     runs = load_design_runs(root)
     rows = pattern_rows(runs)
+    prices = load_prices(prices_file)
+    stored = storage(runs)
+    for sizes in stored.values():
+        sizes["storage_usd_month_per_million_conversations"] = storage_per_million_conversations_usd(
+            sizes["table_bytes_per_conversation"] + sizes["index_bytes_per_conversation"], prices)
     summary = {**meta, "format": FORMAT, "format_version": FORMAT_VERSION,
                "runs": {d: r["dir"] for d, r in runs.items()}, "patterns": rows,
-               "per_million_operations": per_million(runs, rows), "storage": storage(runs),
+               "prices": prices_record(prices, prices_file),
+               "per_million_operations": per_million(runs, rows, prices), "storage": stored,
                "append_growth": growth(runs), "verdicts": verdicts(rows), "warnings": warnings(runs)}
     (root / "comparison.json").write_text(json.dumps(summary, indent=2))
     (root / "comparison.md").write_text(comparison_markdown(summary))
@@ -161,11 +180,12 @@ def sections(summary: dict[str, Any]) -> list[Section]:
                  _n(r["p99_9_ms"]), _n(r["table_units"]), _n(r["index_units"])]
                 for r in summary["patterns"]])
     cost = ("Per 1,000,000 operations of the mix, and storage",
-            ["design", "read units", "write units", "table bytes/conversation",
-             "index bytes/conversation", "largest item bytes"],
-            [[d, _n(u["read_units"]), _n(u["write_units"]),
+            ["design", "read units", "write units", "on-demand $", "table bytes/conversation",
+             "index bytes/conversation", "storage $/month per 1M conversations", "largest item bytes"],
+            [[d, _n(u["read_units"]), _n(u["write_units"]), _usd(u["on_demand_usd"]),
               _n(summary["storage"][d]["table_bytes_per_conversation"]),
               _n(summary["storage"][d]["index_bytes_per_conversation"]),
+              _usd(summary["storage"][d]["storage_usd_month_per_million_conversations"]),
               _n(summary["storage"][d]["largest_item_bytes"])]
              for d, u in summary["per_million_operations"].items()])
     meaning = ("What this means (ratios to the seed design)",
@@ -185,9 +205,16 @@ def sections(summary: dict[str, Any]) -> list[Section]:
     return [meaning, latency, cost, grow]
 
 
+def _usd(x: float) -> str:
+    return f"${x:,.2f}" if x >= 1 else f"${x:,.4f}"
+
+
 def _intro(summary: dict[str, Any]) -> str:
+    p = summary["prices"]
     return (f"Designs: {', '.join(summary['designs'])}. Each ran the same dataset, mix and load "
-            "on a fresh DynamoDB Local; every number comes from the runs under designs/.")
+            "on a fresh DynamoDB Local; every number comes from the runs under designs/. "
+            f"Costs: {p['region']} {p['table_class']} prices as of {p['as_of']} from {p['file']} "
+            "(on demand; storage before the free tier).")
 
 
 def comparison_markdown(summary: dict[str, Any]) -> str:

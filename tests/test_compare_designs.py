@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from analysis.designs import pattern_rows, per_million, verdicts, warnings
+from analysis.designs import (
+    pattern_rows,
+    per_million,
+    storage_per_million_conversations_usd,
+    verdicts,
+    warnings,
+)
+from analysis.prices import load_prices
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.keyspace import Keyspace
 from datagen.model import Conversation, Generator, Message
@@ -47,6 +54,19 @@ def test_units_per_million_operations_by_hand() -> None:
         "seed": {"read_units": 375_000, "write_units": 2_000_000},
         "messages-as-items": {"read_units": 750_000, "write_units": 750_000},
     }
+
+
+def test_on_demand_cost_per_million_operations_by_hand() -> None:
+    prices = load_prices()
+    cost = per_million(RUNS, pattern_rows(RUNS), prices)
+    # Seed: 375,000 read units and 2,000,000 write units per million operations.
+    # (rounded to 4 decimals of a dollar)
+    assert cost["seed"]["on_demand_usd"] == pytest.approx(
+        0.375 * prices.on_demand.read_per_million + 2.0 * prices.on_demand.write_per_million, abs=1e-4)
+    assert cost["seed"]["on_demand_usd"] == pytest.approx(0.375 * 0.125 + 2.0 * 0.625, abs=1e-4)
+    # 1 KiB per conversation for a million conversations is 0.954 GiB.
+    expected = 1e6 * 1024 / 2**30 * 0.25
+    assert storage_per_million_conversations_usd(1024, prices) == pytest.approx(expected, abs=1e-4)
 
 
 def test_cheapest_and_fastest_with_ratios_to_seed() -> None:

@@ -112,7 +112,8 @@ def cmd_compare_designs(args: argparse.Namespace) -> int:
 
     req = DesignsRequest(scenario=_scenario_from(args), designs=parse_designs(args.designs),
                          scenarios_file=Path(args.scenarios_file), reports_root=Path(args.reports_dir),
-                         recreate_tables=bool(args.recreate_tables))
+                         recreate_tables=bool(args.recreate_tables),
+                         prices_file=Path(args.prices) if args.prices else None)
     root, _ = compare_designs(req, echo)
     print((root / "comparison.md").read_text())
     print(f"comparison: {root / 'comparison.html'}")
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, help="override load.duration_s (seconds)")
     p.add_argument("--recreate-tables", action="store_true",
                    help="allow deleting and recreating tables on a target other than local")
+    p.add_argument("--prices", help="price table (default: analysis/prices.yaml)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_compare_designs)
 

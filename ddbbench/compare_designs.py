@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.designs import build_design_comparison
+from analysis.prices import load_prices
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Conversation, Message, candidate_messages, entities, iso
 from ddbbench.client import Endpoint, make_client
@@ -147,11 +148,13 @@ class DesignsRequest:
     reports_root: Path
     growth_appends: int = GROWTH_APPENDS
     recreate_tables: bool = False  # required off DynamoDB Local: each design replaces the tables
+    prices_file: Path | None = None  # default: analysis/prices.yaml
 
 
 def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run the scenario on each design; return the comparison directory and its summary."""
     scenarios = {d: with_design(req.scenario, d) for d in req.designs}  # all refused up front
+    load_prices(req.prices_file)  # a bad price table fails now, not after the runs
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "
                           "each design's tables (they share names); pass --recreate-tables to allow it")
@@ -166,4 +169,4 @@ def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, An
             scenario=sc, scenarios_file=req.scenarios_file, reports_root=root / "designs",
             run_name=name, recreate_tables=True,
             after_replay=lambda endpoint, s: after_replay(endpoint, s, req.growth_appends)), echo)
-    return root, build_design_comparison(root, meta)
+    return root, build_design_comparison(root, meta, req.prices_file)

@@ -76,13 +76,14 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
     """What the knee needs of one step's summary.json (every number copied, nothing new)."""
     gen, slo = summary["generator"], summary["slo"]
     count, errors = summary["overall"]["count"], summary["overall"]["errors"]
-    per_pattern = {name: {"count": row["count"], "slo_ms": row["slo"]["value_ms"],
-                          "p50_ms": row["p50_ms"], "met": row["slo"]["met"],
+    per_pattern = {name: {"count": row["count"], **binding_objective(slo["verdicts"], name),
+                          "p50_ms": row["p50_ms"], "met": row["slo_met"],
                           "error_rate": row["error_rate"]}
                    for name, row in summary["patterns"].items()}
-    worst = max(per_pattern, key=lambda p: per_pattern[p]["slo_ms"], default=None)
+    worst = max(per_pattern, key=lambda p: per_pattern[p]["slo_ms"] or 0.0, default=None)
     few = FEW_SAMPLES_FACTOR * 100 / (100 - slo["percentile"]) if slo["percentile"] < 100 else 0
-    return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"], "slo": slo,
+    return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"],
+            "slo": {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"]},
             "measured_s": measured_s, "count": count, "errors": errors,
             "error_rate": errors / count if count else 0.0,
             # Arrivals measured per second (each is sent, late or not) vs completed while they came.
@@ -98,6 +99,16 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
             "cap_waits": gen.get("cap_waits", 0), "not_started": gen.get("not_started", 0)}
 
 
+def binding_objective(verdicts: list[dict[str, Any]], pattern: str) -> dict[str, Any]:
+    """The pattern's objective nearest to (or furthest past) its threshold (summary format 2
+    allows several per pattern): its percentile, threshold and measured value."""
+    mine = [v for v in verdicts if v["pattern"] == pattern]
+    if not mine:
+        return {"slo_ms": None, "slo_percentile": None, "slo_threshold_ms": None}
+    v = max(mine, key=lambda v: (v["value_ms"] or 0.0) / v["threshold_ms"])
+    return {"slo_ms": v["value_ms"], "slo_percentile": v["percentile"], "slo_threshold_ms": v["threshold_ms"]}
+
+
 def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
     """``{"status": "pass" | "fail" | "saturated", "reasons": [...]}`` for one step."""
     if step["saturated"] or not step["trustworthy"]:
@@ -110,9 +121,9 @@ def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
         reasons.append("no requests measured")
     if step["error_rate"] > error_budget:
         reasons.append(f"error rate {step['error_rate']:.2%} > budget {error_budget:.2%}")
-    slo = step["slo"]
-    reasons += [f"{p}: p{slo['percentile']:g} {step['patterns'][p]['slo_ms']:.3f} ms >= "
-                f"{slo['threshold_ms']:g} ms" for p in step["failing"] if step["patterns"][p]["count"]]
+    pats = step["patterns"]
+    reasons += [f"{p}: p{pats[p]['slo_percentile']:g} {pats[p]['slo_ms']:.3f} ms >= "
+                f"{pats[p]['slo_threshold_ms']:g} ms" for p in step["failing"] if pats[p]["count"]]
     reasons += [f"{p}: no requests" for p in step["failing"] if not step["patterns"][p]["count"]]
     return {"status": "fail" if reasons else "pass", "reasons": reasons}
 

@@ -25,8 +25,10 @@ def summary(p99: float = 5.0, errors: int = 0, cpu: float = 30.0, count: int = 2
             samples: int = 20) -> dict[str, Any]:
     """A step's summary.json as analysis.metrics writes it (only the fields the knee reads)."""
     row = {"count": count, "errors": errors, "error_rate": errors / count, "p50_ms": 2.0,
-           "slo": {**SLO, "value_ms": p99, "met": p99 < SLO["threshold_ms"]}}
-    return {"run_id": "r", "slo": SLO, "patterns": {"get_conversation": row},
+           "slo_met": p99 < SLO["threshold_ms"]}
+    verdict = {"pattern": "get_conversation", "requests": count, **SLO, "value_ms": p99,
+               "met": p99 < SLO["threshold_ms"]}
+    return {"run_id": "r", "slo": {**SLO, "verdicts": [verdict]}, "patterns": {"get_conversation": row},
             "overall": {"count": count, "errors": errors},
             "generator": {"saturated": cpu > 80, "trustworthy": samples > 0, "threshold_pct": 80.0,
                           "processes": [{"cpu_mean_pct": cpu, "samples": samples}],

@@ -268,6 +268,18 @@ class Generator:
             messages=tuple(messages),
         )
 
+    def entities(self, candidates: range, conversations: range) -> Iterator[tuple[str, Any]]:
+        """The candidates, then the conversations (each followed by its events), of a slice."""
+        for c in candidates:
+            yield "candidate", self.candidate(c)
+        events = self.dataset.events
+        for i in conversations:
+            conversation = self.conversation(i)
+            yield "conversation", conversation
+            if events:
+                for event in self.events(i, conversation):
+                    yield "event", event
+
     def events(self, i: int, conversation: Conversation | None = None) -> tuple[Event, ...]:
         """The audit events of conversation ``i``: created when it starts, then one
         STATUS_CHANGED per lifecycle step it has taken (to ONGOING at the candidate's first
@@ -286,18 +298,23 @@ class Generator:
                      for k, (kind, ts, detail) in enumerate(steps))
 
 
-def entities(dataset: Dataset, pools: Pools | None = None) -> Iterator[tuple[str, Any]]:
-    """Every entity of the dataset, lazily: candidates, then each conversation followed by
-    its events (when ``dataset.events``). Kinds: candidate, conversation, event."""
+def entities(dataset: Dataset, pools: Pools | None = None, candidates: range | None = None,
+             conversations: range | None = None) -> Iterator[tuple[str, Any]]:
+    """The dataset's entities, lazily: candidates, then each conversation followed by its
+    events (when ``dataset.events``). Kinds: candidate, conversation, event.
+
+    ``candidates`` and ``conversations`` select a slice by index (default: all of each);
+    each entity is a pure function of (seed, index), so slices generated apart, in any order
+    or process, hold exactly the entities of the whole::
+
+        >>> ds = Dataset(seed=1, candidates=3, conversations=4)
+        >>> part = list(entities(ds, candidates=range(0), conversations=range(2, 4)))
+        >>> [k for k, _ in part if k != "event"]
+        ['conversation', 'conversation']
+    """
     gen = Generator(dataset, pools)
-    for c in range(dataset.candidates):
-        yield "candidate", gen.candidate(c)
-    for i in range(dataset.conversations):
-        conversation = gen.conversation(i)
-        yield "conversation", conversation
-        if dataset.events:
-            for event in gen.events(i, conversation):
-                yield "event", event
+    yield from gen.entities(range(dataset.candidates) if candidates is None else candidates,
+                            range(dataset.conversations) if conversations is None else conversations)
 
 
 def expected_events(dataset: Dataset) -> float:

@@ -262,6 +262,7 @@ class _Writer:
                 self._drain()
             except KeyboardInterrupt:
                 self.interrupted = True
+                self.progress = None  # the user has stopped watching; a bar would garble the message
                 for fut in [f for f in self.inflight if f.cancel()]:  # queued: never sent
                     del self.inflight[fut]
                 self._drain()  # the batches being sent finish (seconds at most)

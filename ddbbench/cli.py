@@ -278,7 +278,10 @@ def _fraction(text: str) -> float:
 
 
 def _rate(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a rate per second >= 0 (0 = unlimited)")
     return value

@@ -16,11 +16,13 @@ load, the bare loop with the same interval, is reported beside it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,15 @@ def harness_load(client: Any, design: Design, dataset: Dataset, workers: int, fo
     return stats.seconds
 
 
+@contextlib.contextmanager
+def _server(endpoint: str | None) -> Iterator[str]:
+    if endpoint is not None:
+        yield endpoint
+    else:
+        with LocalServer() as server:
+            yield server.endpoint
+
+
 def bare_load_tuned(client: Any, design: Design, requests: list[dict[str, Any]], workers: int) -> float:
     """The bare loop with the GIL hand-over interval the harness's loader uses."""
     saved = sys.getswitchinterval()
@@ -82,9 +93,10 @@ def bare_load_tuned(client: Any, design: Design, requests: list[dict[str, Any]],
         sys.setswitchinterval(saved)
 
 
-def run(conversations: int = 1500, candidates: int = 300, workers: int = 4,
-        rounds: int = 4) -> dict[str, Any]:
-    """Median over ``rounds`` of (bare, bare tuned, harness) loads, in rotating order."""
+def run(conversations: int = 1500, candidates: int = 300, workers: int = 4, rounds: int = 4,
+        endpoint: str | None = None) -> dict[str, Any]:
+    """Median over ``rounds`` of (bare, bare tuned, harness) loads, in rotating order, into
+    ``endpoint`` (default: a DynamoDB Local of its own)."""
     dataset = Dataset(seed=1, candidates=candidates, conversations=conversations)
     design = SeedDesign(Tables(conversations="BenchConv", status_index="bench-idx",
                                candidates="BenchCand", events="BenchEv"))
@@ -92,8 +104,8 @@ def run(conversations: int = 1500, candidates: int = 300, workers: int = 4,
     items = sum(len(v) for r in requests for v in r.values())
     load_before = os.getloadavg()[0]
     rows: list[dict[str, tuple[float, float]]] = []
-    with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
-        client = make_client(Endpoint("local", server.endpoint, "us-east-1"), Client(), pool_size=workers)
+    with _server(endpoint) as url, tempfile.TemporaryDirectory() as tmp:
+        client = make_client(Endpoint("local", url, "us-east-1"), Client(), pool_size=workers)
         loads = {"bare": lambda: bare_load(client, design, requests, workers),
                  "bare_tuned": lambda: bare_load_tuned(client, design, requests, workers),
                  "harness": lambda: harness_load(client, design, dataset, workers, Path(tmp))}

@@ -2,11 +2,11 @@
 
 On a terminal (rewritten in place, twice a second at most)::
 
-    load [##########..........]  52% 12,345/23,456 entities  1,234/s  3,702 items/s  ETA 9s
+    load [##########..........]  53% 12,345/23,456 entities  1,234/s  3,702 items/s  ETA 9s
 
 Elsewhere (a log, CI), one line every 5 seconds and one at the end::
 
-    load: 12,345/23,456 entities (52%, 1,234 entities/s, 3,702 items/s, ETA 9s)
+    load: 12,345/23,456 entities (53%, 1,234 entities/s, 3,702 items/s, ETA 9s)
 """
 
 from __future__ import annotations

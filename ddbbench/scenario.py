@@ -250,8 +250,8 @@ class Loader:
 
     workers: int = rule(4, what="a thread count", ge=1, le=64)
     chunk_size: int = rule(1000, what="an entity count", ge=1, le=1_000_000)
-    max_items_per_s: float = rule(0.0, what="items per second (0 = unlimited)", ge=0)
-    max_wcu_per_s: float = rule(0.0, what="write capacity units per second (0 = unlimited)", ge=0)
+    max_items_per_s: float = rule(0.0, what="a rate in items per second", ge=0)
+    max_wcu_per_s: float = rule(0.0, what="a rate in write capacity units per second", ge=0)
 
 
 @dataclass(frozen=True)

@@ -384,7 +384,7 @@ class _Writer:
         failed = self.stats.failed
         per_table = ", ".join(f"{t}: {n:,}" for t, n in sorted(failed.items()))
         reasons = Counter(f.reason for f in self.failures)
-        why = "; ".join(r if n == 1 else f"{r} (x{n} batches)" for r, n in reasons.most_common(3))
+        why = "; ".join(r if n == 1 else f"{r} (in {n} batches)" for r, n in reasons.most_common(3))
         total = sum(failed.values())
         return f"load failed: {total:,} items not written ({per_table}): {why}. {self._where()}"
 

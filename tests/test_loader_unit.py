@@ -287,3 +287,13 @@ def test_write_batch_mixes_tables_and_retries_each_tables_unprocessed() -> None:
     assert client.requests[0] == {"A": [put(it) for _, it in items[:3]],
                                   "B": [put(it) for _, it in items[3:]]}
     assert client.requests[1] == {"A": [put(items[2][1])], "B": [put(items[4][1])]}
+
+
+@pytest.mark.parametrize("module", ["datagen.chunks", "datagen.ratelimit", "datagen.model",
+                                    "datagen.itemsize", "ddbbench.progress"])
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

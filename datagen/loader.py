@@ -1,47 +1,74 @@
 """Bulk loading: generated items streamed into parallel BatchWriteItem calls.
 
-Memory stays bounded (at most ``2 x workers`` batches in flight), UnprocessedItems are
-retried with exponential backoff and full jitter, and every item is accounted for: a load
-either writes everything and verifies the table counts, or fails saying how many and why.
+The dataset is split into chunks of entities (``plan_chunks``) that any thread or process can
+generate and write alone, in any order: every entity is a pure function of (seed, index).
+Memory stays bounded (at most ``2 x workers`` batches in flight, whatever the dataset's
+size); UnprocessedItems and throttling errors are retried with exponential backoff and full
+jitter; an optional cap holds the write rate in items/s or WCU/s. Every item is accounted for
+(written, retried, failed, per table): a load either writes everything and verifies the
+tables' counts, or fails saying how many items and why. A load that stops (Ctrl-C, a failure)
+keeps a checkpoint of the chunks that are completely written (datagen/checkpoint.py), and a
+resumed load writes only the others.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import random
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.exceptions
 
+from datagen.checkpoint import CheckpointFile, LoadState, checkpoint_path, identity, resume_state
+from datagen.chunks import DEFAULT_CHUNK_SIZE, Batch, Chunk, batches, chunk_items, plan_chunks
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
-from datagen.model import entities, expected_events, largest_conversation
-from ddbbench.designs import Design, TableItem
-from ddbbench.errors import BenchError, ConfigError
-from ddbbench.scenario import Dataset
+from datagen.model import Generator, largest_conversation
+from datagen.ratelimit import WriteCap
+from ddbbench.client import Endpoint
+from ddbbench.designs import Design, make_design
+from ddbbench.errors import BenchError, ConfigError, Interrupted
+from ddbbench.scenario import Dataset, Scenario
 from ddbbench.tables import count_items, ensure_tables
 
-BATCH_SIZE = 25  # BatchWriteItem's limit
 RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
              "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable"}
-Progress = Callable[[int, int], None]
+# botocore has already retried these (client.max_attempts): the target is gone, not busy.
+UNREACHABLE = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError,
+               botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int, items: int | None = None) -> None: ...
 
 
 @dataclass
 class LoadStats:
-    items_total: int = 0
-    items_written: int = 0
-    entities_written: int = 0  # candidates, conversations and events whose items are all written
+    items_total: int = 0  # the whole dataset's items (also those written before a resume)
+    items_written: int = 0  # written by this load
+    entities_written: int = 0  # candidates and conversations (with their events) written
     batches: int = 0
     retried_items: int = 0
     seconds: float = 0.0
     tables: dict[str, int] = field(default_factory=dict)  # expected items per table
     verified: dict[str, int] = field(default_factory=dict)  # counted items per table
-    bytes: dict[str, int] = field(default_factory=dict)  # item bytes written per table
+    bytes: dict[str, int] = field(default_factory=dict)  # item bytes per table
     max_item: dict[str, int] = field(default_factory=dict)  # largest item per table (bytes)
     largest_possible_item: int = 0  # the bound checked against 400 KB before writing
+    written: Counter[str] = field(default_factory=Counter)  # per table, by this load
+    retried: Counter[str] = field(default_factory=Counter)  # item writes sent again, per table
+    failed: Counter[str] = field(default_factory=Counter)  # items not written, per table
+    chunks: dict[str, int] = field(default_factory=dict)  # size, total, skipped, written
+    items_skipped: int = 0  # items of chunks a resumed load found done
+    resumed: bool = False
+    replaced_checkpoint: bool = False  # a fresh load started over an unfinished one
+    rate_cap: dict[str, Any] = field(default_factory=dict)
 
     @property
     def items_per_s(self) -> float:
@@ -55,71 +82,59 @@ class LoadStats:
                 "bytes_per_table": self.bytes, "max_item_bytes": self.max_item,
                 "mean_item_bytes": {t: round(b / max(self.tables.get(t, 1), 1), 1)
                                     for t, b in self.bytes.items()},
-                "largest_possible_item_bytes": self.largest_possible_item}
+                "largest_possible_item_bytes": self.largest_possible_item,
+                "written_per_table": dict(self.written), "retried_per_table": dict(self.retried),
+                "failed_per_table": dict(self.failed), "chunks": self.chunks,
+                "items_skipped": self.items_skipped, "resumed": self.resumed,
+                "rate_cap": self.rate_cap}
 
 
-def dataset_items(dataset: Dataset, design: Design) -> Iterator[tuple[TableItem, bool]]:
-    """Every item of the dataset as ((table, item), ends_entity), lazily, in entity order.
+# --- writing one batch ---------------------------------------------------------------------
 
-    ``ends_entity`` marks an entity's last item, so progress can count whole candidates,
-    conversations and events whatever the design splits them into.
-    """
-    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
-                "event": design.event_items}
-    for kind, entity in entities(dataset):
-        items = to_items[kind](entity)
-        last = len(items) - 1
-        for n, table_item in enumerate(items):
-            yield table_item, n == last
+class BatchFailed(BenchError):
+    """Items of one batch that could not be written, per table, and why."""
+
+    def __init__(self, reason: str, failed: Counter[str], retried: Counter[str]) -> None:
+        tables = ", ".join(sorted(failed))
+        super().__init__(f"{sum(failed.values())} items into {tables} not written: {reason}")
+        self.reason = reason
+        self.failed = failed
+        self.retried = retried
 
 
-Batch = list[TableItem]
-
-
-def batches(items: Iterable[tuple[TableItem, bool]], size: int = BATCH_SIZE) -> Iterator[tuple[Batch, int]]:
-    """Groups of ``size`` items (tables mixed: one BatchWriteItem may write to several), each
-    with the number of entities it completes."""
-    batch: Batch = []
-    ended = 0
-    for table_item, ends in items:
-        batch.append(table_item)
-        ended += ends
-        if len(batch) == size:
-            yield batch, ended
-            batch, ended = [], 0
-    if batch:
-        yield batch, ended
-
-
-def write_batch(client: Any, items: Batch, max_rounds: int = 12,
-                base_delay_s: float = 0.05, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Write one batch until nothing is unprocessed; return how many item writes were retried."""
+def write_batch(client: Any, items: Batch, max_rounds: int = 12, base_delay_s: float = 0.05,
+                sleep: Callable[[float], None] = time.sleep, cap: WriteCap | None = None) -> Counter[str]:
+    """Write one batch until nothing is unprocessed; return the item writes retried, per
+    table. Raises ``BatchFailed`` (with what was not written) when it cannot."""
     pending: dict[str, list[dict[str, Any]]] = {}
     for table, item in items:
         pending.setdefault(table, []).append({"PutRequest": {"Item": item}})
-    retried = 0
+    retried: Counter[str] = Counter()
     for attempt in range(max_rounds):
+        if attempt:
+            retried.update(_counts(pending))
+            # Full jitter (AWS architecture blog): spreads retries of parallel writers apart.
+            sleep(random.uniform(0, min(5.0, base_delay_s * 2 ** (attempt - 1))))
+        if cap is not None:
+            cap.acquire(r["PutRequest"]["Item"] for reqs in pending.values() for r in reqs)
         try:
-            resp = client.batch_write_item(RequestItems=pending)
-            pending = resp.get("UnprocessedItems") or {}
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
         except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in RETRYABLE:
-                raise BenchError(f"BatchWriteItem into {', '.join(pending)} failed for "
-                                 f"{_count(pending)} items: {code}: "
-                                 f"{exc.response['Error'].get('Message')}") from None
+            err = exc.response.get("Error", {})
+            if err.get("Code") not in RETRYABLE:
+                raise BatchFailed(f"BatchWriteItem: {err.get('Code')}: {err.get('Message')}",
+                                  _counts(pending), retried) from None
+        except UNREACHABLE as exc:
+            raise BatchFailed(f"cannot reach DynamoDB: {exc}", _counts(pending), retried) from None
         if not pending:
             return retried
-        retried += _count(pending)
-        # Full jitter (AWS architecture blog): spreads retries of parallel writers apart.
-        sleep(random.uniform(0, min(5.0, base_delay_s * 2**attempt)))
-    raise BenchError(f"{_count(pending)} items into {', '.join(pending)} still unprocessed after "
-                     f"{max_rounds} rounds of BatchWriteItem; the table is throttling: lower "
-                     "loader.workers")
+    raise BatchFailed(f"still unprocessed after {max_rounds} rounds of BatchWriteItem; the table "
+                      "is throttling: lower loader.workers or cap the rate (loader.max_wcu_per_s)",
+                      _counts(pending), retried)
 
 
-def _count(pending: dict[str, list[Any]]) -> int:
-    return sum(len(v) for v in pending.values())
+def _counts(pending: dict[str, list[Any]]) -> Counter[str]:
+    return Counter({t: len(v) for t, v in pending.items() if v})
 
 
 def check_item_limit(dataset: Dataset, design: Design) -> int:
@@ -134,55 +149,279 @@ def check_item_limit(dataset: Dataset, design: Design) -> int:
     return size
 
 
+# --- the load ------------------------------------------------------------------------------
+
+class LoadFailed(BenchError):
+    """Some items could not be written; the checkpoint (if any) records what was."""
+
+
+class LoadInterrupted(Interrupted):
+    """Ctrl-C during a load; the checkpoint (if any) records what was written."""
+
+
 def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4,
-                 recreate: bool = False, verify: bool = True,
-                 progress: Progress | None = None) -> LoadStats:
-    """Create the design's tables if needed, write the whole dataset, verify the counts."""
+                 recreate: bool = False, verify: bool = True, progress: Progress | None = None, *,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, cap: WriteCap | None = None,
+                 checkpoint: CheckpointFile | None = None, resume: bool = False) -> LoadStats:
+    """Create the design's tables if needed, write the dataset, verify the counts.
+
+    With ``checkpoint``, the chunks written are recorded as the load goes and kept if it stops;
+    ``resume`` then writes only the chunks not recorded (the tables are kept, never recreated).
+    """
+    if resume and (checkpoint is None or recreate):
+        raise ConfigError("--resume: continues a load into the tables as they are; it cannot be "
+                          "combined with --recreate-tables" if recreate else
+                          "--resume: this target keeps no checkpoints (a DynamoDB Local started "
+                          "for one run loses its tables when it stops)")
     largest = check_item_limit(dataset, design)
-    ensure_tables(client, design.table_specs(), recreate=recreate)
-    stats = LoadStats(tables=dict.fromkeys(design.table_names(), 0), largest_possible_item=largest)
-    entities_total = dataset.candidates + dataset.conversations * (1 + events_per_conversation(dataset))
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbbench-load") as pool:
-        inflight: dict[Future[int], tuple[int, int]] = {}
-        for batch, ended in batches(dataset_items(dataset, design)):
-            for table, item in batch:
-                size = item_size(item)
-                stats.tables[table] += 1
-                stats.bytes[table] = stats.bytes.get(table, 0) + size
-                stats.max_item[table] = max(stats.max_item.get(table, 0), size)
-            if len(inflight) >= 2 * workers:
-                _collect(inflight, stats, progress, entities_total)
-            inflight[pool.submit(write_batch, client, batch)] = (len(batch), ended)
-        while inflight:
-            _collect(inflight, stats, progress, entities_total)
+    chunks = plan_chunks(dataset, chunk_size)
+    wanted = identity(dataset, design.name, design.table_names(), chunk_size)
+    state = resume_state(checkpoint, wanted) if resume and checkpoint else None
+    created = ensure_tables(client, design.table_specs(), recreate=recreate and not resume)
+    if state is not None and created:
+        raise BenchError(f"--resume: table(s) {', '.join(created)} did not exist (now created empty): "
+                         "the items the checkpoint records are gone; load without --resume")
+    stats = LoadStats(largest_possible_item=largest, resumed=state is not None,
+                      replaced_checkpoint=not resume and checkpoint is not None and checkpoint.path.exists())
+    if state is None:
+        fresh = recreate or set(created) == set(design.table_names())
+        state = LoadState(wanted, len(chunks), fresh_tables=fresh)
+    stats.items_skipped = sum(state.items.values())
+    todo = [c for c in chunks if c.id not in state.done]
+    stats.chunks = {"size": chunk_size, "total": len(chunks), "skipped": len(chunks) - len(todo),
+                    "written": 0}
+    with _tuned_for_loading():
+        _write(client, design, dataset, workers, cap, state, stats, checkpoint, progress, todo)
+    stats.tables = {t: state.items.get(t, 0) for t in design.table_names()}
+    stats.bytes, stats.max_item = dict(state.bytes), dict(state.max_item)
     stats.items_total = sum(stats.tables.values())
-    stats.seconds = time.perf_counter() - started
+    if checkpoint is not None:
+        checkpoint.remove()  # everything is written: nothing is left to resume
     if verify:
-        stats.verified = {t: count_items(client, t) for t in stats.tables}
-        # A fresh table must hold exactly the dataset; a kept one may also hold older items.
-        short = {t: (n, stats.verified[t]) for t, n in stats.tables.items()
-                 if stats.verified[t] < n or (recreate and stats.verified[t] != n)}
-        if short:
-            detail = "; ".join(f"{t}: expected {n}, counted {got}" for t, (n, got) in short.items())
-            raise BenchError(f"load verification failed: {detail}")
+        _verify(client, stats, exact=state.fresh_tables)
     return stats
 
 
-def events_per_conversation(dataset: Dataset) -> float:
-    """Expected events per conversation (for progress): created, plus the status changes of
-    the initial status mix."""
-    return expected_events(dataset) if dataset.events else 0.0
+def _write(client: Any, design: Design, dataset: Dataset, workers: int, cap: WriteCap | None,
+           state: LoadState, stats: LoadStats, checkpoint: CheckpointFile | None,
+           progress: Progress | None, todo: list[Chunk]) -> None:
+    writer = _Writer(client, design, Generator(dataset), workers, cap, state, stats, checkpoint, progress,
+                     dataset.candidates + dataset.conversations)
+    started = time.perf_counter()
+    try:
+        writer.run(todo)
+    finally:
+        stats.seconds = time.perf_counter() - started
+        stats.rate_cap = cap.describe() if cap is not None else {}
 
 
-def _collect(inflight: dict[Future[int], tuple[int, int]], stats: LoadStats,
-             progress: Progress | None, entities_total: float) -> None:
-    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-    for fut in done:
-        size, ended = inflight.pop(fut)
-        stats.retried_items += fut.result()  # re-raises a batch's BenchError here
-        stats.items_written += size
-        stats.entities_written += ended
-        stats.batches += 1
-    if progress is not None:
-        progress(stats.entities_written, max(round(entities_total), stats.entities_written))
+SWITCH_INTERVAL_S = 0.0005  # the GIL hand-over interval while loading (Python's default: 5 ms)
+
+
+@contextlib.contextmanager
+def _tuned_for_loading() -> Iterator[None]:
+    """Tune the interpreter for the load, and restore it after.
+
+    - GIL hand-over every 0.5 ms instead of 5: a writer thread whose response has arrived
+      waits for the GIL while this thread generates items; for up to 5 ms by default, and
+      meanwhile the server idles. Measured on DynamoDB Local: +12-35% items/s (the bare
+      BatchWriteItem loop of benchmarks/loading.py gains too, less: it generates nothing).
+    - The cyclic garbage collector runs ~70x less often: loading allocates millions of small
+      dicts and lists that reference counting frees (no cycles), yet each one counts towards
+      the collector's next pass over the whole young heap (boto3's, pandas's): 12% of the
+      loader's own CPU (median of 10 interleaved pairs). Cycles still get collected, in passes
+      50,000 allocations apart instead of 700.
+    """
+    interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+        gc.set_threshold(*thresholds)
+
+
+def _verify(client: Any, stats: LoadStats, exact: bool) -> None:
+    """Count every table (the whole table, also after a resume) against the dataset."""
+    stats.verified = {t: count_items(client, t) for t in stats.tables}
+    # Tables this load created hold exactly the dataset; kept ones may also hold older items.
+    short = {t: (n, stats.verified[t]) for t, n in stats.tables.items()
+             if stats.verified[t] < n or (exact and stats.verified[t] != n)}
+    if short:
+        detail = "; ".join(f"{t}: expected {n}, counted {got}" for t, (n, got) in short.items())
+        raise BenchError(f"load verification failed: {detail}; load again without --resume")
+
+
+@dataclass
+class _OpenChunk:
+    """A chunk being written: its batches in flight, and what it holds once complete."""
+
+    chunk: Chunk
+    pending: int = 0
+    generated: bool = False
+    items: Counter[str] = field(default_factory=Counter)
+    bytes: Counter[str] = field(default_factory=Counter)
+    max_item: dict[str, int] = field(default_factory=dict)
+    entities: int = 0
+
+
+@dataclass
+class _InFlight:
+    owner: _OpenChunk
+    tables: Counter[str]
+    ended: int
+
+
+class _Writer:
+    """Generates chunks in this thread and writes their batches on ``workers`` threads."""
+
+    def __init__(self, client: Any, design: Design, gen: Generator, workers: int, cap: WriteCap | None,
+                 state: LoadState, stats: LoadStats, checkpoint: CheckpointFile | None,
+                 progress: Progress | None, entities_total: int) -> None:
+        self.client, self.design, self.gen, self.workers, self.cap = client, design, gen, workers, cap
+        self.state, self.stats, self.checkpoint, self.progress = state, stats, checkpoint, progress
+        self.entities_total = entities_total
+        self.skipped_entities = state.entities  # done before this load (a resume)
+        self.inflight: dict[Future[Counter[str]], _InFlight] = {}
+        self.failures: list[BatchFailed] = []
+        self.interrupted = False
+
+    def run(self, todo: list[Chunk]) -> None:
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ddbbench-load")
+        try:
+            try:
+                self._report()
+                for chunk in todo:
+                    self._write_chunk(pool, chunk)
+                    if self.failures:
+                        break
+                self._drain()
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.progress = None  # the user has stopped watching; a bar would garble the message
+                for fut in [f for f in self.inflight if f.cancel()]:  # queued: never sent
+                    del self.inflight[fut]
+                self._drain()  # the batches being sent finish (seconds at most)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if self.checkpoint is not None and not self.state.finished:
+                self.checkpoint.save(self.state, force=True)
+        if self.interrupted:
+            raise LoadInterrupted(f"load interrupted: {self._where()}")
+        if self.failures:
+            raise LoadFailed(self._failure())
+
+    def _write_chunk(self, pool: ThreadPoolExecutor, chunk: Chunk) -> None:
+        open_chunk = _OpenChunk(chunk)
+        for batch, ended in batches(chunk_items(self.gen, self.design, chunk)):
+            tables: Counter[str] = Counter()
+            for table, item in batch:
+                size = item_size(item)
+                tables[table] += 1
+                open_chunk.bytes[table] += size
+                if size > open_chunk.max_item.get(table, 0):
+                    open_chunk.max_item[table] = size
+            open_chunk.items.update(tables)
+            open_chunk.entities += ended
+            while len(self.inflight) >= 2 * self.workers and not self.failures:
+                self._collect()
+            if self.failures:
+                return
+            fut = pool.submit(write_batch, self.client, batch, cap=self.cap)
+            self.inflight[fut] = _InFlight(open_chunk, tables, ended)
+            open_chunk.pending += 1
+        open_chunk.generated = True
+        self._maybe_complete(open_chunk)
+
+    def _collect(self) -> None:
+        done, _ = wait(list(self.inflight), return_when=FIRST_COMPLETED)
+        for fut in done:
+            sent = self.inflight.pop(fut)
+            try:
+                retried = fut.result()
+            except BatchFailed as exc:
+                self.failures.append(exc)
+                self.stats.failed.update(exc.failed)
+                self.stats.retried.update(exc.retried)
+                self.stats.written.update(sent.tables - exc.failed)
+                continue
+            self.stats.retried.update(retried)
+            self.stats.written.update(sent.tables)
+            self.stats.entities_written += sent.ended
+            self.stats.batches += 1
+            sent.owner.pending -= 1
+            self._maybe_complete(sent.owner)
+        self.stats.items_written = sum(self.stats.written.values())
+        self.stats.retried_items = sum(self.stats.retried.values())
+        self._report()
+
+    def _drain(self) -> None:
+        while self.inflight:
+            self._collect()
+
+    def _maybe_complete(self, c: _OpenChunk) -> None:
+        if c.generated and c.pending == 0:
+            self.state.complete(c.chunk.id, c.items, c.bytes, c.max_item, c.entities)
+            self.stats.chunks["written"] += 1
+            if self.checkpoint is not None and not self.state.finished:
+                self.checkpoint.save(self.state)
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            done = min(self.skipped_entities + self.stats.entities_written, self.entities_total)
+            self.progress(done, self.entities_total, items=self.stats.items_written)
+
+    def _where(self) -> str:
+        s = self.stats
+        kept = (f"{len(self.state.done)} of {self.state.chunks_total} chunks are completely written, "
+                f"as recorded in {self.checkpoint.path}: continue with `ddbbench load` with the same "
+                "options plus --resume" if self.checkpoint is not None
+                else "no checkpoint on this target (its tables do not outlive the run)")
+        return f"{s.items_written:,} items written by this load; {kept}"
+
+    def _failure(self) -> str:
+        failed = self.stats.failed
+        per_table = ", ".join(f"{t}: {n:,}" for t, n in sorted(failed.items()))
+        reasons = Counter(f.reason for f in self.failures)
+        why = "; ".join(r if n == 1 else f"{r} (in {n} batches)" for r, n in reasons.most_common(3))
+        total = sum(failed.values())
+        return f"load failed: {total:,} items not written ({per_table}): {why}. {self._where()}"
+
+
+# --- a scenario's load ---------------------------------------------------------------------
+
+def checkpoint_for(endpoint: Endpoint, tables: list[str]) -> CheckpointFile | None:
+    """Where a load into ``tables`` at ``endpoint`` keeps its checkpoint; None for a DynamoDB
+    Local started for one run (its tables vanish with it: nothing could be resumed)."""
+    if endpoint.managed:
+        return None
+    target = endpoint.url if endpoint.kind == "endpoint" else f"{endpoint.kind}:{endpoint.region}"
+    return CheckpointFile(checkpoint_path(target or endpoint.kind, tables), target or endpoint.kind)
+
+
+def load_scenario(client: Any, endpoint: Endpoint, scenario: Scenario, recreate: bool = False,
+                  resume: bool = False, progress: Progress | None = None) -> LoadStats:
+    """``load_dataset`` with the scenario's design, dataset and loader settings."""
+    design = make_design(scenario.design, scenario.tables)
+    opts = scenario.loader
+    cap = WriteCap(opts.max_items_per_s, opts.max_wcu_per_s)
+    return load_dataset(client, design, scenario.dataset, workers=opts.workers, recreate=recreate,
+                        progress=progress, chunk_size=opts.chunk_size, cap=cap if cap.active else None,
+                        checkpoint=checkpoint_for(endpoint, design.table_names()), resume=resume)
+
+
+def summary_line(stats: LoadStats) -> str:
+    """One line for the user: what was written, how fast, what was skipped or waited for."""
+    parts = [f"loaded {stats.items_written:,} items in {stats.seconds:.1f}s "
+             f"({stats.items_per_s:,.0f} items/s, {stats.retried_items:,} retried)"]
+    if stats.resumed:
+        parts.append(f"resumed: {stats.chunks['skipped']} of {stats.chunks['total']} chunks "
+                     f"({stats.items_skipped:,} items) were already written")
+    elif stats.replaced_checkpoint:
+        parts.append("an unfinished earlier load's checkpoint was discarded (--resume continues one)")
+    for name, cap in stats.rate_cap.items():
+        parts.append(f"capped at {cap['cap']:g} {name.replace('_per_s', '')}/s "
+                     f"(threads waited {cap['waited_s']:.1f}s in all)")
+    parts.append(f"verified: {stats.verified}")
+    return "; ".join(parts)

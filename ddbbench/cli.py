@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import signal
 import sys
 from pathlib import Path
@@ -71,16 +72,22 @@ def cmd_load(args: argparse.Namespace) -> int:
     from ddbbench.client import check_reachable, open_target
     from ddbbench.run import load_data
 
-    sc = _scenario_from(args)
+    sc = _with_loader_flags(_scenario_from(args), args)
     if sc.target == "local" and local.read_state() is None:
         raise BenchError("`ddbbench load` with target local needs a running DynamoDB Local: "
                          "start one with `ddbbench local start` (an in-memory server started "
                          "just for the load would lose the data when it stops)")
     with open_target(sc.target, sc.region) as endpoint:
         check_reachable(endpoint, sc.client)
-        stats = load_data(endpoint, sc, args.recreate_tables, echo)
+        stats = load_data(endpoint, sc, args.recreate_tables, echo, resume=args.resume)
     print(json.dumps(stats.to_dict(), indent=2))
     return 0
+
+
+def _with_loader_flags(sc: Scenario, args: argparse.Namespace) -> Scenario:
+    changes = {k: getattr(args, k) for k in ("max_items_per_s", "max_wcu_per_s")
+               if getattr(args, k) is not None}
+    return dataclasses.replace(sc, loader=dataclasses.replace(sc.loader, **changes)) if changes else sc
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -219,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="generate the scenario's dataset and bulk-load it")
     _common(p)
     _tables_flags(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted load of the same dataset into the same tables")
+    p.add_argument("--max-items-per-s", type=_rate,
+                   help="cap the items written per second (override loader.max_items_per_s)")
+    p.add_argument("--max-wcu-per-s", type=_rate, help="cap the write capacity used per second "
+                   "(override loader.max_wcu_per_s)")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("generate", help="write the scenario's dataset as files (JSON lines, "
@@ -330,6 +343,16 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 10:
         raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 10] (0.15 = +15%)")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a rate per second >= 0 (0 = unlimited)")
     return value
 
 

@@ -1,37 +1,92 @@
-"""Progress lines for long work: a live line on a terminal, periodic plain lines otherwise."""
+"""Progress of long work: a live bar on a terminal, periodic plain lines otherwise.
+
+On a terminal (rewritten in place, twice a second at most)::
+
+    load [##########..........]  53% 12,345/23,456 entities  1,234/s  3,702 items/s  ETA 9s
+
+Elsewhere (a log, CI), one line every 5 seconds and one at the end::
+
+    load: 12,345/23,456 entities (53%, 1,234 entities/s, 3,702 items/s, ETA 9s)
+"""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+BAR_WIDTH = 20
+
+
+def format_eta(seconds: float) -> str:
+    """A short duration: 9s, 3m05s, 2h07m; '?' when unknown.
+
+    >>> [format_eta(s) for s in (9.4, 185, 7620, float("inf"))]
+    ['9s', '3m05s', '2h07m', '?']
+    """
+    if not math.isfinite(seconds):
+        return "?"
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """``[#####.....]`` filled to ``fraction`` (clamped to 0..1)."""
+    filled = int(max(0.0, min(1.0, fraction)) * width)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
 class ProgressPrinter:
-    """Callable as ``progress(done, total)``; rate-limited so it costs nothing on hot paths."""
+    """Callable as ``progress(done, total)`` or ``progress(done, total, items=n)``.
 
-    def __init__(self, label: str, unit: str = "items", stream: TextIO | None = None) -> None:
+    Rate-limited so it costs nothing on hot paths. Rates count the work since the first call,
+    so a resumed load (which starts part-way) shows its own speed and a truthful ETA.
+    """
+
+    def __init__(self, label: str, unit: str = "items", stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every = 0.5 if self.tty else 5.0
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
         self.last = self.started  # first line after one period: a rate from 1 item is noise
+        self.base: tuple[float, int, int] | None = None  # (time, done, items) at the first call
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
+    def __call__(self, done: int, total: int, items: int | None = None) -> None:
+        now = self.clock()
+        if self.base is None:
+            self.base = (now, done, items or 0)
         if now - self.last < self.every and done < total:
             return
         self.last = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else float("inf")
-        line = (f"{self.label}: {done:,}/{total:,} {self.unit} ({100 * done / max(total, 1):.0f}%, "
-                f"{rate:,.0f} {self.unit}/s, ETA {eta:.0f}s)")
+        line = self.render(now, done, total, items)
         if self.tty:
-            end = "\n" if done >= total else ""
-            self.stream.write(f"\r{line}\033[K{end}")
+            self.stream.write(f"\r{line}\033[K" + ("\n" if done >= total else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def render(self, now: float, done: int, total: int, items: int | None) -> str:
+        assert self.base is not None
+        began, done0, items0 = self.base
+        elapsed = max(now - began, 1e-9)
+        rate = (done - done0) / elapsed
+        eta = format_eta((total - done) / rate if rate > 0 else float("inf"))
+        share = done / total if total > 0 else 1.0
+        items_rate = (f"{((items or 0) - items0) / elapsed:,.0f} items/s" if items is not None else "")
+        if self.tty:
+            extra = f"  {items_rate}" if items_rate else ""
+            return (f"{self.label} {bar(share)} {100 * share:3.0f}% {done:,}/{total:,} {self.unit}  "
+                    f"{rate:,.0f}/s{extra}  ETA {eta}")
+        extra = f", {items_rate}" if items_rate else ""
+        return (f"{self.label}: {done:,}/{total:,} {self.unit} ({100 * share:.0f}%, "
+                f"{rate:,.0f} {self.unit}/s{extra}, ETA {eta})")

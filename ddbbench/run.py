@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report import build_report
-from datagen.loader import LoadStats, load_dataset
+from datagen.loader import LoadStats, load_scenario, summary_line
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
-from ddbbench.designs import make_design
 from ddbbench.errors import BenchError, Interrupted
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
@@ -52,17 +51,15 @@ class RunRequest:
 
 
 def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = None,
-              echo: Echo | None = None) -> LoadStats:
-    """Generate and bulk-load the scenario's dataset (fresh tables on DynamoDB Local)."""
-    recreate = endpoint.kind == "local" if recreate is None else recreate
+              echo: Echo | None = None, resume: bool = False) -> LoadStats:
+    """Generate and bulk-load the scenario's dataset (fresh tables on DynamoDB Local unless
+    resuming an interrupted load)."""
+    recreate = endpoint.kind == "local" and not resume if recreate is None else recreate
     client = make_client(endpoint, scenario.client, pool_size=scenario.loader.workers)
-    progress = ProgressPrinter("load") if echo else None
-    stats = load_dataset(client, make_design(scenario.design, scenario.tables), scenario.dataset,
-                         workers=scenario.loader.workers, recreate=recreate, progress=progress)
+    progress = ProgressPrinter("load", unit="entities") if echo else None
+    stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress)
     if echo:
-        echo(f"loaded {stats.items_written:,} items in {stats.seconds:.1f}s "
-             f"({stats.items_per_s:,.0f} items/s, {stats.retried_items} retried), "
-             f"verified: {stats.verified}")
+        echo(summary_line(stats))
     return stats
 
 

@@ -281,7 +281,15 @@ class Client:
 
 @dataclass(frozen=True)
 class Loader:
+    """Bulk loading (datagen/loader.py): ``workers`` threads send BatchWriteItem calls; the
+    dataset is written in chunks of ``chunk_size`` entities (the unit of resuming); the write
+    rate is capped at ``max_items_per_s`` items and/or ``max_wcu_per_s`` write capacity units
+    per second (0 = unlimited), so a load does not throttle an application sharing the table."""
+
     workers: int = rule(4, what="a thread count", ge=1, le=64)
+    chunk_size: int = rule(1000, what="an entity count", ge=1, le=1_000_000)
+    max_items_per_s: float = rule(0.0, what="a rate in items per second", ge=0)
+    max_wcu_per_s: float = rule(0.0, what="a rate in write capacity units per second", ge=0)
 
 
 @dataclass(frozen=True)

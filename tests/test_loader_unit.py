@@ -9,8 +9,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from datagen.chunks import BATCH_SIZE, batches, dataset_items
 from datagen.keyspace import Keyspace
-from datagen.loader import BATCH_SIZE, RETRYABLE, LoadStats, batches, dataset_items, write_batch
+from datagen.loader import RETRYABLE, BatchFailed, LoadStats, write_batch
 from ddbbench.designs import Item, SeedDesign
 from ddbbench.errors import BenchError
 from ddbbench.scenario import Dataset, Range, Tables
@@ -160,7 +161,7 @@ def test_write_batch_all_processed_first_time() -> None:
     items = [it for _, it in items_of("T", 4)]
     client = FakeBatchClient([0])
     sleep = SleepRecorder()
-    assert write_batch(client, on(items), sleep=sleep) == 0
+    assert write_batch(client, on(items), sleep=sleep) == {}
     assert client.requests == [{TABLE: [put(it) for it in items]}]
     assert sleep.delays == []
 
@@ -169,7 +170,7 @@ def test_write_batch_retries_unprocessed_until_done() -> None:
     items = [it for _, it in items_of("T", 5)]
     client = FakeBatchClient([3, 1, 0])
     sleep = SleepRecorder()
-    assert write_batch(client, on(items), sleep=sleep) == 4  # 3 in round 2, 1 in round 3
+    assert write_batch(client, on(items), sleep=sleep) == {TABLE: 4}  # 3 in round 2, 1 in round 3
     assert len(client.requests) == 3
     assert client.requests[1] == {TABLE: [put(it) for it in items[2:]]}
     assert client.requests[2] == {TABLE: [put(items[4])]}
@@ -182,10 +183,13 @@ def test_write_batch_retries_unprocessed_until_done() -> None:
 def test_write_batch_gives_up_after_max_rounds() -> None:
     items = [it for _, it in items_of("T", 6)]
     client = FakeBatchClient([2])
-    with pytest.raises(BenchError) as info:
+    with pytest.raises(BatchFailed) as info:
         write_batch(client, on(items), max_rounds=4, sleep=lambda s: None)
-    assert str(info.value) == (f"2 items into {TABLE} still unprocessed after 4 rounds of BatchWriteItem; "
-                               "the table is throttling: lower loader.workers")
+    assert str(info.value) == (f"2 items into {TABLE} not written: still unprocessed after 4 rounds of "
+                               "BatchWriteItem; the table is throttling: lower loader.workers or cap the "
+                               "rate (loader.max_wcu_per_s)")
+    assert info.value.failed == {TABLE: 2}
+    assert info.value.retried == {TABLE: 4 * 2 - 2}  # rounds 2-4 resent the same 2 items
     assert len(client.requests) == 4
 
 
@@ -194,7 +198,7 @@ def test_write_batch_backoff_is_capped() -> None:
     sleep = SleepRecorder()
     with pytest.raises(BenchError):
         write_batch(client, on([{"id": {"S": "x"}}]), max_rounds=12, base_delay_s=1.0, sleep=sleep)
-    assert len(sleep.delays) == 12
+    assert len(sleep.delays) == 11  # between rounds only
     assert all(0 <= d <= 5.0 for d in sleep.delays)
 
 
@@ -204,7 +208,7 @@ def test_write_batch_non_retryable_error_fails_immediately() -> None:
     sleep = SleepRecorder()
     with pytest.raises(BenchError) as info:
         write_batch(client, on(items), sleep=sleep)
-    assert str(info.value) == (f"BatchWriteItem into {TABLE} failed for 3 items: ValidationException: "
+    assert str(info.value) == (f"3 items into {TABLE} not written: BatchWriteItem: ValidationException: "
                                "One or more parameter values were invalid")
     assert len(client.requests) == 1
     assert sleep.delays == []
@@ -213,8 +217,10 @@ def test_write_batch_non_retryable_error_fails_immediately() -> None:
 def test_write_batch_non_retryable_error_after_partial_progress() -> None:
     items = [it for _, it in items_of("T", 5)]
     client = FakeBatchClient([2, client_error("ResourceNotFoundException")])
-    with pytest.raises(BenchError, match=r"failed for 2 items: ResourceNotFoundException: "):
+    with pytest.raises(BatchFailed, match=r"^2 items into .* not written: BatchWriteItem: "
+                       r"ResourceNotFoundException: ") as info:
         write_batch(client, on(items), sleep=lambda s: None)
+    assert info.value.failed == {TABLE: 2} and info.value.retried == {TABLE: 2}
     assert len(client.requests) == 2
 
 
@@ -223,7 +229,7 @@ def test_write_batch_retryable_error_is_retried(code: str) -> None:
     items = [it for _, it in items_of("T", 3)]
     status = 500 if code.startswith(("Internal", "Service")) else 400
     client = FakeBatchClient([client_error(code, status), 0])
-    assert write_batch(client, on(items), sleep=lambda s: None) == 3
+    assert write_batch(client, on(items), sleep=lambda s: None) == {TABLE: 3}
     assert len(client.requests) == 2
     assert client.requests[1] == client.requests[0] == {TABLE: [put(it) for it in items]}
 
@@ -232,7 +238,7 @@ def test_write_batch_retryable_error_forever_gives_up() -> None:
     client = FakeBatchClient([client_error("ProvisionedThroughputExceededException")])
     with pytest.raises(BenchError) as info:
         write_batch(client, on([{"id": {"S": "x"}}] * 2), max_rounds=3, sleep=lambda s: None)
-    assert str(info.value).startswith(f"2 items into {TABLE} still unprocessed after 3 rounds")
+    assert str(info.value).startswith(f"2 items into {TABLE} not written: still unprocessed after 3 rounds")
     assert len(client.requests) == 3
 
 
@@ -258,7 +264,9 @@ def test_load_stats() -> None:
                                "bytes_per_table": {"A": 6000, "B": 1000},
                                "max_item_bytes": {"A": 150, "B": 30},
                                "mean_item_bytes": {"A": 100.0, "B": 25.0},
-                               "largest_possible_item_bytes": 900}
+                               "largest_possible_item_bytes": 900, "written_per_table": {},
+                               "retried_per_table": {}, "failed_per_table": {}, "chunks": {},
+                               "items_skipped": 0, "resumed": False, "rate_cap": {}}
     assert LoadStats(items_written=5).items_per_s == 0.0
 
 
@@ -275,7 +283,17 @@ def test_write_batch_mixes_tables_and_retries_each_tables_unprocessed() -> None:
 
     client = TwoTables()
     items = items_of("A", 3) + items_of("B", 2)
-    assert write_batch(client, items, sleep=lambda s: None) == 2
+    assert write_batch(client, items, sleep=lambda s: None) == {"A": 1, "B": 1}
     assert client.requests[0] == {"A": [put(it) for _, it in items[:3]],
                                   "B": [put(it) for _, it in items[3:]]}
     assert client.requests[1] == {"A": [put(items[2][1])], "B": [put(items[4][1])]}
+
+
+@pytest.mark.parametrize("module", ["datagen.chunks", "datagen.ratelimit", "datagen.model",
+                                    "datagen.itemsize", "ddbbench.progress"])
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

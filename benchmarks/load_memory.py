@@ -87,7 +87,7 @@ def child(mode: str, conversations: int) -> dict[str, Any]:
     """The load itself (in the child process)."""
     import ddbbench.run  # noqa: F401  what `ddbbench load` imports, so its memory counts
     from datagen.checkpoint import CheckpointFile
-    from datagen.loader import load_dataset
+    from datagen.loader import described_item_count, load_dataset
     from ddbbench.client import Endpoint, make_client
     from ddbbench.designs import SeedDesign
     from ddbbench.local import LocalServer
@@ -105,7 +105,7 @@ def child(mode: str, conversations: int) -> dict[str, Any]:
             with LocalServer() as server:
                 client = make_client(Endpoint("local", server.endpoint, "us-east-1"), Client(), pool_size=4)
                 stats = load_dataset(client, design, dataset, workers=4, recreate=True,
-                                     checkpoint=checkpoint, progress=sampler)
+                                     checkpoint=checkpoint, progress=sampler, count=described_item_count)
     return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB, 1),
             "rss_mb_at": sampler.samples, "items": stats.items_total,
             "seconds": round(stats.seconds, 1), "items_per_s": round(stats.items_per_s),

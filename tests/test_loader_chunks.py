@@ -299,3 +299,24 @@ def test_checkpoint_path_is_keyed_by_target_and_tables(tmp_path: Path) -> None:
     assert a.parent == tmp_path and a.name.startswith("T1-") and a.suffix == ".json"
     assert a != checkpoint_path("aws:us-east-1", ["T1", "T2"], tmp_path)
     assert a != checkpoint_path("local:us-east-1", ["T1", "T3"], tmp_path)
+
+
+def test_a_count_that_fails_is_a_clear_error_not_a_traceback() -> None:
+    def timing_out(client: Any, table: str) -> int:
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url="http://127.0.0.1:9")
+
+    with pytest.raises(BenchError, match=r"^load verification could not count the tables: Read timeout on "
+                                         r"endpoint URL: \"http://127.0.0.1:9\"; every item was written"):
+        load_dataset(MemoryDynamo(), SeedDesign(Tables()), DATASET, count=timing_out)
+
+
+def test_a_short_count_fails_the_verification() -> None:
+    design = SeedDesign(tables := Tables())
+    events = Counter(t for t, _ in expected(DATASET, design).elements())[tables.events]
+    with pytest.raises(BenchError) as info:
+        load_dataset(MemoryDynamo(), design, DATASET, recreate=True,
+                     count=lambda client, table: len(client.tables[table]) - 1)
+    assert str(info.value) == (
+        f"load verification failed: {tables.conversations}: expected 61, counted 60; {tables.candidates}: "
+        f"expected 23, counted 22; {tables.events}: expected {events}, counted {events - 1}; load again "
+        "without --resume")

@@ -57,14 +57,12 @@ def chunk_items(gen: Generator, design: Design, chunk: Chunk) -> Iterator[tuple[
     ``ends_entity`` marks the last item of a candidate, or of a conversation and its events,
     so progress counts whole entities whatever the design splits them into.
     """
-    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
-                "event": design.event_items}
     pending: list[TableItem] = []  # a conversation's items, held until its events follow
     for kind, entity in gen.entities(*chunk.ranges()):
         if kind != "event" and pending:
             yield from _ending(pending)
             pending = []
-        pending.extend(to_items[kind](entity))
+        pending.extend(design.entity_items(kind, entity))
     yield from _ending(pending)
 
 

@@ -55,8 +55,6 @@ def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FOR
     if "dynamodb-json" in formats:
         (out / "dynamodb-json").mkdir(exist_ok=True)
     suffix = ".gz" if compress else ""
-    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
-                "event": design.event_items}
     counts: dict[str, int] = {}
     total = scenario.dataset.candidates + scenario.dataset.conversations
     done = 0
@@ -73,7 +71,7 @@ def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FOR
             if "jsonl" in formats:
                 file(f"{KINDS[kind]}.jsonl{suffix}").write(json.dumps(dataclasses.asdict(entity)) + "\n")
             if "dynamodb-json" in formats:
-                for table, item in to_items[kind](entity):
+                for table, item in design.entity_items(kind, entity):
                     file(f"dynamodb-json/{table}.json{suffix}").write(json.dumps({"Item": item}) + "\n")
             if kind != "event":
                 done += 1

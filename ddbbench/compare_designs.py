@@ -70,10 +70,8 @@ def storage_by_rules(sc: Scenario, sample: int = STORAGE_SAMPLE) -> dict[str, An
     scale = sc.dataset.conversations / n
     tables: dict[str, dict[str, float]] = {}
     indexes: dict[str, dict[str, float]] = {}
-    to_items = {"candidate": design.candidate_items, "conversation": design.conversation_items,
-                "event": design.event_items}
     for kind, entity in entities(part):
-        for table, item in to_items[kind](entity):
+        for table, item in design.entity_items(kind, entity):
             _add_entry(tables, table, item)
             for gsi in specs[table].get("GlobalSecondaryIndexes", []):
                 entry = index_entry(item, specs[table], gsi)

@@ -149,6 +149,15 @@ class Design(ABC):
     @abstractmethod
     def conversation_items(self, c: Conversation) -> list[TableItem]: ...
 
+    def entity_items(self, kind: str, entity: Any) -> list[TableItem]:
+        """The items of one entity of ``datagen.model.entities`` (kind: candidate,
+        conversation or event)."""
+        if kind == "candidate":
+            return self.candidate_items(entity)
+        if kind == "conversation":
+            return self.conversation_items(entity)
+        return self.event_items(entity)
+
     def event_items(self, e: Event) -> list[TableItem]:
         """Events in their own table, a conversation's in time order (shared by most designs)."""
         return [(self.tables.events, {

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ddbbench import __version__, local
-from ddbbench.errors import BenchError, ConfigError
+from ddbbench.errors import BenchError
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.scenario import DESIGN_NAMES, Scenario, check_target, load_scenario, load_scenarios, with_design
+from ddbbench.resolved import Overrides, apply_overrides
+from ddbbench.scenario import DESIGN_NAMES, Scenario, load_scenario, load_scenarios
 
 
 def echo(message: str) -> None:
@@ -22,28 +23,11 @@ def echo(message: str) -> None:
 
 
 def _scenario_from(args: argparse.Namespace) -> Scenario:
-    sc = load_scenario(args.scenarios_file, args.scenario)
-    if getattr(args, "target", None):
-        check_target(args.target, "--target")
-        sc = dataclasses.replace(sc, target=args.target)
-    if getattr(args, "design", None):
-        sc = with_design(sc, args.design)
-    load_changes: dict[str, Any] = {}
-    if getattr(args, "duration", None) is not None:
-        if args.duration <= 0:
-            raise ConfigError(f"--duration: {args.duration:g} is not a duration in seconds > 0")
-        load_changes["duration_s"] = float(args.duration)
-    for flag, key, low in (("users", "users", 1), ("processes", "processes", 1)):
-        value = getattr(args, flag, None)
-        if value is not None:
-            if value < low:
-                raise ConfigError(f"--{flag}: {value} is not a count >= {low}")
-            load_changes[key] = value
-    if load_changes:
-        load = dataclasses.replace(sc.load, **load_changes)
-        load.validate(f"scenarios.{sc.name}.load (with command-line overrides)")
-        sc = dataclasses.replace(sc, load=load)
-    return sc
+    """The command's one resolution of the scenario: the file's, with every override."""
+    overrides = Overrides(target=getattr(args, "target", None), design=getattr(args, "design", None),
+                          duration_s=getattr(args, "duration", None), users=getattr(args, "users", None),
+                          processes=getattr(args, "processes", None))
+    return apply_overrides(load_scenario(args.scenarios_file, args.scenario), overrides)
 
 
 # --- commands ------------------------------------------------------------------------------

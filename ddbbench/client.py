@@ -18,7 +18,7 @@ import botocore.config
 import botocore.exceptions
 
 from ddbbench import local
-from ddbbench.errors import BenchError
+from ddbbench.errors import BenchError, UnusableInput
 from ddbbench.scenario import Client
 
 # DynamoDB Local keeps separate tables per access key + region (without -sharedDb), so the
@@ -27,35 +27,92 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "ddbbench", "aws_secret_access_key": "
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+LOCAL_FIXED = "dynamodb-local-fixed"  # the fixed dummy keys above
+DEFAULT_CHAIN = "default-chain"  # boto3's chain: environment, profile, container or instance role
+KINDS = ("local", "endpoint", "aws")
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """A resolved target: ``kind`` is local (managed or detached), endpoint or aws."""
+    """A resolved target: ``kind`` is local (managed or detached), endpoint or aws.
+
+    ``credentials`` names where the keys come from (never the keys): resolved once, with the
+    target, so the loader and every load process sign the same way. Example::
+
+        >>> Endpoint("local", "http://127.0.0.1:8000", "us-east-1").to_dict()["credentials"]
+        'dynamodb-local-fixed'
+    """
 
     kind: str
     url: str | None
     region: str
     managed: bool = False  # True when this run started DynamoDB Local itself
+    credentials: str | None = None  # None: decided here, once (credentials_source)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown target kind {self.kind!r}")  # a bug: kinds come from code
+        if self.credentials is None or self.kind == "local":
+            object.__setattr__(self, "credentials", credentials_source(self.kind, self.url))
 
     @property
     def is_loopback(self) -> bool:
         return self.url is not None and urlparse(self.url).hostname in LOOPBACK
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "url": self.url, "region": self.region, "managed": self.managed,
+                "credentials": self.credentials}
+
     def describe(self) -> dict[str, Any]:
-        described = {"kind": self.kind, "url": self.url, "region": self.region, "managed": self.managed}
+        described = self.to_dict()
         if self.kind == "local":  # which build served the run: Local's speed differs by version
             described["server"] = f"DynamoDB Local from npm {local.NPM_PACKAGE} ({local.DIST_NAME})"
         return described
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], where: str = "target") -> Endpoint:
+        """The endpoint a run directory's manifest records (the resolved hand-off)."""
+        kind = doc.get("kind")
+        if kind not in KINDS:
+            raise UnusableInput(f"{where}.kind: {kind!r} is not a target kind; allowed: {', '.join(KINDS)}")
+        return cls(str(kind), doc.get("url"), str(doc.get("region", "us-east-1")),
+                   bool(doc.get("managed", False)), doc.get("credentials"))
+
+
+def credentials_source(kind: str, url: str | None) -> str:
+    """Where a target's keys come from, decided once per run.
+
+    DynamoDB Local (kind local) keeps tables per access key, so everything uses the fixed
+    keys. A loopback URL (the stub, moto, a Local started by hand) with no credentials in
+    the chain gets the fixed keys too: such servers accept any signature.
+    """
+    if kind == "local":
+        return LOCAL_FIXED
+    loopback = url is not None and urlparse(url).hostname in LOOPBACK
+    if loopback and boto3.session.Session().get_credentials() is None:
+        return LOCAL_FIXED
+    return DEFAULT_CHAIN
+
 
 @contextlib.contextmanager
-def open_target(target: str, region: str, port: int | None = None) -> Iterator[Endpoint]:
-    """Resolve a scenario target; ``local`` reuses `ddbbench local start`'s server or starts one."""
+def open_target(target: str, region: str, port: int | None = None,
+                start_local: bool = True) -> Iterator[Endpoint]:
+    """The one target resolver: a scenario target (or ``--target``) as an ``Endpoint``.
+
+    ``local`` reuses `ddbbench local start`'s server, else starts an in-memory one for the
+    duration of the block (``start_local``) or refuses. Everything downstream (the loader, the
+    load processes, knee steps) receives the resolved endpoint, never the target text.
+    """
     if target == "aws":
         yield Endpoint("aws", None, region)
     elif target != "local":
         yield Endpoint("endpoint", target, region)
     elif (running := local.read_state()) is not None:
         yield Endpoint("local", running.endpoint, region)
+    elif not start_local:
+        raise BenchError("target local: no DynamoDB Local is running; start one with "
+                         "`ddbbench local start` (and `ddbbench load`), or use `ddbbench run`, "
+                         "which manages it")
     else:
         with local.LocalServer(port=port) as server:
             yield Endpoint("local", server.endpoint, region, managed=True)
@@ -71,11 +128,8 @@ def make_client(endpoint: Endpoint, cfg: Client, pool_size: int = 10) -> Any:
         max_pool_connections=max(pool_size, 10),
         tcp_keepalive=True,
     )
-    session = boto3.session.Session()
-    creds: dict[str, str] = {}
-    if endpoint.kind == "local" or (endpoint.is_loopback and session.get_credentials() is None):
-        creds = LOCAL_CREDENTIALS
-    return session.client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
+    creds = LOCAL_CREDENTIALS if endpoint.credentials == LOCAL_FIXED else {}
+    return boto3.session.Session().client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
 
 
 def check_reachable(endpoint: Endpoint, cfg: Client) -> None:

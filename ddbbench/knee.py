@@ -42,7 +42,7 @@ from analysis.rundata import load_run, requests_frame
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, open_target
 from ddbbench.errors import ConfigError, Interrupted
-from ddbbench.run import Echo, RunRequest, load_data, replay, warm_up
+from ddbbench.run import Echo, load_data, replay, warm_up
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
 
@@ -106,7 +106,8 @@ def measured_seconds(step_s: float, settle_s: float) -> float:
 
 
 def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
-    """The step's scenario as a scenarios file: what its Locust process reads."""
+    """The step's scenario as a scenarios file: a record of what ran (``ddbbench run
+    --scenarios-file`` can run it again), not an input of the step."""
     body = sc.to_dict()
     body.pop("name")
     path = step_dir / "scenario.yaml"
@@ -131,13 +132,14 @@ def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: K
     sc = step_scenario(req.scenario, rate, req.step_s, req.settle)
     step_dir = knee_dir / "steps" / f"{index:02d}-{rate:g}rps"
     step_dir.mkdir(parents=True)
-    scenarios_file = write_step_scenario(step_dir, sc)
+    record_file = write_step_scenario(step_dir, sc)
+    # The step's resolved run is its manifest (what Locust reads); scenario.yaml is a record.
     manifest = base_manifest(step_dir, sc.to_dict(), endpoint.describe(), source="ddbbench knee")
-    manifest |= {"scenarios_file": str(scenarios_file), **shared,
+    manifest |= {"scenarios_file": str(record_file), **shared,
                  "knee": {"dir": str(knee_dir), "step": index, "offered_rps": rate}}
     write_manifest(step_dir, manifest)
     echo(f"step {index}: {rate:g} requests/s offered")
-    status = replay(RunRequest(sc, scenarios_file, req.reports_root), endpoint, step_dir, echo)
+    status = replay(sc, step_dir, echo)
     summary = build_report(step_dir)
     update_manifest(step_dir, status=status, finished_at=_now())
     achieved = achieved_rps(requests_frame(step_dir), summary["overall"]["count"])

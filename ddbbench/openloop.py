@@ -39,8 +39,12 @@ class OpenLoop:
         self.ctx = ctx
         self.rng = rng
         self.pool = gevent.pool.Pool(load.max_in_flight)
-        self.times: Iterator[float] = arrival_times(load.arrival_stages(), time.perf_counter(),
-                                                    share, phase)
+        start = time.perf_counter()
+        self.times: Iterator[float] = arrival_times(load.arrival_stages(), start, share, phase)
+        # Warm-up is the schedule's first warmup_s seconds, on the schedule's own clock: the
+        # count of unmeasured arrivals is then exact (rate x warmup_s), however late Locust
+        # started this user after the test began.
+        self.measure_from = start + load.warmup_s
 
     def run(self) -> None:
         pending: float | None = None  # the arrival being slept towards or waiting for a slot
@@ -52,7 +56,7 @@ class OpenLoop:
                 if self.pool.full():
                     self.ctx.counters["cap_waits"] += 1
                     self.pool.wait_available()  # the request will start late, and show it
-                self.pool.spawn(self.ctx.send, pattern, call, int(t * 1e9))
+                self.pool.spawn(self.ctx.send, pattern, call, int(t * 1e9), t >= self.measure_from)
                 self.ctx.counters["scheduled"] += 1
                 pending = None
         except gevent.GreenletExit:

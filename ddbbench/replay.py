@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ddbbench import local
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
-from ddbbench.errors import BenchError
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
@@ -26,23 +24,6 @@ from ddbbench.recorder import COUNTERS, Recorder
 from ddbbench.scenario import Scenario
 
 OnResult = Callable[[str, Result], None]
-
-
-def resolve_endpoint(scenario: Scenario, endpoint_url: str | None) -> Endpoint:
-    """The endpoint a load process talks to: given explicitly, or from the scenario target."""
-    if endpoint_url:
-        kind = "local" if scenario.target == "local" else "endpoint"
-        return Endpoint(kind, endpoint_url, scenario.region)
-    if scenario.target == "local":
-        running = local.read_state()
-        if running is None:
-            raise BenchError("scenario target is local but no DynamoDB Local is running; start "
-                             "one with `ddbbench local start` (and `ddbbench load`), or use "
-                             "`ddbbench run`, which manages it")
-        return Endpoint("local", running.endpoint, scenario.region)
-    if scenario.target == "aws":
-        return Endpoint("aws", None, scenario.region)
-    return Endpoint("endpoint", scenario.target, scenario.region)
 
 
 @dataclass
@@ -93,9 +74,15 @@ class ReplayContext:
         pattern = self.picker.pick(rng)
         return pattern, self.factory.make(pattern, rng)
 
-    def send(self, pattern: str, call: Call, intended_perf_ns: int | None = None) -> Result:
+    def send(self, pattern: str, call: Call, intended_perf_ns: int | None = None,
+             measured: bool | None = None) -> Result:
+        """Send and record one request. ``measured`` is decided by the caller when it knows
+        (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
+        request's (intended) start against the warm-up cut-off."""
         result = execute(self.client, call, intended_perf_ns)
-        if result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns:
+        if measured is None:
+            measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
+        if measured:
             self.recorder.record(pattern, result)
             if self.on_result is not None:
                 self.on_result(pattern, result)

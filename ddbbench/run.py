@@ -34,13 +34,15 @@ from ddbbench.scenario import Scenario
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
+STOP_TIMEOUT_S = 10  # Locust's --stop-timeout: users finish their current request
+MEASUREMENTS_GRACE_S = STOP_TIMEOUT_S + 10.0  # beyond the drain: stopping users, writing files
 Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    scenario: Scenario
-    scenarios_file: Path
+    scenario: Scenario  # resolved: every command-line override applied
+    scenarios_file: Path | None  # where it was read from (recorded, never read again)
     reports_root: Path
     port: int | None = None
     skip_load: bool = False
@@ -94,8 +96,9 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
         run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
+        # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
         manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
-        manifest["scenarios_file"] = str(req.scenarios_file)
+        manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
         write_manifest(run_dir, manifest)
         echo(f"run directory: {run_dir}")
         if not req.skip_load:
@@ -103,7 +106,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
             update_manifest(run_dir, load=stats.to_dict())
         update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
-        status = replay(req, endpoint, run_dir, echo)
+        status = replay(sc, run_dir, echo)
         if req.after_replay is not None and status == "complete":
             update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
     summary = build_report(run_dir)
@@ -113,14 +116,44 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     return run_dir, summary
 
 
-def replay(req: RunRequest, endpoint: Endpoint, run_dir: Path, echo: Echo) -> str:
-    """Replay the scenario's load with Locust into ``run_dir``: 'complete' or 'interrupted'."""
-    sc = req.scenario
-    cmd = locust_command(req, endpoint, run_dir)
+def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:
+    """Replay the resolved run in ``run_dir``'s manifest with Locust: 'complete' or 'interrupted'.
+
+    ``sc`` is that manifest's scenario (the caller wrote it); Locust reads the run from the
+    manifest itself, so what it replays is exactly what the manifest records.
+    """
+    cmd = locust_command(sc, run_dir)
     update_manifest(run_dir, locust={"command": cmd})
     echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
          f"(Locust log: {run_dir / 'locust.log'})")
-    return run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
+    status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
+    wait_for_measurements(run_dir, sc, echo)
+    return status
+
+
+def wait_for_measurements(run_dir: Path, sc: Scenario, echo: Echo) -> None:
+    """Wait (bounded) until every load process has written its measurements.
+
+    With ``--processes`` Locust's master exits about 0.5 s after telling its workers to quit,
+    without waiting for them (locust/main.py drops children still running), while a worker
+    may still be draining in-flight requests: reading the run directory then would lose them,
+    and stopping the server under them would turn their backlog into connection errors.
+    """
+    expected = sc.load.processes
+    drain_s = sc.client.read_timeout_s * sc.client.max_attempts + 1  # the workers' drain bound
+    deadline = time.monotonic() + drain_s + MEASUREMENTS_GRACE_S
+    written = _measurement_files(run_dir)
+    while len(written) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        written = _measurement_files(run_dir)
+    if len(written) < expected:
+        echo(f"warning: {expected - len(written)} of {expected} load processes wrote no "
+             f"measurements within {drain_s + MEASUREMENTS_GRACE_S:.0f}s; see {run_dir / 'locust.log'}")
+        update_manifest(run_dir, missing_processes=expected - len(written))
+
+
+def _measurement_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "histograms").glob("*.json"))
 
 
 def describe_load(sc: Scenario) -> str:
@@ -141,20 +174,18 @@ def locust_users(sc: Scenario) -> tuple[int, float]:
     return load.users, load.spawn_rate
 
 
-def locust_command(req: RunRequest, endpoint: Endpoint, run_dir: Path) -> list[str]:
-    load = req.scenario.load
-    users, spawn_rate = locust_users(req.scenario)
+def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
+    """Locust's own options (headless, users, run time, output files) and the run directory:
+    the scenario, its overrides and the target travel in the manifest, not on this line."""
+    load = sc.load
+    users, spawn_rate = locust_users(sc)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
-           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", "10",
+           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(STOP_TIMEOUT_S),
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
-           "--json-file", str(run_dir / "locust_stats"),
-           "--ddb-scenario", req.scenario.name, "--ddb-scenarios-file", str(req.scenarios_file),
-           "--ddb-run-dir", str(run_dir), "--ddb-design", req.scenario.design]
+           "--json-file", str(run_dir / "locust_stats"), "--ddb-run-dir", str(run_dir)]
     if load.processes > 1:
         cmd += ["--processes", str(load.processes)]
-    if endpoint.url:
-        cmd += ["--ddb-endpoint", endpoint.url]
     return cmd
 
 

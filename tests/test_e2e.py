@@ -159,7 +159,12 @@ def test_plain_locust_run_then_report(isolated_cache: Path, tmp_path: Path) -> N
         run_cli("local", "stop", check=True)
     manifest = json.loads((run_dir / "manifest.json").read_text())  # written by the master
     assert manifest["source"] == "locust" and manifest["target"]["url"] == info["endpoint"]
-    assert len(list((run_dir / "histograms").glob("*.json"))) == 2  # one per worker process
+    # One file per worker process. Locust's master exits without waiting for its --processes
+    # children (they may still be writing): wait for them, bounded, as `ddbbench run` does.
+    deadline = time.monotonic() + 60
+    while len(list((run_dir / "histograms").glob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(list((run_dir / "histograms").glob("*.json"))) == 2
     report = run_cli("report", str(run_dir), check=True)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["overall"]["count"] > 0 and summary["overall"]["errors"] == 0

@@ -1,0 +1,215 @@
+"""Locust users replaying the access patterns, and the listeners that wire them to ddbbench.
+
+``locustfiles/dynamodb_patterns.py`` is a thin shim over this module. Two ways in:
+
+- ``ddbbench run`` (and knee, compare-designs) writes the resolved run into the run
+  directory's manifest and starts Locust with ``--ddb-run-dir``: every load process reads the
+  scenario, overrides and target from there, never from a scenario name.
+- Plain ``locust -f locustfiles/dynamodb_patterns.py --ddb-scenario NAME`` (web UI): this
+  module is then the entry point. It resolves the scenario and target once, at start-up, and
+  writes them into a new run directory's manifest before the test starts; its own workers
+  (``--processes``) read them from there.
+
+Latency is timed per request with ``perf_counter_ns`` and recorded in microsecond HDR
+histograms by ``ddbbench.recorder``; Locust's own statistics (whole milliseconds below
+100 ms) are shown for convenience only and never used for reported percentiles.
+"""
+
+# Locust must be imported first: it monkey-patches the standard library with gevent, and
+# importing botocore/urllib3 before it has crashed with RecursionError.
+import locust  # noqa: I001
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gevent
+import locust.stats
+import psutil
+from locust import User, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from ddbbench.client import open_target
+from ddbbench.errors import BenchError, ConfigError
+from ddbbench.execute import Result
+from ddbbench.locust_buckets import two_significant_digits
+from ddbbench.openloop import OpenLoop
+from ddbbench.pacing import Pacer
+from ddbbench.paths import default_scenarios_file, reports_dir
+from ddbbench.replay import ReplayContext
+from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
+from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
+from ddbbench.scenario import load_scenario
+
+CPU_SAMPLE_S = 1.0
+_state: dict[str, Any] = {}
+# Sub-millisecond precision in Locust's console and web UI (see ddbbench/locust_buckets.py).
+locust.stats.bucket_response_time = two_significant_digits
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DynamoDBError(Exception):
+    """Shown in Locust's failure table; the message is the outcome class and error code."""
+
+
+def entry_point(fn: F) -> F:
+    """Where Locust calls into ddbbench: a ``BenchError`` becomes one line and its exit code,
+    as the ``ddbbench`` command prints it; anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BenchError as exc:
+            print(f"ddbbench: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    group = parser.add_argument_group("ddbbench")
+    group.add_argument("--ddb-run-dir", default="", help="run directory; when its manifest holds a "
+                       "resolved run (as `ddbbench run` writes it), that run is replayed and the "
+                       "options below are ignored (default: a new folder under reports/)")
+    group.add_argument("--ddb-scenario", default="baseline", env_var="DDBBENCH_SCENARIO",
+                       help="scenario name in the scenarios file")
+    group.add_argument("--ddb-scenarios-file", default=str(default_scenarios_file()),
+                       env_var="DDBBENCH_SCENARIOS", help="path of scenarios.yaml")
+    group.add_argument("--ddb-target", default="", help="override the scenario target: local, aws "
+                       "or an http(s) URL")
+    group.add_argument("--ddb-design", default="", env_var="DDBBENCH_DESIGN",
+                       help="key design (default: the scenario's)")
+
+
+@events.init.add_listener
+@entry_point
+def _on_init(environment: Any, **_: Any) -> None:
+    opts = environment.parsed_options
+    if opts is None:  # used as a library without command-line options
+        return
+    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else None
+    if run_dir is not None and (run_dir / "manifest.json").exists():
+        _state["run"] = read_resolved(run_dir)  # the hand-off from `ddbbench run`
+    elif not isinstance(environment.runner, WorkerRunner):
+        _state["run"] = resolve_from_options(opts)  # plain Locust: this is the entry point
+
+
+def resolve_from_options(opts: Any) -> ResolvedRun:
+    """Plain Locust's one resolution: scenario, overrides and target (a running Local)."""
+    scenario = apply_overrides(load_scenario(opts.ddb_scenarios_file, opts.ddb_scenario),
+                               Overrides(target=opts.ddb_target or None, design=opts.ddb_design or None),
+                               flag="--ddb-")
+    with open_target(scenario.target, scenario.region, start_local=False) as endpoint:
+        return ResolvedRun(scenario, endpoint)
+
+
+@events.test_start.add_listener
+@entry_point
+def _on_test_start(environment: Any, **_: Any) -> None:
+    opts = environment.parsed_options
+    if opts is None:
+        return
+    runner = environment.runner
+    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else None
+    if isinstance(runner, WorkerRunner):
+        if run_dir is None or not (run_dir / "manifest.json").exists():
+            raise ConfigError("a Locust worker needs --ddb-run-dir naming the master's run directory "
+                              "(shared or copied back afterwards; see docs/distributed.md)")
+        run = _state["run"] = read_resolved(run_dir)
+    else:
+        run = _state["run"]
+        run_dir = run_dir or create_run_dir(reports_dir(), run.scenario.name)
+        if not (run_dir / "manifest.json").exists():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            manifest = base_manifest(run_dir, run.scenario.to_dict(), run.endpoint.describe(),
+                                     source="locust")
+            write_manifest(run_dir, manifest)
+            print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
+    if isinstance(runner, MasterRunner):
+        return  # the workers measure; each writes its own files into run_dir
+    start_measuring(environment, run, run_dir)
+
+
+def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path) -> None:
+    load = run.scenario.load
+    opts = environment.parsed_options
+    concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
+    ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency)
+    ctx.on_result = partial(_fire_request_event, environment)
+    ctx.start_measuring_after(load.warmup_s)
+    _state["ctx"] = ctx
+    _state["loops"] = []
+    _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    ctx: ReplayContext | None = _state.pop("ctx", None)
+    sampler = _state.pop("sampler", None)
+    if sampler is not None:
+        sampler.kill()
+    if ctx is not None:
+        client = ctx.scenario.client
+        for loop in _state.pop("loops", []):
+            loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
+        path = ctx.close()
+        print(f"ddbbench: wrote {path}", file=sys.stderr)
+
+
+def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
+    # Only measured requests reach Locust, so its request counts equal ddbbench's.
+    environment.events.request.fire(
+        request_type="dynamodb", name=pattern, response_time=r.response_ns / 1e6,
+        response_length=r.response_bytes, context={},
+        exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))
+
+
+def _sample_cpu(ctx: ReplayContext) -> None:
+    # Load-generator honesty: a saturated generator measures its own queueing, not DynamoDB.
+    # The machine's CPU too: the server or other work on the same cores slows the generator
+    # without showing in its own CPU.
+    proc = psutil.Process()
+    proc.cpu_percent(None)
+    psutil.cpu_percent(None)
+    while True:
+        gevent.sleep(CPU_SAMPLE_S)
+        ctx.recorder.sample_cpu(proc.cpu_percent(None), psutil.cpu_percent(None))
+
+
+class ConversationUser(User):
+    """Closed model: one application instance issuing the mix, paced to rate_per_user.
+    Open model: one arrival generator sending its share of the arrival rate."""
+
+    def on_start(self) -> None:
+        self.ctx: ReplayContext = _state["ctx"]
+        self.rng = self.ctx.user_rng()
+        self.open_loop: OpenLoop | None = None
+        self.pacer: Pacer | None = None
+        if self.ctx.scenario.load.model == "open":
+            users = self.environment.parsed_options.num_users or 1
+            self.open_loop = OpenLoop(self.ctx, self.rng, share=1 / users, phase=self.ctx.user_phase())
+            _state["loops"].append(self.open_loop)
+        else:
+            # Our own pacer, not Locust's constant_throughput: see ddbbench/pacing.py for why.
+            self.pacer = self.ctx.pacer()
+            gevent.sleep(self.pacer.delay(time.perf_counter()))
+
+    def wait_time(self) -> float:
+        return self.pacer.delay(time.perf_counter()) if self.pacer else 0.0
+
+    def on_stop(self) -> None:
+        if self.pacer is not None:
+            self.ctx.counters["late_starts"] += self.pacer.late
+
+    @task
+    def access_pattern(self) -> None:
+        if self.open_loop is not None:
+            self.open_loop.run()  # until the test stops
+        else:
+            self.ctx.step(self.rng)

@@ -8,7 +8,7 @@ Example::
 
     changes = parse_changes({"delay_ms": 5, "errors": [{"code": "ThrottlingException", "rate": 0.1}]})
     settings = changes.applied_to(Settings())   # delay_s=0.005, one rule firing 10% of the time
-    parse_changes({"delay_ms": -1})             # ConfigError: delay_ms: -1 is not a number >= 0 ...
+    parse_changes({"delay_ms": -1})  # ConfigError: delay_ms: -1 is not a number of milliseconds >= 0
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from ddbbench import __version__, local
-from ddbbench.errors import BenchError
+from ddbbench.errors import FAILED, INTERRUPTED, BenchError
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.resolved import Overrides, apply_overrides
 from ddbbench.scenario import DESIGN_NAMES, Scenario, load_scenario, load_scenarios
@@ -47,7 +47,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         info = local.read_state()
         if info is None:
             echo("DynamoDB Local is not running")
-            return 3
+            return FAILED
         print(json.dumps(local.describe(info), indent=2))
     return 0
 
@@ -187,6 +187,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # --- parser --------------------------------------------------------------------------------
 
+# What add_subparsers() returns; argparse has no public name for it (a string: it is generic
+# only for type checkers).
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
 def _common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
     p.add_argument("--scenarios-file", default=str(default_scenarios_file()),
                    help="scenarios file (default: %(default)s)")
@@ -200,13 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ddbbench", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ddbbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    # One function per command, in the order `ddbbench --help` lists them.
+    for add in (_add_local_parser, _add_load_parser, _add_generate_parser, _add_run_parser,
+                _add_compare_designs_parser, _add_designs_parser, _add_report_parser, _add_compare_parser,
+                _add_plan_parser, _add_knee_parser, _add_scenarios_parser):
+        add(sub)
+    return parser
 
+
+def _add_local_parser(sub: _Commands) -> None:
     p = sub.add_parser("local", help="manage a detached DynamoDB Local")
     p.add_argument("action", choices=("install", "start", "stop", "status"))
     p.add_argument("--port", type=int, help="port (default: a free one)")
     p.add_argument("--db-path", help="persist tables in this folder instead of memory")
     p.set_defaults(func=cmd_local)
 
+
+def _add_load_parser(sub: _Commands) -> None:
     p = sub.add_parser("load", help="generate the scenario's dataset and bulk-load it")
     _common(p)
     _tables_flags(p)
@@ -218,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(override loader.max_wcu_per_s)")
     p.set_defaults(func=cmd_load)
 
+
+def _add_generate_parser(sub: _Commands) -> None:
     p = sub.add_parser("generate", help="write the scenario's dataset as files (JSON lines, "
                        "DynamoDB JSON for import from S3)")
     _common(p)
@@ -227,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gzip", action="store_true", help="gzip every file (deterministic bytes)")
     p.set_defaults(func=cmd_generate)
 
+
+def _add_run_parser(sub: _Commands) -> None:
     p = sub.add_parser("run", help="load, replay the access patterns with Locust, report")
     _common(p)
     _tables_flags(p)
@@ -238,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_run)
 
+
+def _add_compare_designs_parser(sub: _Commands) -> None:
     p = sub.add_parser("compare-designs", help="run the scenario on several key designs in turn "
                        "and compare latency, capacity and storage side by side")
     _common(p)
@@ -250,13 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_compare_designs)
 
+
+def _add_designs_parser(sub: _Commands) -> None:
     p = sub.add_parser("designs", help="list the key designs")
     p.set_defaults(func=cmd_designs)
 
+
+def _add_report_parser(sub: _Commands) -> None:
     p = sub.add_parser("report", help="rebuild summary and report of a run directory")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_report)
 
+
+def _add_compare_parser(sub: _Commands) -> None:
     p = sub.add_parser("compare", help="CI gate: does CANDIDATE regress against BASELINE? "
                        "(exit 0 pass, 1 regression, 2 unusable or incomparable input)")
     p.add_argument("baseline")
@@ -270,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", help="write JUnit XML (for CI systems) here")
     p.set_defaults(func=cmd_compare)
 
+
+def _add_plan_parser(sub: _Commands) -> None:
     p = sub.add_parser("plan", help="capacity plan: project a run's measured capacity to a target "
                        "traffic, price it (docs/capacity-planning.md)")
     p.add_argument("run_dir")
@@ -289,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write plan.json and plan.md here (default: RUN_DIR)")
     p.set_defaults(func=cmd_plan)
 
+
+def _add_knee_parser(sub: _Commands) -> None:
     p = sub.add_parser("knee", help="find the knee: step the open-model arrival rate up until the "
                        "SLO or error budget breaks (docs/capacity-planning.md)")
     _common(p)
@@ -308,12 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_knee)
 
+
+def _add_scenarios_parser(sub: _Commands) -> None:
     p = sub.add_parser("scenarios", help="list or validate scenarios")
     p.add_argument("action", choices=("list", "validate"))
     p.add_argument("file", nargs="?", help="scenarios file (default: --scenarios-file)")
     _common(p, scenario=False)
     p.set_defaults(func=cmd_scenarios)
-    return parser
 
 
 def _percentile(text: str) -> float:
@@ -363,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("ddbbench: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

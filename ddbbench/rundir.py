@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ddbbench import __version__
-from ddbbench.errors import BenchError
+from ddbbench.errors import UnusableInput
 from ddbbench.paths import PROJECT_ROOT
 
 FORMAT = "ddbbench-run"
@@ -102,11 +102,11 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        raise BenchError(f"{run_dir}: not a run directory (no manifest.json)") from None
+        raise UnusableInput(f"{run_dir}: not a run directory (no manifest.json)") from None
     except ValueError as exc:
-        raise BenchError(f"{path}: unreadable manifest ({exc})") from None
+        raise UnusableInput(f"{path}: unreadable manifest ({exc})") from None
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise BenchError(f"{path}: format {manifest.get('format')!r} version "
-                         f"{manifest.get('format_version')!r} is not supported "
-                         f"({FORMAT} {FORMAT_VERSION})")
+        raise UnusableInput(f"{path}: format {manifest.get('format')!r} version "
+                            f"{manifest.get('format_version')!r} is not supported "
+                            f"({FORMAT} {FORMAT_VERSION})")
     return manifest

@@ -132,7 +132,7 @@ def test_cli_local_start_status_stop(isolated_cache: Path) -> None:
         stopped = run_cli("local", "stop", check=True)
     assert f"pid {info['pid']}" in stopped.stderr
     assert not local.is_ready(info["endpoint"], timeout=0.5)
-    assert run_cli("local", "status").returncode == 3
+    assert run_cli("local", "status").returncode == 1  # not running: failed (errors.EXIT_CODES)
     assert "was not running" in run_cli("local", "stop", check=True).stderr
 
 

@@ -1,4 +1,4 @@
-"""Tests for the DynamoDB stub server (ddbbench/stub.py), driven by a real boto3 client.
+"""Tests for the DynamoDB stub server (the ddbbench/stub/ package), driven by a real boto3 client.
 
 Every test talks to a real stub process. Timing assertions are lower bounds implied by a
 configured sleep only (or relative between two calls): never an upper bound on latency.
@@ -6,6 +6,8 @@ configured sleep only (or relative between two calls): never an upper bound on l
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import subprocess
 import sys
@@ -19,7 +21,8 @@ import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from ddbbench.stub import LISTENING, StubServer
+from ddbbench.errors import BenchError, ConfigError
+from ddbbench.stub import CONTROL_PATH, LISTENING, StubServer
 
 CONFIG = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1},
                                 connect_timeout=5, read_timeout=30)
@@ -271,12 +274,49 @@ def test_error_rule_limited_to_operations(stub: StubServer, client: Any) -> None
     {"errors": [{"code": "X", "bogus": 1}]}, {"seed": 1.5}])
 def test_bad_settings_are_refused_and_change_nothing(stub: StubServer, changes: dict[str, Any]) -> None:
     before = stub.configure()
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         stub.configure(**changes)
     after = stub.configure()
     before.pop("stall_remaining_s")
     after.pop("stall_remaining_s")
     assert after == before
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"delay_ms": -1}, "delay_ms: -1 is not a number of milliseconds >= 0"),
+    ({"errors": [{"code": "X"}, {"code": "X", "rate": 1.5}]},
+     r"errors\[1\]\.rate: 1\.5 is not a rate in \[0, 1\]"),
+    ({"errors": [{"code": "X", "bogus": 1}]},
+     r"errors\[0\]: unknown key\(s\) 'bogus'; allowed: code, status, rate, operations, message"),
+    ({"errors": [{"code": "X", "status": 200}]}, r"errors\[0\]\.status: 200 is not an HTTP error status"),
+    ({"seed": 1.5}, "seed: 1.5 is not an integer")])
+def test_bad_settings_name_the_value_and_what_is_allowed(stub: StubServer, changes: dict[str, Any],
+                                                         message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        stub.configure(**changes)
+
+
+def test_control_api_refuses_unknown_settings_with_400(stub: StubServer) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", stub.port, timeout=5)
+    try:
+        conn.request("POST", CONTROL_PATH, body=json.dumps({"delay": 5}))
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+    finally:
+        conn.close()
+    assert resp.status == 400
+    assert body["message"] == "unknown stub setting(s) 'delay'; allowed: delay_ms, errors, stall_s, seed"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"errors": [{"code": "X", "rate": -0.1}]}, r"errors\[0\]\.rate: -0\.1 is not a rate in \[0, 1\]"),
+    ({"errors": [{"code": "X", "operations": "GetItem"}]},
+     r"errors\[0\]\.operations: 'GetItem' is not a list"),
+    ({"delay_ms": float("inf")}, "delay_ms: inf is not a number of milliseconds >= 0"),
+    ({"port": 70000}, r"port: 70000 is not a port number in \[0, 65535\]")])
+def test_bad_arguments_are_refused_before_any_process_starts(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        StubServer(**kwargs)
 
 
 # --- lifecycle --------------------------------------------------------------------------------
@@ -334,11 +374,12 @@ def test_child_exits_when_its_parent_goes_away() -> None:
                 proc.kill()
                 proc.wait()
 
+
 def test_start_fails_clearly_when_the_port_is_taken() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         stub = StubServer(port=taken.getsockname()[1])
-        with pytest.raises(RuntimeError, match="exited with code 1"):
+        with pytest.raises(BenchError, match="exited with code 1"):
             stub.start()
         assert stub.pid is None

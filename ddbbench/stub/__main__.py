@@ -1,0 +1,7 @@
+"""``python -m ddbbench.stub``: see ddbbench.stub.command."""
+
+import sys
+
+from ddbbench.stub.command import main
+
+sys.exit(main())

@@ -181,8 +181,9 @@ class StubServer:
 
     def stats(self, reset: bool = False) -> dict[str, Any]:
         """Counters since start (or the last reset): requests, operations {op: n}, errors
-        {code: n}, injected_errors, connections (that carried DynamoDB requests), in_flight,
-        max_in_flight. ``reset=True`` zeroes them atomically with the read.
+        {code: n}, access_keys {signing key id: n}, injected_errors, connections (that
+        carried DynamoDB requests), in_flight, max_in_flight. ``reset=True`` zeroes them
+        atomically with the read.
 
         Example: ``stub.stats()["operations"]`` -> ``{'GetItem': 50}``
         """

@@ -66,6 +66,7 @@ class _Stats:
     def reset(self) -> None:
         self.requests = 0
         self.operations: dict[str, int] = {}
+        self.access_keys: dict[str, int] = {}  # who signed: tests check where credentials came from
         self.errors: dict[str, int] = {}
         self.connections = 0
         self.in_flight = 0
@@ -74,6 +75,7 @@ class _Stats:
     def snapshot(self, reset: bool = False) -> dict[str, Any]:
         with self.lock:
             snap = {"requests": self.requests, "operations": dict(self.operations),
+                    "access_keys": dict(self.access_keys),
                     "errors": dict(self.errors), "injected_errors": sum(self.errors.values()),
                     "connections": self.connections, "in_flight": self.in_flight,
                     "max_in_flight": self.max_in_flight}
@@ -85,10 +87,11 @@ class _Stats:
         with self.lock:
             self.connections += 1
 
-    def arrived(self, op: str, rule: ErrorRule | None) -> None:
+    def arrived(self, op: str, rule: ErrorRule | None, access_key: str) -> None:
         with self.lock:
             self.requests += 1
             self.operations[op] = self.operations.get(op, 0) + 1
+            self.access_keys[access_key] = self.access_keys.get(access_key, 0) + 1
             if rule is not None:
                 self.errors[rule.code] = self.errors.get(rule.code, 0) + 1
             self.in_flight += 1
@@ -215,7 +218,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 if not used_for_ddb:
                     used_for_ddb = True
                     self.server.stats.connection()
-                self._dynamodb(req.headers.get(b"x-amz-target", b""), req.body, req.keep)
+                self._dynamodb(req.headers.get(b"x-amz-target", b""), req.body, req.keep,
+                               _access_key(req.headers.get(b"authorization", b"")))
             if not req.keep:
                 return
 
@@ -271,13 +275,13 @@ class _Handler(socketserver.StreamRequestHandler):
             head += b"Connection: close\r\n"
         self.wfile.write(head + b"\r\n" + body)
 
-    def _dynamodb(self, target: bytes, body: bytes, keep: bool) -> None:
+    def _dynamodb(self, target: bytes, body: bytes, keep: bool, access_key: str = "") -> None:
         server = self.server
         settings = server.settings  # read once: a concurrent configure() never mixes settings
         op = target.rpartition(b".")[2].decode("latin-1")
         # Decide the error at arrival, so a sequential client sees the seeded sequence in order.
         rule = pick_rule(settings.errors, op, server.rng)
-        server.stats.arrived(op, rule)
+        server.stats.arrived(op, rule, access_key)
         try:
             # A stall pauses the whole server: requests arriving during it wait for its end and
             # then take their normal time; requests already in progress are held at the end too.
@@ -291,6 +295,17 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._send(*_answer(server.responder, op, body), keep)
         finally:
             server.stats.left()
+
+
+def _access_key(authorization: bytes) -> str:
+    """The access key id a SigV4 Authorization header names ('' when unsigned); the stub
+    never checks signatures, it only records who signed.
+
+    >>> _access_key(b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, ...")
+    'AKIDEXAMPLE'
+    """
+    _, found, rest = authorization.partition(b"Credential=")
+    return rest.split(b"/", 1)[0].decode("latin-1") if found else ""
 
 
 def _answer(responder: Responder, op: str, body: bytes) -> tuple[int, bytes]:

@@ -87,7 +87,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import summary_table
-    from ddbbench.run import RunRequest, run_scenario
+    from ddbbench.run import RunRequest, check_objectives, run_scenario
 
     req = RunRequest(scenario=_scenario_from(args), scenarios_file=Path(args.scenarios_file),
                      reports_root=Path(args.reports_dir), port=args.port,
@@ -95,6 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir, summary = run_scenario(req, echo)
     print(summary_table(summary))
     print(f"\nreport: {run_dir / 'report.html'}")
+    if args.check:
+        check_objectives(summary)
     return 0
 
 
@@ -254,6 +256,8 @@ def _add_run_parser(sub: _Commands) -> None:
     p.add_argument("--processes", type=int, help="override load.processes (Locust --processes)")
     p.add_argument("--port", type=int, help="port for a DynamoDB Local this run starts")
     p.add_argument("--skip-load", action="store_true", help="replay against tables already loaded")
+    p.add_argument("--check", action="store_true", help="exit 3 when the run completed but missed "
+                   "an objective (default: report the miss and exit 0)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
     p.set_defaults(func=cmd_run)
 

@@ -24,7 +24,7 @@ from analysis.report import build_report
 from datagen.loader import LoadStats, load_scenario, summary_line
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
-from ddbbench.errors import BenchError, Interrupted
+from ddbbench.errors import BenchError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
@@ -114,6 +114,16 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     if status != "complete":
         raise Interrupted(f"interrupted; partial results kept in {run_dir}")
     return run_dir, summary
+
+
+def check_objectives(summary: dict[str, Any]) -> None:
+    """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed."""
+    missed = [v for v in summary["slo"]["verdicts"] if not v["met"]]
+    if missed:
+        listed = "; ".join(f"{v['pattern']} p{v['percentile']:g} "
+                           + ("not measured" if v["value_ms"] is None else f"{v['value_ms']:.3f} ms")
+                           + f" (objective < {v['threshold_ms']:g} ms)" for v in missed)
+        raise ObjectiveMissed(f"{len(missed)} objective(s) missed: {listed}")
 
 
 def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:

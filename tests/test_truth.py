@@ -35,11 +35,11 @@ def write_scenarios(tmp_path: Path, **load: Any) -> Path:
     return path
 
 
-def run_against(stub: StubServer, scenarios: Path, *extra: str) -> dict[str, Any]:
+def run_against(stub: StubServer, scenarios: Path, *extra: str, code: int = 0) -> dict[str, Any]:
     proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "t", "--target", stub.endpoint,
                    "--skip-load", *extra, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return latest_summary()
+    assert proc.returncode == code, proc.stderr[-3000:]
+    return latest_summary() | {"stderr": proc.stderr}
 
 
 def latest_summary() -> dict[str, Any]:
@@ -53,7 +53,9 @@ def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tm
     with StubServer() as stub:
         fast_run = run_against(stub, scenarios)
         stub.configure(delay_ms=20)
-        slow_run = run_against(stub, scenarios)
+        # Asked to check, a completed run that misses its objective (p99 < 10 ms) exits 3.
+        slow_run = run_against(stub, scenarios, "--check", code=3)
+    assert "objective(s) missed: get_conversation p99" in slow_run["stderr"]
     fast, slow = (r["patterns"]["get_conversation"] for r in (fast_run, slow_run))
     # The stub sleeps 20 ms before every answer: no request can be faster than that.
     assert slow["min_ms"] >= 20.0

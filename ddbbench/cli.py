@@ -14,7 +14,7 @@ from typing import Any
 from ddbbench import __version__, local
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.scenario import DESIGN_NAMES, Scenario, check_target, load_scenario, load_scenarios, with_design
+from ddbbench.scenario import DESIGN_NAMES, Scenario, check_target, load_scenario, load_scenarios
 
 
 def echo(message: str) -> None:
@@ -22,12 +22,16 @@ def echo(message: str) -> None:
 
 
 def _scenario_from(args: argparse.Namespace) -> Scenario:
+    from ddbbench.designs import check_scenario_design, with_design  # loads faker: not for --help
+
     sc = load_scenario(args.scenarios_file, args.scenario)
     if getattr(args, "target", None):
         check_target(args.target, "--target")
         sc = dataclasses.replace(sc, target=args.target)
     if getattr(args, "design", None):
         sc = with_design(sc, args.design)
+    else:
+        check_scenario_design(sc)
     load_changes: dict[str, Any] = {}
     if getattr(args, "duration", None) is not None:
         if args.duration <= 0:
@@ -189,7 +193,11 @@ def cmd_knee(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    from ddbbench.designs import check_scenario_design
+
     scenarios = load_scenarios(args.file or args.scenarios_file)
+    for sc in scenarios.values():
+        check_scenario_design(sc)
     if args.action == "validate":
         echo(f"{args.file or args.scenarios_file}: {len(scenarios)} valid scenario(s): "
              + ", ".join(scenarios))

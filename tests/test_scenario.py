@@ -46,7 +46,7 @@ EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
              "processes, warmup_requests, warmup_s, calibration_requests")
 KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
-             "batch_get_candidates, batch_get_size, query_statuses")
+             "batch_get_candidates, log_events, batch_get_size, log_events_batch_size, query_statuses")
 DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"
 
 
@@ -92,7 +92,7 @@ def test_shipped_smoke_values() -> None:
                            warmup_requests=3000, warmup_s=5.0)
     assert sc.load.model == "closed"
     assert sc.load.run_time_s == 10.0
-    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)  # all six patterns
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)  # all seven patterns
     assert sc.keys == Keys(get_conversation=KeyChoice(distribution="zipfian", zipf_s=0.99))
     assert sc.keys.for_pattern("get_conversation") == KeyChoice("zipfian", 0.99, 0.01, 0.9)
     assert sc.keys.for_pattern("update_status") == KeyChoice("uniform", 0.99, 0.01, 0.9)
@@ -105,7 +105,7 @@ def test_shipped_smoke_open_values() -> None:
     sc = load_scenario(SHIPPED, "smoke-open")
     assert sc.dataset == Dataset(seed=7, candidates=100, conversations=500, jobs=20,
                                  messages=Range(min=1, max=6))
-    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)
     assert sc.keys == Keys()
     assert sc.load == Load(model="open", stages=(Stage(6.0, 40.0), Stage(6.0, 60.0)), max_in_flight=32)
     assert sc.load.duration_s is None
@@ -119,7 +119,7 @@ def test_shipped_baseline_values() -> None:
                                  messages=Range(min=2, max=16))
     assert sc.mix.weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
                                 "update_status": 15.0, "append_message": 15.0,
-                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
     assert (sc.load.users, sc.load.spawn_rate, sc.load.duration_s) == (10, 10.0, 60.0)
     assert (sc.load.model, sc.load.stages, sc.load.run_time_s) == ("closed", (), 60.0)
     assert sc.keys == Keys()
@@ -213,10 +213,10 @@ def test_mix_weights_order_matches_patterns() -> None:
     assert SEED_PATTERNS == ("get_conversation", "query_by_candidate_status", "update_status",
                              "append_message")
     assert PATTERNS[:4] == SEED_PATTERNS
-    assert PATTERNS[4:] == ("batch_get_candidates", "create_conversation")
+    assert PATTERNS[4:] == ("batch_get_candidates", "create_conversation", "log_events")
     assert Mix().weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
                                "update_status": 15.0, "append_message": 15.0,
-                               "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                               "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
     assert STATUSES == ("CREATED", "ONGOING", "COMPLETED")
 
 
@@ -246,7 +246,7 @@ def test_zero_weight_allowed_if_another_is_positive() -> None:
     sc = parse_scenarios(doc_with({"mix": mix}))["x"]
     assert sc.mix.weights() == {"get_conversation": 0.0, "query_by_candidate_status": 0.0,
                                 "update_status": 0.0, "append_message": 1.0,
-                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
 
 
 def test_only_new_patterns_weighted_is_valid() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ddbbench.errors import BenchError, ConfigError
+from ddbbench.facts import PATTERN_FACTS
 from ddbbench.scenario import (
     PATTERNS,
     SEED_PATTERNS,
@@ -420,6 +421,28 @@ def test_keys_for_pattern_falls_back_to_default() -> None:
     assert keys.for_pattern("append_message") == hot
     assert keys.for_pattern("batch_get_candidates") == hot
     assert keys.for_pattern("create_conversation") == hot  # has no entry of its own
+    assert keys.for_pattern("log_events") == hot
+
+
+def test_log_events_keys_parse() -> None:
+    body = {"mix": {"log_events": 3},
+            "keys": {"log_events": {"distribution": "latest"}, "log_events_batch_size": 25}}
+    sc = parse_scenarios(doc_with(body))["x"]
+    assert sc.mix.weights()["log_events"] == 3.0
+    assert sc.keys.for_pattern("log_events") == KeyChoice("latest", 0.99, 0.01, 0.9)
+    assert sc.keys.log_events_batch_size == 25
+    assert Keys().log_events_batch_size == 5
+
+
+def test_mix_and_keys_fields_follow_the_pattern_registry() -> None:
+    # The scenario model builds a weight per pattern and a key choice per pattern that draws
+    # existing keys from ddbbench.facts: a new pattern needs no edit here.
+    assert [f.name for f in dataclasses.fields(Mix)] == list(PATTERNS)
+    keyed = [f.name for f in dataclasses.fields(Keys) if f.name in PATTERNS]
+    assert keyed == [p.name for p in PATTERN_FACTS if p.keys is not None]
+    assert "create_conversation" not in keyed  # it draws no existing key
+    assert Mix(get_conversation=1).weights() == {p.name: (1.0 if p.name == "get_conversation" else p.weight)
+                                                 for p in PATTERN_FACTS}
 
 
 def test_keys_section_parses() -> None:
@@ -464,6 +487,12 @@ def test_every_key_distribution_is_accepted(distribution: str) -> None:
         ({"batch_get_size": 0}, "scenarios.x.keys.batch_get_size: 0 is not a key count >= 1 <= 100"),
         ({"batch_get_size": 101}, "scenarios.x.keys.batch_get_size: 101 is not a key count >= 1 <= 100"),
         ({"batch_get_size": 2.5}, "scenarios.x.keys.batch_get_size: 2.5 is not an integer"),
+        ({"log_events_batch_size": 0},
+         "scenarios.x.keys.log_events_batch_size: 0 is not an event count >= 1 <= 25"),
+        ({"log_events_batch_size": 26},
+         "scenarios.x.keys.log_events_batch_size: 26 is not an event count >= 1 <= 25"),
+        ({"log_events": {"distribution": "zipf"}},
+         f"scenarios.x.keys.log_events.distribution: 'zipf' is not a key distribution in {DISTRIBUTIONS}"),
         ({"create_conversation": {}},
          f"scenarios.x.keys.create_conversation: unknown key; allowed keys: {KEYS_KEYS}"),
         ({"default": {"s": 1}},
@@ -774,3 +803,14 @@ def test_slo_objectives_parse_and_round_trip() -> None:
 ])
 def test_invalid_slo_objectives(objectives: Any, message: str) -> None:
     assert config_error(doc_with({"slo": {"objectives": objectives}})) == message
+
+
+def test_the_scenario_model_imports_no_upper_layer() -> None:
+    # Layer 0: reading scenarios must not load the designs (that import closed a cycle
+    # scenario -> designs -> datagen.model -> datagen.keyspace -> scenario).
+    code = ("import sys, ddbbench.scenario, ddbbench.facts; "
+            "print(sorted(m for m in sys.modules if m.startswith(('ddbbench.', 'datagen', 'analysis'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=ROOT)
+    loaded = "['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.typed']"
+    assert proc.stdout.strip() == loaded

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -104,28 +104,18 @@ class Tables:
             _check_table_name(getattr(self, name), f"{path}.{name}")
 
 
-T = TypeVar("T")
+def pattern_fields(field_of: Callable[[PatternFact], tuple[str, Any] | None]) -> Callable[[type], type]:
+    """Class decorator, applied before ``@dataclass``: a field per pattern of the registry
+    (``ddbbench.facts.PATTERN_FACTS``; ``field_of`` gives its type hint and default, or None),
+    after the class's first own field. A new pattern gets its weight and key choice from its
+    registry line alone."""
 
-
-def pattern_fields(field_of: Callable[[PatternFact], tuple[str, Any] | None],
-                   after: str | None = None) -> Callable[[type[T]], type[T]]:
-    """Class decorator, applied before ``@dataclass``: one field per access pattern of
-    ``ddbbench.facts.PATTERN_FACTS`` (``field_of`` gives its type hint and default, or None
-    for no field), placed after the class's own field ``after`` (default: first). So a new
-    pattern gets its mix weight and key choice from its registry line alone."""
-
-    def decorate(cls: type[T]) -> type[T]:
-        own = dict(inspect.get_annotations(cls))
-        names = list(own)
-        cut = names.index(after) + 1 if after else 0
-        added: dict[str, Any] = {}
-        for fact in PATTERN_FACTS:
-            made = field_of(fact)
-            if made is not None:
-                added[fact.name], default = made
-                setattr(cls, fact.name, default)
-        cls.__annotations__ = {**{n: own[n] for n in names[:cut]}, **added,
-                               **{n: own[n] for n in names[cut:]}}
+    def decorate(cls: type) -> type:
+        own = list(inspect.get_annotations(cls).items())
+        added = {fact.name: made for fact in PATTERN_FACTS if (made := field_of(fact)) is not None}
+        for name, (_hint, default) in added.items():
+            setattr(cls, name, default)
+        cls.__annotations__ = dict(own[:1] + [(n, hint) for n, (hint, _) in added.items()] + own[1:])
         return cls
 
     return decorate
@@ -134,8 +124,7 @@ def pattern_fields(field_of: Callable[[PatternFact], tuple[str, Any] | None],
 @dataclass(frozen=True)
 @pattern_fields(lambda p: ("float", rule(p.weight, what="a weight", ge=0)))
 class Mix:
-    """Relative weights of the access patterns (any non-negative numbers, not percentages):
-    one field per pattern of ``ddbbench.facts.PATTERNS``, e.g. ``Mix(get_conversation=1)``."""
+    """Weights of the patterns of ``ddbbench.facts.PATTERNS`` (>= 0, not percentages)."""
 
     def validate(self, path: str) -> None:
         if sum(self.weights().values()) <= 0:
@@ -156,11 +145,10 @@ class KeyChoice:
 
 
 @dataclass(frozen=True)
-@pattern_fields(lambda p: None if p.keys is None else ("KeyChoice | None", None), after="default")
+@pattern_fields(lambda p: None if p.keys is None else ("KeyChoice | None", None))  # after default
 class Keys:
-    """Key choice per pattern (a ``KeyChoice | None`` field per pattern that draws existing
-    keys, see ``ddbbench.facts.KEYED_PATTERNS``); a pattern without its own entry uses
-    ``default``. Then the patterns' own settings."""
+    """Key choice per pattern that draws existing keys (``ddbbench.facts.KEYED_PATTERNS``);
+    one without its own entry uses ``default``. Then the patterns' own settings."""
 
     default: KeyChoice = field(default_factory=KeyChoice)
     batch_get_size: int = rule(10, what="a key count", ge=1, le=100)
@@ -332,8 +320,7 @@ class Scenario:
     loader: Loader = field(default_factory=Loader)
 
     def validate(self, path: str) -> None:
-        # Whether the design can answer the scenario is checked a layer up, where the designs
-        # are known: ddbbench.designs.check_scenario_design.
+        # Whether the design can answer it: a layer up (ddbbench.designs.check_scenario_design).
         check_target(self.target, f"{path}.target")
         self.slo.check_mix(self.mix, f"{path}.slo")
 
@@ -343,11 +330,8 @@ class Scenario:
 
 
 def with_design(sc: Scenario, design: str, where: str = "--design") -> Scenario:
-    """The scenario on another key design, its name checked as if written in the file.
-
-    Whether that design can answer the scenario is checked a layer up:
-    ``ddbbench.designs.with_design`` does both (use it where a scenario is resolved).
-    """
+    """The scenario on another key design, its name checked as if written in the file
+    (``ddbbench.designs.with_design`` also checks that the design can answer it)."""
     Scenario.__dataclass_fields__["design"].metadata["rule"].check(design, where)
     return dataclasses.replace(sc, design=design)
 

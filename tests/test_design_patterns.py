@@ -1,4 +1,4 @@
-"""Unit tests for the seed key design (ddbbench/design.py) and the access patterns (ddbbench/patterns.py)."""
+"""Unit tests for the seed key design (designs/seed.py) and the access patterns (ddbbench/patterns/)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from ddbbench.designs import Call, check_scenario_design, make_design, with_desi
 from ddbbench.errors import ConfigError
 from ddbbench.facts import PATTERN_FACTS, PATTERNS, STATUSES, WRITE_PATTERNS
 from ddbbench.keydist import Uniform
-from ddbbench.patterns import NEXT_STATUS, REGISTRY, Context, Pattern, RequestFactory
+from ddbbench.patterns import NEXT_STATUS, REGISTRY, Context, Pattern, RequestFactory, log_events, registry
 from ddbbench.patterns.log_events import LOG_EVENT_TYPES
 from ddbbench.scenario import Dataset, KeyChoice, Keys, Mix, Range, Scenario, Tables
 
@@ -66,6 +66,15 @@ def test_a_pattern_without_its_registry_line_is_refused() -> None:
 
             def make(self, ctx: Context, rng: random.Random) -> Call:
                 return ctx.design.batch_get_candidates([ctx.keys.candidate_id(0)])
+
+
+def test_the_registry_finds_each_pattern_by_its_module_name() -> None:
+    assert REGISTRY["log_events"] is log_events.PATTERN
+    with pytest.raises(ImportError, match=r"^pattern 'get_profile' of ddbbench.facts has no "
+                                          r"ddbbench/patterns/get_profile.py$"):
+        registry._plugin("get_profile")
+    with pytest.raises(ImportError, match=r"^ddbbench/patterns/state.py: PATTERN is None, not the 'state'"):
+        registry._plugin("state")  # a module that is not a pattern
 
 
 def test_unknown_pattern_name_is_a_bug() -> None:

@@ -4,20 +4,20 @@ clock) to a ``Call`` built on the key design's logical calls. No I/O here: a pat
 
 Layout: ``base.py`` (``Pattern``, and the ``Context`` a pattern draws on), ``state.py`` (what a
 process remembers), ``factory.py`` (``RequestFactory``, ``PatternPicker``), ``registry.py``
-(the patterns by name), and one module per pattern: ``get_conversation``,
-``query_by_candidate_status``, ``update_status``, ``append_message``,
+(the patterns by name), and one module per pattern, named as the pattern:
+``get_conversation``, ``query_by_candidate_status``, ``update_status``, ``append_message``,
 ``batch_get_candidates``, ``create_conversation``, ``log_events``.
 
-Adding a pattern (say ``get_profile``: GetItem of one candidate's profile) is one module,
-one line in ``ddbbench.facts.PATTERN_FACTS`` (name, kind, key space, default weight), its
-entry in ``registry.REGISTRY`` (an assertion checks the two agree), tests and docs. The
-scenario file then accepts ``mix.get_profile`` and ``keys.get_profile`` (the scenario model
-builds those fields from the facts), and the reports list it. No design changes when the
-pattern is built on calls the designs already answer::
+Adding a pattern (say ``get_profile``: one candidate's profile) is one module, named as the
+pattern, and one registry line in ``ddbbench.facts.PATTERN_FACTS`` (name, kind, key space,
+default weight), plus tests and docs. Nothing else: the scenario file then accepts
+``mix.get_profile`` and ``keys.get_profile`` (the scenario model builds those fields from the
+registry), ``REGISTRY`` finds the module by its name, and the reports list the pattern. No
+design changes when the pattern is built on calls the designs already answer::
 
-    # ddbbench/patterns/get_profile.py
+    # ddbbench/patterns/get_profile.py       facts: PatternFact("get_profile", "read", CANDIDATE_KEYS)
     class GetProfile(Pattern):
-        name = "get_profile"  # facts: PatternFact("get_profile", "read", CANDIDATE_KEYS)
+        name = "get_profile"
 
         def make(self, ctx: Context, rng: random.Random) -> Call:
             candidate = ctx.keys.candidate_id(ctx.chooser(self.name).choose(rng))

@@ -743,6 +743,19 @@ def test_cli_validate_missing_file_exit_2(tmp_path: Path) -> None:
     assert proc.stderr == f"ddbbench: error: {path}: cannot read scenarios file (No such file or directory)\n"
 
 
+def test_cli_validate_refuses_a_design_that_cannot_answer_the_scenario(tmp_path: Path) -> None:
+    # Read alone the file is valid (layer 0 knows no designs); validate checks it with them.
+    text = "version: 1\nscenarios:\n  t:\n    design: sparse-active-index\n" \
+           "    keys: {query_statuses: [ONGOING, COMPLETED]}\n"
+    path = write(tmp_path, text)
+    assert load_scenarios(path)["t"].design == "sparse-active-index"
+    proc = run_validate(path)
+    assert proc.returncode == 2
+    assert proc.stderr == ("ddbbench: error: scenarios.t.keys.query_statuses: COMPLETED cannot be "
+                           "queried on design sparse-active-index (its index holds CREATED, ONGOING "
+                           "only); remove it from query_statuses or choose another design\n")
+
+
 def test_cli_validate_shipped_file_ok() -> None:
     proc = run_validate(SHIPPED)
     assert proc.returncode == 0

@@ -19,7 +19,7 @@ from ddbbench.recorder import COUNTERS
 SUMMARY_FORMAT_VERSION = 2
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
-WRITE_PATTERNS = ("append_message", "update_status", "create_conversation")
+WRITE_PATTERNS = ("append_message", "update_status", "create_conversation", "log_events")
 DEFAULT_CI = CiSettings()
 
 

@@ -14,7 +14,6 @@ from typing import Any, TypeAlias
 from ddbbench import __version__, local
 from ddbbench.errors import FAILED, INTERRUPTED, BenchError
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.resolved import Overrides, apply_overrides
 from ddbbench.scenario import DESIGN_NAMES, Scenario, load_scenario, load_scenarios
 
 
@@ -24,6 +23,8 @@ def echo(message: str) -> None:
 
 def _scenario_from(args: argparse.Namespace) -> Scenario:
     """The command's one resolution of the scenario: the file's, with every override."""
+    from ddbbench.resolved import Overrides, apply_overrides  # loads faker: not for --help
+
     overrides = Overrides(target=getattr(args, "target", None), design=getattr(args, "design", None),
                           duration_s=getattr(args, "duration", None), users=getattr(args, "users", None),
                           processes=getattr(args, "processes", None))
@@ -175,7 +176,11 @@ def cmd_knee(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    from ddbbench.designs import check_scenario_design
+
     scenarios = load_scenarios(args.file or args.scenarios_file)
+    for sc in scenarios.values():
+        check_scenario_design(sc)
     if args.action == "validate":
         echo(f"{args.file or args.scenarios_file}: {len(scenarios)} valid scenario(s): "
              + ", ".join(scenarios))

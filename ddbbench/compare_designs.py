@@ -21,13 +21,13 @@ from analysis.prices import load_prices
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Conversation, Message, candidate_messages, entities, iso
 from ddbbench.client import Endpoint, make_client
-from ddbbench.designs import DESIGNS, Design, make_design
+from ddbbench.designs import DESIGNS, Design, make_design, with_design
 from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
 from ddbbench.run import RunRequest, run_scenario
 from ddbbench.rundir import create_run_dir
-from ddbbench.scenario import Scenario, with_design
+from ddbbench.scenario import Scenario
 
 GROWTH_APPENDS = 60
 Echo = Callable[[str], None]

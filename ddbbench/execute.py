@@ -62,6 +62,9 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
             if step.operation == "batch_get_item":
                 resp, extra_rounds = _complete_batch_get(method, resp)
                 total.retries += extra_rounds
+            elif step.operation == "batch_write_item":
+                resp, extra_rounds = _complete_batch_write(method, resp)
+                total.retries += extra_rounds
             _add(total, resp, step.counts_items)
             if total.outcome != "ok":
                 break
@@ -100,6 +103,22 @@ def _complete_batch_get(method: Any, resp: dict[str, Any]) -> tuple[dict[str, An
     return merged, rounds
 
 
+def _complete_batch_write(method: Any, resp: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Re-send UnprocessedItems with exponential backoff, as an application must; the merged
+    response (capacity of every round) and the number of extra rounds. Items still
+    unprocessed after MAX_BATCH_ROUNDS make the operation "throttled" (see ``_add``)."""
+    rounds = 0
+    merged = resp
+    while merged.get("UnprocessedItems") and rounds < MAX_BATCH_ROUNDS:
+        rounds += 1
+        time.sleep(min(0.05 * 2 ** (rounds - 1), 1.0))  # gevent-patched under Locust
+        more = method(RequestItems=merged["UnprocessedItems"], ReturnConsumedCapacity="INDEXES")
+        merged = {**merged, "UnprocessedItems": more.get("UnprocessedItems", {}),
+                  "ConsumedCapacity": _as_list(merged.get("ConsumedCapacity"))
+                  + _as_list(more.get("ConsumedCapacity"))}
+    return merged, rounds
+
+
 def _as_list(cc: Any) -> list[Any]:
     return [] if not cc else cc if isinstance(cc, list) else [cc]
 
@@ -133,6 +152,8 @@ def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
     # Keys still unprocessed after every round: the read did not complete (throttling).
     if resp.get("UnprocessedKeys"):
         total.outcome, total.error_code = "throttled", "UnprocessedKeys"
+    if resp.get("UnprocessedItems"):  # likewise for a batch write
+        total.outcome, total.error_code = "throttled", "UnprocessedItems"
 
 
 def consumed(cc: dict[str, Any] | list[dict[str, Any]] | None) -> tuple[float, float]:

@@ -26,7 +26,8 @@ from typing import Any
 from ddbbench.client import Endpoint
 from ddbbench.errors import ConfigError, UnusableInput
 from ddbbench.rundir import read_manifest
-from ddbbench.scenario import Scenario, check_target, with_design
+from ddbbench.designs import check_scenario_design, with_design
+from ddbbench.scenario import Scenario, check_target
 from ddbbench.typed import build
 
 
@@ -73,6 +74,8 @@ def apply_overrides(sc: Scenario, o: Overrides, flag: str = "--") -> Scenario:
         sc = dataclasses.replace(sc, target=o.target)
     if o.design:
         sc = with_design(sc, o.design, f"{flag}design")
+    else:
+        check_scenario_design(sc)
     changes: dict[str, float | int] = {}
     if o.duration_s is not None:
         if not o.duration_s > 0:

@@ -14,8 +14,10 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,11 @@ from typing import Any
 import yaml
 
 from ddbbench.errors import ConfigError
+from ddbbench.facts import BATCH_WRITE_LIMIT, PATTERN_FACTS, PATTERNS, STATUSES, PatternFact
+from ddbbench.facts import SEED_PATTERNS as SEED_PATTERNS  # re-exported for existing imports
 from ddbbench.typed import build, rule
 
 FORMAT_VERSION = 1
-SEED_PATTERNS = ("get_conversation", "query_by_candidate_status", "update_status", "append_message")
-PATTERNS = (*SEED_PATTERNS, "batch_get_candidates", "create_conversation")
-STATUSES = ("CREATED", "ONGOING", "COMPLETED")  # the lifecycle, in order
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
 # The key designs of ddbbench/designs (checked there against its registry).
 DESIGN_NAMES = ("seed", "gsi-status-updated", "single-table", "messages-as-items", "sparse-active-index")
@@ -103,16 +104,27 @@ class Tables:
             _check_table_name(getattr(self, name), f"{path}.{name}")
 
 
-@dataclass(frozen=True)
-class Mix:
-    """Relative weights of the access patterns (any non-negative numbers, not percentages)."""
+def pattern_fields(field_of: Callable[[PatternFact], tuple[str, Any] | None]) -> Callable[[type], type]:
+    """Class decorator, applied before ``@dataclass``: a field per pattern of the registry
+    (``ddbbench.facts.PATTERN_FACTS``; ``field_of`` gives its type hint and default, or None),
+    after the class's first own field. A new pattern gets its weight and key choice from its
+    registry line alone."""
 
-    get_conversation: float = rule(40.0, what="a weight", ge=0)
-    query_by_candidate_status: float = rule(30.0, what="a weight", ge=0)
-    update_status: float = rule(15.0, what="a weight", ge=0)
-    append_message: float = rule(15.0, what="a weight", ge=0)
-    batch_get_candidates: float = rule(0.0, what="a weight", ge=0)
-    create_conversation: float = rule(0.0, what="a weight", ge=0)
+    def decorate(cls: type) -> type:
+        own = list(inspect.get_annotations(cls).items())
+        added = {fact.name: made for fact in PATTERN_FACTS if (made := field_of(fact)) is not None}
+        for name, (_hint, default) in added.items():
+            setattr(cls, name, default)
+        cls.__annotations__ = dict(own[:1] + [(n, hint) for n, (hint, _) in added.items()] + own[1:])
+        return cls
+
+    return decorate
+
+
+@dataclass(frozen=True)
+@pattern_fields(lambda p: ("float", rule(p.weight, what="a weight", ge=0)))
+class Mix:
+    """Weights of the patterns of ``ddbbench.facts.PATTERNS`` (>= 0, not percentages)."""
 
     def validate(self, path: str) -> None:
         if sum(self.weights().values()) <= 0:
@@ -133,16 +145,14 @@ class KeyChoice:
 
 
 @dataclass(frozen=True)
+@pattern_fields(lambda p: None if p.keys is None else ("KeyChoice | None", None))  # after default
 class Keys:
-    """Key choice per pattern; a pattern without its own entry uses ``default``."""
+    """Key choice per pattern that draws existing keys (``ddbbench.facts.KEYED_PATTERNS``);
+    one without its own entry uses ``default``. Then the patterns' own settings."""
 
     default: KeyChoice = field(default_factory=KeyChoice)
-    get_conversation: KeyChoice | None = None
-    query_by_candidate_status: KeyChoice | None = None
-    update_status: KeyChoice | None = None
-    append_message: KeyChoice | None = None
-    batch_get_candidates: KeyChoice | None = None
     batch_get_size: int = rule(10, what="a key count", ge=1, le=100)
+    log_events_batch_size: int = rule(5, what="an event count", ge=1, le=BATCH_WRITE_LIMIT)
     # The statuses query_by_candidate_status asks for: the drawn conversation's own status when
     # listed, else one of these. The seed document's query finds *active* conversations.
     query_statuses: tuple[str, ...] = ("CREATED", "ONGOING")
@@ -310,8 +320,8 @@ class Scenario:
     loader: Loader = field(default_factory=Loader)
 
     def validate(self, path: str) -> None:
+        # Whether the design can answer it: a layer up (ddbbench.designs.check_scenario_design).
         check_target(self.target, f"{path}.target")
-        check_design(self, path)
         self.slo.check_mix(self.mix, f"{path}.slo")
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,23 +330,10 @@ class Scenario:
 
 
 def with_design(sc: Scenario, design: str, where: str = "--design") -> Scenario:
-    """The scenario on another key design, checked as if it had been written in the file."""
+    """The scenario on another key design, its name checked as if written in the file
+    (``ddbbench.designs.with_design`` also checks that the design can answer it)."""
     Scenario.__dataclass_fields__["design"].metadata["rule"].check(design, where)
-    changed = dataclasses.replace(sc, design=design)
-    check_design(changed, f"scenarios.{sc.name} (with {where} {design})")
-    return changed
-
-
-def check_design(sc: Scenario, path: str) -> None:
-    """A design must be able to answer every query the scenario asks of it."""
-    from ddbbench.designs import design_class  # the designs import this module
-
-    design = design_class(sc.design, f"{path}.design")
-    missing = [st for st in sc.keys.query_statuses if st not in design.query_statuses]
-    if missing and sc.mix.query_by_candidate_status > 0:
-        raise ConfigError(f"{path}.keys.query_statuses: {', '.join(missing)} cannot be queried on "
-                          f"design {sc.design} (its index holds {', '.join(design.query_statuses)} "
-                          "only); remove it from query_statuses or choose another design")
+    return dataclasses.replace(sc, design=design)
 
 
 def check_target(target: str, path: str) -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for the seed key design (ddbbench/design.py) and the access patterns (ddbbench/patterns.py)."""
+"""Unit tests for the seed key design (designs/seed.py) and the access patterns (ddbbench/patterns/)."""
 
 from __future__ import annotations
 
@@ -299,7 +299,7 @@ def test_call_default_kwargs_are_not_shared() -> None:
 
 def test_picker_weights_respected() -> None:
     picker = PatternPicker(Mix(40, 30, 15, 15))
-    assert picker.names == list(PATTERNS[:4])  # the two extra patterns default to weight 0
+    assert picker.names == list(PATTERNS[:4])  # the other patterns default to weight 0
     assert picker.cumulative == [40.0, 70.0, 85.0, 100.0]
     rng = random.Random(1234)
     n = 20000
@@ -572,10 +572,10 @@ def test_choosers_follow_the_scenario_keys() -> None:
     f = make_factory(keys=Keys(default=KeyChoice(distribution="zipfian", zipf_s=1.1),
                                get_conversation=KeyChoice()))
     assert set(f.choosers) == {"get_conversation", "query_by_candidate_status", "update_status",
-                               "append_message", "batch_get_candidates"}
+                               "append_message", "batch_get_candidates", "log_events"}
     assert isinstance(f.choosers["get_conversation"], Uniform)
     assert f.choosers["get_conversation"].n == 300
-    for pattern in ("query_by_candidate_status", "update_status", "append_message"):
+    for pattern in ("query_by_candidate_status", "update_status", "append_message", "log_events"):
         chooser = f.choosers[pattern]
         assert isinstance(chooser, Zipfian)
         assert (chooser.n, chooser.s) == (300, 1.1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 from collections import defaultdict
 from typing import Any
 
@@ -13,10 +14,12 @@ import pytest
 from datagen.itemsize import item_size
 from datagen.keyspace import Keyspace
 from datagen.loader import load_dataset
-from datagen.model import Conversation, Generator, Message
+from datagen.model import Conversation, Event, Generator, Message
+from datagen.pools import pools_for
 from ddbbench.designs import DESIGNS, Design, make_design, run_chain
 from ddbbench.execute import execute
-from ddbbench.scenario import STATUSES, Dataset, Range, Tables
+from ddbbench.patterns import RequestFactory
+from ddbbench.scenario import STATUSES, Dataset, Keys, Range, Scenario, Tables
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +139,39 @@ def test_create_conversation_then_get(ddb_client: Any, loaded: dict[str, Design]
     got = design.read_conversation(run_chain(ddb_client, design.get_conversation(new.conversationId)))
     assert got == new
     assert execute(ddb_client, design.create_conversation(new)).outcome == "conditional_check_failed"
+
+
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_log_events_lands_in_the_designs_event_table(ddb_client: Any, loaded: dict[str, Design],
+                                                     name: str) -> None:
+    design = loaded[name]
+    scenario = Scenario(name="t", design=name, dataset=DATASET, tables=design.tables,
+                        keys=Keys(log_events_batch_size=7))
+    factory = RequestFactory(scenario, design, Keyspace.of(DATASET), pools_for(DATASET.seed), salt=5,
+                             clock=lambda: NOW)
+    call = factory.make("log_events", random.Random(1))
+    items = [(table, r["PutRequest"]["Item"])
+             for table, rs in call.kwargs["RequestItems"].items() for r in rs]
+    assert len(items) == 7 and {table for table, _ in items} == {design.event_table()}
+    result = execute(ddb_client, call)
+    assert (result.outcome, result.retries) == ("ok", 0)
+    # Counted as written: one unit per event under 1 KB, none in an index (events are in none).
+    assert (result.capacity, result.index_capacity) == (sum(wcu(item_size(it)) for _, it in items), 0.0)
+    assert result.capacity == 7
+    key_names = [k["AttributeName"] for k in next(
+        s for s in design.table_specs() if s["TableName"] == design.event_table())["KeySchema"]]
+    for table, item in items:
+        got = ddb_client.get_item(TableName=table, Key={k: item[k] for k in key_names})
+        assert got.get("Item") == item
+
+
+def test_log_events_capacity_by_hand(ddb_client: Any, loaded: dict[str, Design]) -> None:
+    # 1 WCU per started KB of each item: a 1.5 KB event costs 2, a small one 1.
+    design = loaded["seed"]
+    events = [Event("cap-ev", NOW, "e-big", "MESSAGE_SENT", "cand-1", "d" * 1500),
+              Event("cap-ev", NOW, "e-small", "MESSAGE_SENT", "cand-1", "ok")]
+    result = execute(ddb_client, design.log_events(events))
+    assert (result.outcome, result.capacity, result.index_capacity) == ("ok", 3.0, 0.0)
 
 
 def test_sparse_index_holds_only_active_conversations(ddb_client: Any, loaded: dict[str, Design],

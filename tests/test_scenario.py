@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ddbbench.errors import BenchError, ConfigError
+from ddbbench.facts import PATTERN_FACTS
 from ddbbench.scenario import (
     PATTERNS,
     SEED_PATTERNS,
@@ -46,7 +47,7 @@ EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
              "processes, warmup_requests, warmup_s, calibration_requests")
 KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
-             "batch_get_candidates, batch_get_size, query_statuses")
+             "batch_get_candidates, log_events, batch_get_size, log_events_batch_size, query_statuses")
 DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"
 
 
@@ -92,7 +93,7 @@ def test_shipped_smoke_values() -> None:
                            warmup_requests=3000, warmup_s=5.0)
     assert sc.load.model == "closed"
     assert sc.load.run_time_s == 10.0
-    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)  # all six patterns
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)  # all seven patterns
     assert sc.keys == Keys(get_conversation=KeyChoice(distribution="zipfian", zipf_s=0.99))
     assert sc.keys.for_pattern("get_conversation") == KeyChoice("zipfian", 0.99, 0.01, 0.9)
     assert sc.keys.for_pattern("update_status") == KeyChoice("uniform", 0.99, 0.01, 0.9)
@@ -105,7 +106,7 @@ def test_shipped_smoke_open_values() -> None:
     sc = load_scenario(SHIPPED, "smoke-open")
     assert sc.dataset == Dataset(seed=7, candidates=100, conversations=500, jobs=20,
                                  messages=Range(min=1, max=6))
-    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0)
+    assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)
     assert sc.keys == Keys()
     assert sc.load == Load(model="open", stages=(Stage(6.0, 40.0), Stage(6.0, 60.0)), max_in_flight=32)
     assert sc.load.duration_s is None
@@ -119,7 +120,7 @@ def test_shipped_baseline_values() -> None:
                                  messages=Range(min=2, max=16))
     assert sc.mix.weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
                                 "update_status": 15.0, "append_message": 15.0,
-                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
     assert (sc.load.users, sc.load.spawn_rate, sc.load.duration_s) == (10, 10.0, 60.0)
     assert (sc.load.model, sc.load.stages, sc.load.run_time_s) == ("closed", (), 60.0)
     assert sc.keys == Keys()
@@ -213,10 +214,10 @@ def test_mix_weights_order_matches_patterns() -> None:
     assert SEED_PATTERNS == ("get_conversation", "query_by_candidate_status", "update_status",
                              "append_message")
     assert PATTERNS[:4] == SEED_PATTERNS
-    assert PATTERNS[4:] == ("batch_get_candidates", "create_conversation")
+    assert PATTERNS[4:] == ("batch_get_candidates", "create_conversation", "log_events")
     assert Mix().weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
                                "update_status": 15.0, "append_message": 15.0,
-                               "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                               "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
     assert STATUSES == ("CREATED", "ONGOING", "COMPLETED")
 
 
@@ -246,7 +247,7 @@ def test_zero_weight_allowed_if_another_is_positive() -> None:
     sc = parse_scenarios(doc_with({"mix": mix}))["x"]
     assert sc.mix.weights() == {"get_conversation": 0.0, "query_by_candidate_status": 0.0,
                                 "update_status": 0.0, "append_message": 1.0,
-                                "batch_get_candidates": 0.0, "create_conversation": 0.0}
+                                "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
 
 
 def test_only_new_patterns_weighted_is_valid() -> None:
@@ -420,6 +421,28 @@ def test_keys_for_pattern_falls_back_to_default() -> None:
     assert keys.for_pattern("append_message") == hot
     assert keys.for_pattern("batch_get_candidates") == hot
     assert keys.for_pattern("create_conversation") == hot  # has no entry of its own
+    assert keys.for_pattern("log_events") == hot
+
+
+def test_log_events_keys_parse() -> None:
+    body = {"mix": {"log_events": 3},
+            "keys": {"log_events": {"distribution": "latest"}, "log_events_batch_size": 25}}
+    sc = parse_scenarios(doc_with(body))["x"]
+    assert sc.mix.weights()["log_events"] == 3.0
+    assert sc.keys.for_pattern("log_events") == KeyChoice("latest", 0.99, 0.01, 0.9)
+    assert sc.keys.log_events_batch_size == 25
+    assert Keys().log_events_batch_size == 5
+
+
+def test_mix_and_keys_fields_follow_the_pattern_registry() -> None:
+    # The scenario model builds a weight per pattern and a key choice per pattern that draws
+    # existing keys from ddbbench.facts: a new pattern needs no edit here.
+    assert [f.name for f in dataclasses.fields(Mix)] == list(PATTERNS)
+    keyed = [f.name for f in dataclasses.fields(Keys) if f.name in PATTERNS]
+    assert keyed == [p.name for p in PATTERN_FACTS if p.keys is not None]
+    assert "create_conversation" not in keyed  # it draws no existing key
+    assert Mix(get_conversation=1).weights() == {p.name: (1.0 if p.name == "get_conversation" else p.weight)
+                                                 for p in PATTERN_FACTS}
 
 
 def test_keys_section_parses() -> None:
@@ -464,6 +487,12 @@ def test_every_key_distribution_is_accepted(distribution: str) -> None:
         ({"batch_get_size": 0}, "scenarios.x.keys.batch_get_size: 0 is not a key count >= 1 <= 100"),
         ({"batch_get_size": 101}, "scenarios.x.keys.batch_get_size: 101 is not a key count >= 1 <= 100"),
         ({"batch_get_size": 2.5}, "scenarios.x.keys.batch_get_size: 2.5 is not an integer"),
+        ({"log_events_batch_size": 0},
+         "scenarios.x.keys.log_events_batch_size: 0 is not an event count >= 1 <= 25"),
+        ({"log_events_batch_size": 26},
+         "scenarios.x.keys.log_events_batch_size: 26 is not an event count >= 1 <= 25"),
+        ({"log_events": {"distribution": "zipf"}},
+         f"scenarios.x.keys.log_events.distribution: 'zipf' is not a key distribution in {DISTRIBUTIONS}"),
         ({"create_conversation": {}},
          f"scenarios.x.keys.create_conversation: unknown key; allowed keys: {KEYS_KEYS}"),
         ({"default": {"s": 1}},
@@ -714,6 +743,19 @@ def test_cli_validate_missing_file_exit_2(tmp_path: Path) -> None:
     assert proc.stderr == f"ddbbench: error: {path}: cannot read scenarios file (No such file or directory)\n"
 
 
+def test_cli_validate_refuses_a_design_that_cannot_answer_the_scenario(tmp_path: Path) -> None:
+    # Read alone the file is valid (layer 0 knows no designs); validate checks it with them.
+    text = "version: 1\nscenarios:\n  t:\n    design: sparse-active-index\n" \
+           "    keys: {query_statuses: [ONGOING, COMPLETED]}\n"
+    path = write(tmp_path, text)
+    assert load_scenarios(path)["t"].design == "sparse-active-index"
+    proc = run_validate(path)
+    assert proc.returncode == 2
+    assert proc.stderr == ("ddbbench: error: scenarios.t.keys.query_statuses: COMPLETED cannot be "
+                           "queried on design sparse-active-index (its index holds CREATED, ONGOING "
+                           "only); remove it from query_statuses or choose another design\n")
+
+
 def test_cli_validate_shipped_file_ok() -> None:
     proc = run_validate(SHIPPED)
     assert proc.returncode == 0
@@ -774,3 +816,14 @@ def test_slo_objectives_parse_and_round_trip() -> None:
 ])
 def test_invalid_slo_objectives(objectives: Any, message: str) -> None:
     assert config_error(doc_with({"slo": {"objectives": objectives}})) == message
+
+
+def test_the_scenario_model_imports_no_upper_layer() -> None:
+    # Layer 0: reading scenarios must not load the designs (that import closed a cycle
+    # scenario -> designs -> datagen.model -> datagen.keyspace -> scenario).
+    code = ("import sys, ddbbench.scenario, ddbbench.facts; "
+            "print(sorted(m for m in sys.modules if m.startswith(('ddbbench.', 'datagen', 'analysis'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=ROOT)
+    loaded = "['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.typed']"
+    assert proc.stdout.strip() == loaded

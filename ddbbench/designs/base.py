@@ -11,12 +11,16 @@ how the tests prove that every design answers every question the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from datagen.model import Candidate, Conversation, Event, Message
-from ddbbench.scenario import STATUSES, Tables
+from ddbbench.facts import ACTIVE_STATUSES as ACTIVE_STATUSES  # re-exported for the designs
+from ddbbench.facts import BATCH_WRITE_LIMIT, STATUSES
+from ddbbench.facts import ITEM_OVERHEAD_BYTES as ITEM_OVERHEAD_BYTES  # re-exported (compare_designs)
+from ddbbench.scenario import Tables
 
 Item = dict[str, dict[str, Any]]  # DynamoDB JSON, e.g. {"status": {"S": "ONGOING"}}
 TableItem = tuple[str, Item]
@@ -122,12 +126,11 @@ def conversation_of(item: Item) -> Conversation:
                         tuple(message_of(m) for m in item["messages"]["L"]))
 
 
-ACTIVE_STATUSES = tuple(st for st in STATUSES if st != "COMPLETED")
-
-
 class Design(ABC):
-    """One key design. Subclasses set ``name`` and ``summary`` and implement every method;
-    adding a design is one module in ddbbench/designs/ plus its registration and a test."""
+    """One key design. Subclasses set ``name`` and ``summary`` and implement the abstract
+    methods; the others are shared (built on the design's own ``*_items``, ``table_specs`` and
+    ``candidate_key``) and overridden only where a design differs. Adding a design is one
+    module in ddbbench/designs/ plus its registration and a test."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -186,6 +189,14 @@ class Design(ABC):
     def table_names(self) -> list[str]:
         return [spec["TableName"] for spec in self.table_specs()]
 
+    @cached_property
+    def _hash_keys(self) -> dict[str, str]:
+        return {spec["TableName"]: spec["KeySchema"][0]["AttributeName"] for spec in self.table_specs()}
+
+    def hash_key(self, table: str) -> str:
+        """The partition key attribute of one of the design's tables."""
+        return self._hash_keys[table]
+
     # --- logical access patterns to calls ---------------------------------------------------
     @abstractmethod
     def get_conversation(self, conversation_id: str) -> Call: ...
@@ -199,11 +210,37 @@ class Design(ABC):
     @abstractmethod
     def append_message(self, conversation_id: str, message: Message) -> Call: ...
 
-    @abstractmethod
-    def batch_get_candidates(self, candidate_ids: list[str]) -> Call: ...
+    def batch_get_candidates(self, candidate_ids: list[str]) -> Call:
+        return Call("batch_get_item", {
+            "RequestItems": {self.candidate_table(): {
+                "Keys": [self.candidate_key(c) for c in candidate_ids]}},
+            "ReturnConsumedCapacity": CC,
+        })
 
-    @abstractmethod
-    def create_conversation(self, conversation: Conversation) -> Call: ...
+    def candidate_key(self, candidate_id: str) -> Item:
+        return {"candidateId": s(candidate_id)}
+
+    def create_conversation(self, conversation: Conversation) -> Call:
+        """The conversation's items, each put only where no item is (an id collision must show
+        as an error, never overwrite), in order, as one operation."""
+        return chained(*(self.put_new(table, item) for table, item in self.conversation_items(conversation)))
+
+    def put_new(self, table: str, item: Item) -> Call:
+        return Call("put_item", {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": f"attribute_not_exists({self.hash_key(table)})",
+            "ReturnConsumedCapacity": CC,
+        })
+
+    def log_events(self, events: Sequence[Event]) -> Call:
+        """Events appended to the audit log: BatchWriteItem of their items (where the design's
+        ``event_items`` keeps them), 25 items a call."""
+        return batch_write([ti for e in events for ti in self.event_items(e)])
+
+    def event_table(self) -> str:
+        """Where event-log items live (the table of ``event_items``)."""
+        return self.tables.events
 
     # --- responses to logical answers (defaults: a conversation is one item with its messages)
     def read_conversation(self, responses: list[Response]) -> Conversation | None:
@@ -222,9 +259,21 @@ class Design(ABC):
         return self.tables.candidates
 
 
-# --- storage, by the sizing rules -----------------------------------------------------------
+def batch_write(items: Sequence[TableItem]) -> Call:
+    """PutRequests of ``items`` in BatchWriteItem calls of at most 25 items, chained.
 
-ITEM_OVERHEAD_BYTES = 100  # DynamoDB bills each table and index entry 100 bytes beyond its data
+    UnprocessedItems are re-sent by the executor (``ddbbench.execute``), as an application must.
+    """
+    calls = []
+    for k in range(0, len(items), BATCH_WRITE_LIMIT):
+        request: dict[str, list[dict[str, Any]]] = {}
+        for table, item in items[k:k + BATCH_WRITE_LIMIT]:
+            request.setdefault(table, []).append({"PutRequest": {"Item": item}})
+        calls.append(Call("batch_write_item", {"RequestItems": request, "ReturnConsumedCapacity": CC}))
+    return chained(*calls)
+
+
+# --- storage, by the sizing rules -----------------------------------------------------------
 
 
 def index_entry(item: Item, table_spec: dict[str, Any], gsi: dict[str, Any]) -> Item | None:

@@ -105,17 +105,6 @@ class MessagesAsItemsDesign(SeedDesign):
             "ReturnConsumedCapacity": CC,
         })
 
-    def create_conversation(self, conversation: Conversation) -> Call:
-        header = Call("put_item", {
-            "TableName": self.tables.conversations,
-            "Item": self.header_item(conversation),
-            "ConditionExpression": "attribute_not_exists(conversationId)",
-            "ReturnConsumedCapacity": CC,
-        })
-        messages = [self._put_message(conversation.conversationId, m, f"{n:05d}")
-                    for n, m in enumerate(conversation.messages)]
-        return chained(header, *messages)
-
     def read_conversation(self, responses: list[Response]) -> Conversation | None:
         items = items_of(responses)
         if not items or text(items[0], "sk") != HEADER:

@@ -121,22 +121,6 @@ class SeedDesign(Design):
         """An UpdateExpression REMOVE clause for a status change (the sparse design's)."""
         return ""
 
-    def batch_get_candidates(self, candidate_ids: list[str]) -> Call:
-        return Call("batch_get_item", {
-            "RequestItems": {self.tables.candidates: {
-                "Keys": [{"candidateId": s(c)} for c in candidate_ids]}},
-            "ReturnConsumedCapacity": CC,
-        })
-
-    def create_conversation(self, conversation: Conversation) -> Call:
-        return Call("put_item", {
-            "TableName": self.tables.conversations,
-            "Item": self.conversation_item(conversation),
-            # A new conversation never overwrites one: an id collision must show as an error.
-            "ConditionExpression": "attribute_not_exists(conversationId)",
-            "ReturnConsumedCapacity": CC,
-        })
-
     def append_message(self, conversation_id: str, message: Message) -> Call:
         return Call("update_item", {
             "TableName": self.tables.conversations,

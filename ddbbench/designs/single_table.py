@@ -132,20 +132,11 @@ class SingleTableDesign(Design):
             "ReturnConsumedCapacity": CC,
         })
 
-    def batch_get_candidates(self, candidate_ids: list[str]) -> Call:
-        return Call("batch_get_item", {
-            "RequestItems": {self.tables.conversations: {
-                "Keys": [{"PK": candidate_pk(c), "SK": s("PROFILE")} for c in candidate_ids]}},
-            "ReturnConsumedCapacity": CC,
-        })
-
-    def create_conversation(self, conversation: Conversation) -> Call:
-        return Call("put_item", {
-            "TableName": self.tables.conversations,
-            "Item": self.conversation_item(conversation),
-            "ConditionExpression": "attribute_not_exists(PK)",
-            "ReturnConsumedCapacity": CC,
-        })
+    def candidate_key(self, candidate_id: str) -> Item:
+        return {"PK": candidate_pk(candidate_id), "SK": s("PROFILE")}
 
     def candidate_table(self) -> str:
         return self.tables.conversations
+
+    def event_table(self) -> str:
+        return self.tables.conversations  # events sit in their conversation's partition

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ddbbench.client import Endpoint
+from ddbbench.designs import check_scenario_design, with_design
 from ddbbench.errors import ConfigError, UnusableInput
 from ddbbench.rundir import read_manifest
-from ddbbench.designs import check_scenario_design, with_design
 from ddbbench.scenario import Scenario, check_target
 from ddbbench.typed import build
 

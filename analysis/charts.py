@@ -89,7 +89,7 @@ def percentile_figure(patterns: Mapping[str, PatternData],
     for ax, name in zip(axes, names, strict=True):
         ps, ms = percentile_curve(patterns[name])
         ax.plot([_x(p) for p in ps], ms, marker=".", color=pattern_color(name),
-                label=f"{name} (n={patterns[name].success.count:,} successful)")
+                label=f"{name} (n={patterns[name].success.count:,})")
         for o in objectives.get(name, ()):
             ax.axhline(o.threshold_ms, color="crimson", linestyle="--", linewidth=1,
                        label=f"SLO: {o.label}")

@@ -83,7 +83,8 @@ class LatencyStats:
     """Latency of one outcome class: the histogram and the exact figures beside it.
 
     >>> s = LatencyStats()
-    >>> s.add(2_000_000); s.hist.record_value(to_us(2_000_000))
+    >>> s.add(2_000_000)
+    >>> _ = s.hist.record_value(to_us(2_000_000))
     >>> (s.count, s.max_ns, s.hist.get_total_count())
     (1, 2000000, 1)
     """

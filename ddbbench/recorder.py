@@ -178,12 +178,11 @@ class Recorder:
 
     def to_record(self, extra: dict[str, Any] | None = None) -> ProcessRecord:
         """Everything measured so far as a ``ProcessRecord`` (intervals still open are closed).
-        ``extra``: ``counters`` (GeneratorCounters fields) and ``model`` (closed or open)."""
+        ``extra``: ``counters`` (GeneratorCounters fields) and ``model`` (closed or open); any
+        other key is kept in the record's ``extra``."""
         extra = dict(extra or {})
         counters = GeneratorCounters.from_dict(extra.pop("counters", {}))
         model = str(extra.pop("model", ""))
-        if extra:
-            raise ValueError(f"unknown process fields {sorted(extra)}; allowed: counters, model")
         self.flush()
         for s in self.patterns.values():
             s.close_intervals(1 << 62, self.interval_s)
@@ -194,7 +193,7 @@ class Recorder:
             raw_fraction=self.raw_fraction, pid=os.getpid(), host=socket.gethostname(),
             machine_cpus=os.cpu_count(), cpu_samples=list(self.cpu),
             machine_cpu_samples=list(self.machine_cpu), counters=counters,
-            patterns={p: s.record for p, s in sorted(self.patterns.items())})
+            patterns={p: s.record for p, s in sorted(self.patterns.items())}, extra=extra)
 
     def close(self, extra: dict[str, Any] | None = None) -> Path:
         """Write this process's histograms file (atomically) and close the raw records."""

@@ -319,6 +319,9 @@ class ProcessRecord:
     counters: GeneratorCounters = field(default_factory=GeneratorCounters)
     patterns: dict[str, PatternRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION  # 1 when translated from a version-1 file
+    # Anything else a writer handed the recorder: kept and written, not interpreted (a
+    # measurement is never lost at the end of a run for an unexpected field).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def started_unix_s(self) -> float:

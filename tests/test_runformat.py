@@ -53,7 +53,8 @@ def record_of(requests: list[tuple[str, Result]], label: str = "p0") -> ProcessR
     for pattern, r in requests:
         rec.record(pattern, r)
     rec.sample_cpu(30.0, 50.0)
-    return rec.to_record({"counters": {"scheduled": 5, "late_starts": 1}, "model": "open"})
+    return rec.to_record({"counters": {"scheduled": 5, "late_starts": 1}, "model": "open",
+                          "note": {"by": "a newer writer"}})
 
 
 def test_v2_round_trip_keeps_every_field(tmp_path: Path) -> None:
@@ -73,6 +74,7 @@ def test_v2_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert (append["items_written"], append["bytes_written"], append["retries"]) == (2, 975, 2)
     assert doc["counters"] == {"warmup_requests": 0, "late_starts": 1, "scheduled": 5,
                                "not_started": 0, "cap_waits": 0}
+    assert doc["extra"] == {"note": {"by": "a newer writer"}}  # kept, not interpreted
     assert ProcessRecord.from_dict(doc) == rec
     assert ProcessRecord.from_dict(json.loads(json.dumps(doc))) == rec
     path = write_process_file(tmp_path / "histograms" / "p0.json", rec)

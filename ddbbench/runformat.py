@@ -1,14 +1,10 @@
 """Run-directory schema, version 2: what a load process writes and analysis reads, in one place.
 
-Each load process writes ``histograms/<label>.json``: one ``ProcessRecord``. The recorder
-builds it, ``analysis.rundata`` reads it back (and merges processes) through the same
-dataclasses, so the two cannot drift apart. Version-1 files (one latency histogram per pattern
-with failed requests mixed in) are translated on reading: their histograms are kept under the
-outcome key ``all`` and the pattern is marked ``mixed_outcomes``.
-
-Latency: HDR histograms of whole microseconds, 3 significant digits (a value is known to
-within 0.1%), with the exact count, min, max and sum (ns) beside each. Times are seconds since
-the process's ``test_start_unix_s`` (the test start); intervals are keyed by their start.
+Each load process writes ``histograms/<label>.json``: one ``ProcessRecord``, built by the
+recorder and read back by ``analysis.rundata`` through the same dataclasses. Latency: HDR
+histograms of whole microseconds, 3 significant digits, per outcome class, with the exact count,
+min, max and sum (ns) beside each. Times are seconds since ``test_start_unix_s``. Version-1
+files (failures mixed into one histogram per pattern) are read as ``mixed_outcomes`` records.
 
 Example::
 
@@ -36,8 +32,6 @@ READABLE_VERSIONS = (1, 2)
 HIST_MAX_US = 60_000_000  # 60 s: longer latencies are clamped to this and counted
 HIST_DIGITS = 3
 OK = "ok"
-OUTCOMES = (OK, "throttled", "conditional_check_failed", "validation", "client_error",
-            "server_error", "connection")
 FAILED = "failed"  # interval histograms: every failed request, whatever its class
 MIXED = "all"  # version-1 histograms: every request, failed ones included
 INDEX_SEPARATOR = "/"  # capacity names: "Table" or "Table/Index" (neither name may hold "/")
@@ -97,8 +91,7 @@ class LatencyStats:
     clamped: int = 0  # latencies at or above HIST_MAX_US (recorded as HIST_MAX_US)
 
     def add(self, latency_ns: int) -> None:
-        """The exact figures of one request (its histogram value is recorded by the caller,
-        which may put it in an interval histogram first)."""
+        """The exact figures of one request (the caller records its histogram value)."""
         self.min_ns = latency_ns if self.count == 0 else min(self.min_ns, latency_ns)
         self.max_ns = max(self.max_ns, latency_ns)
         self.count += 1
@@ -116,7 +109,7 @@ class LatencyStats:
         self.hist.add(other.hist)
 
     def __eq__(self, other: object) -> bool:  # histograms compared by their encoding
-        return (isinstance(other, LatencyStats) and self.to_dict() == other.to_dict())
+        return isinstance(other, LatencyStats) and self.to_dict() == other.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "min_ns": self.min_ns, "max_ns": self.max_ns,

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.metrics import summarize
 from analysis.rundata import load_run
+from ddbbench.cli import main
 from ddbbench.errors import UnusableInput
 from ddbbench.execute import Result
 from ddbbench.recorder import Recorder
@@ -142,12 +143,17 @@ def test_a_version_1_file_reads_as_mixed_outcomes() -> None:
     assert data.consumed == ConsumedCapacity(1.0, 0.0, {})
 
 
-def test_a_version_1_run_directory_is_summarized_with_its_numbers_kept(tmp_path: Path) -> None:
-    run_dir = tmp_path / "old"
+def v1_run_dir(root: Path, doc: dict[str, object]) -> Path:
+    run_dir = root / "old"
     (run_dir / "histograms").mkdir(parents=True)
     manifest = base_manifest(run_dir, Scenario(name="unit").to_dict(), {"kind": "test"}, source="test")
     write_manifest(run_dir, {**manifest, "format_version": 1})
-    (run_dir / "histograms" / "old.json").write_text(json.dumps(v1_doc()))
+    (run_dir / "histograms" / "old.json").write_text(json.dumps(doc))
+    return run_dir
+
+
+def test_a_version_1_run_directory_is_summarized_with_its_numbers_kept(tmp_path: Path) -> None:
+    run_dir = v1_run_dir(tmp_path, v1_doc())
     summary = summarize(load_run(run_dir))
     row = summary["patterns"]["get_conversation"]
     assert (row["count"], row["errors"], row["mixed_outcomes"], row["p50_ms"]) == (3, 1, True, 5.0)
@@ -170,3 +176,15 @@ def test_unreadable_process_files_are_refused_with_exit_2(tmp_path: Path, doc: d
         read_process_file(path)
     assert str(path) in str(info.value) and why in str(info.value)
     assert info.value.exit_code == 2
+
+
+def test_report_reads_version_1_and_refuses_an_unknown_version_with_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = v1_run_dir(tmp_path / "a", v1_doc())
+    assert main(["report", str(old)]) == 0
+    assert json.loads((old / "summary.json").read_text())["format_version"] == 3
+    newer = v1_run_dir(tmp_path / "b", {**v1_doc(), "format_version": 9})
+    capsys.readouterr()
+    assert main(["report", str(newer)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ddbbench: error: ") and "old.json" in err and "refresh the baseline" in err

@@ -61,11 +61,6 @@ def decode(text: str) -> HdrHistogram:
     return HdrHistogram.decode(text)
 
 
-def capacity_name(table: str, index: str | None = None) -> str:
-    """Key of consumed capacity: ``capacity_name("T", "ix")`` is ``"T/ix"``, the table's is ``"T"``."""
-    return table if index is None else f"{table}{INDEX_SEPARATOR}{index}"
-
-
 def split_capacity_name(name: str) -> tuple[str, str | None]:
     """``"T/ix"`` -> ("T", "ix"); ``"T"`` -> ("T", None)."""
     table, _, index = name.partition(INDEX_SEPARATOR)
@@ -125,8 +120,8 @@ class LatencyStats:
 class ConsumedCapacity:
     """Consumed capacity units summed over requests: base tables, indexes, and per name.
 
-    ``by_name`` keys are ``capacity_name(table)`` and ``capacity_name(table, index)``; under
-    ReturnConsumedCapacity=TOTAL a table's figure includes its indexes (no breakdown given).
+    ``by_name`` keys are "Table" and "Table/Index"; under ReturnConsumedCapacity=TOTAL a
+    table's figure includes its indexes (no breakdown given).
 
     >>> c = ConsumedCapacity()
     >>> c.add(1.0, 0.5, (("T", 1.0), ("T/ix", 0.5)))
@@ -312,9 +307,7 @@ class ProcessRecord:
     counters: GeneratorCounters = field(default_factory=GeneratorCounters)
     patterns: dict[str, PatternRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION  # 1 when translated from a version-1 file
-    # Anything else a writer handed the recorder: kept and written, not interpreted (a
-    # measurement is never lost at the end of a run for an unexpected field).
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # other fields a writer gave: kept as is
 
     @property
     def started_unix_s(self) -> float:

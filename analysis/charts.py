@@ -72,7 +72,10 @@ def grid_axes(n: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
 
 def percentile_curve(data: PatternData) -> tuple[list[float], list[float]]:
     """(percentiles, latency ms) for the grid, trimmed to what the sample size supports."""
-    top = 100.0 * (1.0 - 1.0 / max(data.count, 1))  # beyond this the curve is just the max
+    # Successful requests only, like the percentiles judged against objectives.
+    if data.success.count == 0:
+        return [], []
+    top = 100.0 * (1.0 - 1.0 / max(data.success.count, 1))  # beyond this the curve is just the max
     ps = [p for p in _GRID if p <= top] or [0.0]
     return ps, [percentile_ms(data.hist, p) for p in ps]
 
@@ -86,7 +89,7 @@ def percentile_figure(patterns: Mapping[str, PatternData],
     for ax, name in zip(axes, names, strict=True):
         ps, ms = percentile_curve(patterns[name])
         ax.plot([_x(p) for p in ps], ms, marker=".", color=pattern_color(name),
-                label=f"{name} (n={patterns[name].count:,})")
+                label=f"{name} (n={patterns[name].success.count:,})")
         for o in objectives.get(name, ()):
             ax.axhline(o.threshold_ms, color="crimson", linestyle="--", linewidth=1,
                        label=f"SLO: {o.label}")
@@ -110,10 +113,10 @@ def percentiles_over_time_figure(patterns: Mapping[str, PatternData], threshold_
     """Per-interval percentiles over the run, one line per pattern and percentile."""
     fig = Figure(figsize=(12, 3.8), layout="constrained")
     ax = fig.subplots()
-    starts = [s for d in patterns.values() for s in d.intervals]
+    starts = [s for d in patterns.values() for s in d.success_intervals()]
     t0 = min(starts, default=0.0)
     for name in sorted(patterns):
-        intervals = sorted(patterns[name].intervals.items())
+        intervals = sorted(patterns[name].success_intervals().items())
         for p, style in zip(percentiles, ("-", "--", ":"), strict=False):
             xs = [s - t0 for s, _ in intervals]
             ys = [percentile_ms(h, p) for _, h in intervals]

@@ -48,7 +48,7 @@ def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for pattern in PATTERNS:
         for design, run in runs.items():
             p = run["summary"]["patterns"].get(pattern)
-            if not p or not p["count"]:
+            if not p or not p.get("successful", p["count"]):  # no latency without a success
                 continue
             units = p["capacity_per_request"] + p["index_capacity_per_request"]
             rows.append({"pattern": pattern, "design": design, "count": p["count"],

@@ -38,19 +38,21 @@ def requests(runs: Sequence[RunData]) -> pd.DataFrame:
 
 
 def intervals(runs: Sequence[RunData]) -> pd.DataFrame:
-    """One row per run, pattern and histogram interval (by completion time): count,
-    throughput and percentiles (ms) of that interval alone."""
+    """One row per run, pattern and histogram interval (by completion time; ``t_s``: seconds
+    since the test start): successful requests' count, throughput and percentiles (ms) of that
+    interval alone, and the failed requests' count (``failed``)."""
     rows = []
     for run in runs:
-        starts = [s for d in run.patterns.values() for s in d.intervals]
-        t0 = min(starts, default=0.0)
         for name, data in sorted(run.patterns.items()):
-            for start, hist in sorted(data.intervals.items()):
+            failed = data.failed_intervals()
+            for start, hist in data.success_intervals().items():
                 rows.append({"run": run.run_id, "design": run.design, "pattern": name,
-                             "start_unix_s": start, "t_s": start - t0, "count": hist.get_total_count(),
+                             "start_unix_s": run.test_start_unix_s + start, "t_s": start,
+                             "count": hist.get_total_count(),
                              "throughput_rps": hist.get_total_count() / run.interval_s,
                              **{pct_key(p): percentile_ms(hist, p) for p in PERCENTILES},
-                             "max_ms": hist.get_max_value() / 1000.0})
+                             "max_ms": hist.get_max_value() / 1000.0,
+                             "failed": failed[start].get_total_count() if start in failed else 0})
     return pd.DataFrame(rows)
 
 
@@ -122,6 +124,19 @@ def capacity(summaries: Sequence[Summary]) -> pd.DataFrame:
              **{c: row[c] for c in CAPACITY_COLUMNS}}
             for s in summaries for name, row in s["patterns"].items()]
     return pd.DataFrame(rows)
+
+
+def capacity_by_name(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """Long format: consumed capacity per run, pattern, table and index (``name`` is "T" for
+    table T, "T/ix" for its index ix; ``index`` is None for a table): per request, per second
+    and in total. Empty for runs measured before format 2 (no breakdown was kept)."""
+    columns = ["run", "design", "pattern", "capacity_kind", "name", "table", "index",
+               "per_request", "per_s", "total"]
+    rows = [{"run": s["run_id"], "design": s["design"], "pattern": pattern,
+             "capacity_kind": row["capacity_kind"], "name": name, **figures}
+            for s in summaries for pattern, row in s["patterns"].items()
+            for name, figures in row.get("capacity_by_name", {}).items()]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def project_capacity(cap: pd.DataFrame, rates: Mapping[str, float]) -> pd.DataFrame:

@@ -122,8 +122,12 @@ def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
     if step["error_rate"] > error_budget:
         reasons.append(f"error rate {step['error_rate']:.2%} > budget {error_budget:.2%}")
     pats = step["patterns"]
+    measured = [p for p in step["failing"] if pats[p]["count"] and pats[p]["slo_ms"] is not None]
     reasons += [f"{p}: p{pats[p]['slo_percentile']:g} {pats[p]['slo_ms']:.3f} ms >= "
-                f"{pats[p]['slo_threshold_ms']:g} ms" for p in step["failing"] if pats[p]["count"]]
+                f"{pats[p]['slo_threshold_ms']:g} ms" for p in measured]
+    # Latency is of successful requests: a pattern whose requests all failed has none.
+    reasons += [f"{p}: no successful requests" for p in step["failing"]
+                if pats[p]["count"] and pats[p]["slo_ms"] is None]
     reasons += [f"{p}: no requests" for p in step["failing"] if not step["patterns"][p]["count"]]
     return {"status": "fail" if reasons else "pass", "reasons": reasons}
 

@@ -1,6 +1,9 @@
 """Pure metrics over loaded run data: percentiles with confidence intervals, SLO verdicts,
 error and throttle rates, consumed capacity, generator saturation.
 
+Latency percentiles and verdicts are of successful requests only (summary format 3): a fast
+failure must not make a pattern look fast. Failed requests keep their own latency columns.
+
 ``summarize`` is the one place a run's numbers are computed; summary.json, summary.md,
 report.html, the tidy tables (``analysis.tables``) and the notebooks all read its result.
 """
@@ -14,9 +17,10 @@ from hdrh.histogram import HdrHistogram
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
 from analysis.slo import judged_patterns, objectives_for, verdict
-from ddbbench.recorder import COUNTERS
+from ddbbench.runformat import COUNTERS, OK, LatencyStats, split_capacity_name
 
-SUMMARY_FORMAT_VERSION = 2
+SUMMARY_FORMAT_VERSION = 3
+FAILED_PERCENTILES = (50.0, 99.0)
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
 WRITE_PATTERNS = ("append_message", "update_status", "create_conversation", "log_events")
@@ -48,7 +52,7 @@ def percentile_cis(data: PatternData, ps: list[float], settings: CiSettings,
                    key: str) -> dict[float, tuple[float, float] | None]:
     """Block-bootstrap confidence intervals (ms) of percentiles ``ps``, resampling the
     pattern's histogram intervals; None where the data cannot support one (CiSettings)."""
-    sample = BlockSample.from_histograms([h for _, h in sorted(data.intervals.items())])
+    sample = BlockSample.from_histograms(list(data.success_intervals().values()))
     wanted = [p for p in ps if settings.supports(sample, p)]
     out: dict[float, tuple[float, float] | None] = dict.fromkeys(ps)
     if not wanted:
@@ -69,58 +73,114 @@ def outcome_rates(data: PatternData) -> dict[str, float]:
 
 def capacity_summary(pattern: str, data: PatternData, duration_s: float) -> dict[str, Any]:
     """Consumed capacity units, base table and indexes apart: per request (failed requests
-    included, as the application sends them), per second and in total."""
+    included, as the application sends them), per second and in total; then per table and
+    index (``capacity_by_name``)."""
     n = data.count or 1
     per_s = (lambda units: round(units / duration_s, 4)) if duration_s else (lambda units: 0.0)
     return {"capacity_kind": capacity_kind(pattern),
             "capacity_per_request": round(data.capacity / n, 4),
             "index_capacity_per_request": round(data.index_capacity / n, 4),
             "capacity_per_s": per_s(data.capacity), "index_capacity_per_s": per_s(data.index_capacity),
-            "capacity_total": round(data.capacity, 4), "index_capacity_total": round(data.index_capacity, 4)}
+            "capacity_total": round(data.capacity, 4), "index_capacity_total": round(data.index_capacity, 4),
+            "capacity_by_name": capacity_by_name(data.consumed.by_name, data.count, duration_s)}
+
+
+def capacity_by_name(by_name: dict[str, float], requests: int, duration_s: float) -> dict[str, Any]:
+    """Per table ("T") and index ("T/ix"): which it is, units per request, per second, total.
+
+    >>> capacity_by_name({"T": 3.0, "T/ix": 1.0}, 2, 0.0)["T/ix"]
+    {'table': 'T', 'index': 'ix', 'per_request': 0.5, 'per_s': 0.0, 'total': 1.0}
+    """
+    out = {}
+    for name, units in sorted(by_name.items()):
+        table, index = split_capacity_name(name)
+        out[name] = {"table": table, "index": index,
+                     "per_request": round(units / requests, 4) if requests else 0.0,
+                     "per_s": round(units / duration_s, 4) if duration_s else 0.0,
+                     "total": round(units, 4)}
+    return out
+
+
+def latency_columns(stats: LatencyStats, percentiles: tuple[float, ...]) -> dict[str, Any]:
+    """count, the percentiles, max and mean (ms) of one set of requests; None when empty."""
+    row: dict[str, Any] = {"count": stats.count}
+    for p in percentiles:
+        row[pct_key(p)] = percentile_ms(stats.hist, p, stats.max_ns) if stats.count else None
+    row["max_ms"] = round(stats.max_ns / 1e6, 3) if stats.count else None
+    row["mean_ms"] = round(stats.sum_ns / stats.count / 1e6, 3) if stats.count else None
+    return row
+
+
+def failed_summary(data: PatternData) -> dict[str, Any]:
+    """Failed requests' own latency: all of them, and per outcome class (``failed``,
+    ``failed_by_outcome``); null latencies for version-1 runs, where they were not kept apart."""
+    by_outcome = {k: latency_columns(s, FAILED_PERCENTILES)
+                  for k, s in sorted(data.latency.items()) if k != OK and not data.mixed_outcomes}
+    failed = latency_columns(data.failed, FAILED_PERCENTILES)
+    failed["count"] = data.failed_count
+    return {"failed": failed, "failed_by_outcome": by_outcome}
+
+
+def written_summary(data: PatternData) -> dict[str, Any]:
+    """Items and bytes (DynamoDB item size) the pattern's write calls sent: totals and per
+    request (every request, as capacity per request)."""
+    n = data.count or 1
+    return {"items_written": data.items_written, "bytes_written": data.bytes_written,
+            "items_written_per_request": round(data.items_written / n, 4),
+            "bytes_written_per_request": round(data.bytes_written / n, 1)}
 
 
 def pattern_summary(name: str, data: PatternData, duration_s: float,
                     ci: CiSettings | None) -> dict[str, Any]:
-    errors = data.count - data.outcomes.get("ok", 0)
+    """One pattern's row: counts and rates of every request; latency of the successful ones
+    (``successful``; ``mixed_outcomes`` for version-1 runs, where failures are in them)."""
+    errors = data.failed_count
     throttled = data.outcomes.get("throttled", 0)
-    row: dict[str, Any] = {"count": data.count, "errors": errors,
+    row: dict[str, Any] = {"count": data.count, "successful": data.successful, "errors": errors,
                            "error_rate": errors / data.count if data.count else 0.0,
                            "throttled": throttled,
                            "throttle_rate": throttled / data.count if data.count else 0.0,
                            "outcomes": dict(data.outcomes), "outcome_rates": outcome_rates(data),
                            "error_codes": dict(data.error_codes),
-                           "throughput_rps": round(data.count / duration_s, 3) if duration_s else 0.0}
-    for p in PERCENTILES:
-        row[pct_key(p)] = percentile_ms(data.hist, p, data.max_ns)
-    row["min_ms"] = round(data.min_ns / 1e6, 3)
-    row["max_ms"] = round(data.max_ns / 1e6, 3)
-    row["mean_ms"] = round(data.sum_ns / data.count / 1e6, 3) if data.count else 0.0
-    cis = percentile_cis(data, list(PERCENTILES), ci, name) if ci else dict.fromkeys(PERCENTILES)
+                           "throughput_rps": round(data.count / duration_s, 3) if duration_s else 0.0,
+                           "mixed_outcomes": data.mixed_outcomes}
+    success = data.success
+    latency = latency_columns(success, PERCENTILES)
+    row.update({pct_key(p): latency[pct_key(p)] for p in PERCENTILES})
+    row["min_ms"] = round(success.min_ns / 1e6, 3) if success.count else None
+    row["max_ms"], row["mean_ms"] = latency["max_ms"], latency["mean_ms"]
+    cis = (percentile_cis(data, list(PERCENTILES), ci, name) if ci and success.count
+           else dict.fromkeys(PERCENTILES))
     row["ci"] = {pct_key(p): list(v) if v else None for p, v in cis.items()}
-    row["ci_blocks"] = len(data.intervals)
+    row["ci_blocks"] = len(data.success_intervals())
+    row.update(failed_summary(data))
     row["retries"] = data.retries
     row["clamped"] = data.clamped
     row.update(capacity_summary(name, data, duration_s))
     n = data.count or 1
     row["items_per_request"] = round(data.items / n, 3)
+    row.update(written_summary(data))
     row["late"] = data.late  # open model: started > 1 ms after the intended time
     row["mean_schedule_lag_ms"] = round(data.schedule_lag_ns / n / 1e6, 3)
     return row
 
 
 def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
-    """One verdict per (pattern, objective); a named pattern without requests fails."""
+    """One verdict per (pattern, objective), on successful requests' latency; a named pattern
+    without successful requests fails."""
     slo = run.manifest["scenario"]["slo"]
     out = []
     for name in judged_patterns(slo, run.patterns):
         data = run.patterns.get(name)
         objectives = objectives_for(slo, name)
-        measured = data is not None and data.count > 0
+        # Judged on successful requests: a pattern whose requests all failed has no value.
+        measured = data is not None and data.success.count > 0
         cis = (percentile_cis(data, [o.percentile for o in objectives], ci, name)
                if measured and ci else {})
         for o in objectives:
             value = percentile_ms(data.hist, o.percentile, data.max_ns) if measured else None
             out.append({"pattern": name, "requests": data.count if data else 0,
+                        "successful": data.successful if data else 0,
                         **verdict(value, cis.get(o.percentile), o)})
     return out
 
@@ -134,11 +194,11 @@ def generator_health(processes: list[ProcessData],
         per_process.append({"label": proc.label, "cpu_mean_pct": round(mean, 1),
                             "cpu_max_pct": round(max(values, default=0.0), 1),
                             "samples": len(values), "saturated": mean > threshold_pct,
-                            **proc.counters})
+                            **proc.counters.to_dict()})
     saturated = any(p["saturated"] for p in per_process)
     machine = [pct for proc in processes for _, pct in proc.machine_cpu_samples]
     return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
-            **{k: sum(p.counters.get(k, 0) for p in processes) for k in COUNTERS},
+            **{k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS},
             # The whole machine, all cores (server included when it runs here): informational.
             "machine_cpu_mean_pct": round(sum(machine) / len(machine), 1) if machine else None,
             "trustworthy": not saturated and all(p["samples"] > 0 for p in per_process)}
@@ -150,8 +210,9 @@ def _overall(patterns: dict[str, dict[str, Any]], duration: float, slo_met: bool
     for row in patterns.values():
         for k, v in row["outcomes"].items():
             outcomes[k] = outcomes.get(k, 0) + v
-    errors = total - outcomes.get("ok", 0)
-    return {"count": total, "errors": errors, "error_rate": errors / total if total else 0.0,
+    errors = total - outcomes.get(OK, 0)
+    return {"count": total, "successful": outcomes.get(OK, 0), "errors": errors,
+            "error_rate": errors / total if total else 0.0,
             "throttle_rate": outcomes.get("throttled", 0) / total if total else 0.0,
             "outcomes": dict(sorted(outcomes.items())),
             "throughput_rps": round(total / duration, 3) if duration else 0.0, "slo_met": slo_met}
@@ -174,15 +235,36 @@ def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any
         "format": "ddbbench-summary", "format_version": SUMMARY_FORMAT_VERSION,
         "run_id": run.run_id, "scenario": run.manifest["scenario"]["name"], "design": run.design,
         "target": run.manifest["target"], "duration_s": round(duration, 3),
+        "client": ",".join(run.clients), "measurements_format_version": run.measurements_version,
+        "test_start_unix_s": run.test_start_unix_s, "latency_of": _latency_of(run),
         "slo": {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"],
                 "objectives": list(slo.get("objectives", [])),
                 "verdicts": verdicts, "patterns": by_pattern, "met": met},
         "ci": _ci_doc(run, ci),
         "patterns": patterns,
         "overall": _overall(patterns, duration, met),
+        "capacity": run_capacity(run, duration),
         "generator": generator_health(run.processes),
         "calibration": run.manifest.get("calibration", {"requests": 0}),
     }
+
+
+def _latency_of(run: RunData) -> str:
+    if run.measurements_version >= 2:
+        return "successful requests"
+    return "every request (measurements format 1 did not keep failures apart)"
+
+
+def run_capacity(run: RunData, duration_s: float) -> dict[str, Any]:
+    """Consumed units per table and index over every pattern: per second and in total."""
+    by_name: dict[str, float] = {}
+    for data in run.patterns.values():
+        for name, units in data.consumed.by_name.items():
+            by_name[name] = by_name.get(name, 0.0) + units
+    rows = capacity_by_name(by_name, 0, duration_s)
+    for row in rows.values():
+        del row["per_request"]  # requests of different patterns: not one figure per request
+    return {"by_name": rows}
 
 
 def _ci_doc(run: RunData, ci: CiSettings | None) -> dict[str, Any] | None:

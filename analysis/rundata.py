@@ -1,11 +1,14 @@
-"""Loading a run directory: merged histograms per pattern, processes, raw records."""
+"""Loading a run directory: merged measurements per pattern, processes, raw records.
+
+The per-process files are read through ``ddbbench.runformat`` (versions 1 and 2) and merged:
+counts add exactly, histograms merge exactly, intervals are re-keyed to the run's test start
+(the earliest process's) so that every process's interval N lands in the same slot.
+"""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,59 +16,90 @@ import pandas as pd
 from hdrh.histogram import HdrHistogram
 
 from ddbbench.errors import BenchError, ConfigError
-from ddbbench.recorder import CSV_COLUMNS, FORMAT_VERSION, new_histogram
 from ddbbench.rundir import read_manifest
+from ddbbench.runformat import (
+    CSV_COLUMNS,
+    FAILED,
+    OK,
+    LatencyStats,
+    PatternRecord,
+    ProcessRecord,
+    read_process_file,
+)
 
-_SUMMED = ("count", "sum_ns", "clamped", "retries", "capacity", "index_capacity", "items",
-           "response_bytes", "schedule_lag_ns", "late")
-
-
-@dataclass
-class PatternData:
-    """One pattern's measurements merged over every load process (counts add exactly)."""
-
-    hist: HdrHistogram = field(default_factory=new_histogram)
-    intervals: dict[float, HdrHistogram] = field(default_factory=dict)
-    outcomes: Counter[str] = field(default_factory=Counter)
-    error_codes: Counter[str] = field(default_factory=Counter)
-    count: int = 0
-    sum_ns: int = 0
-    min_ns: int = 0
-    max_ns: int = 0
-    clamped: int = 0
-    retries: int = 0
-    capacity: float = 0.0
-    index_capacity: float = 0.0
-    items: int = 0
-    response_bytes: int = 0
-    schedule_lag_ns: int = 0
-    late: int = 0
-
-    def merge(self, doc: dict[str, Any]) -> None:
-        if doc["count"] == 0:
-            return
-        self.min_ns = doc["min_ns"] if self.count == 0 else min(self.min_ns, doc["min_ns"])
-        self.max_ns = max(self.max_ns, doc["max_ns"])
-        for name in _SUMMED:
-            setattr(self, name, getattr(self, name) + doc[name])
-        self.outcomes.update(doc["outcomes"])
-        self.error_codes.update(doc["error_codes"])
-        self.hist.add(HdrHistogram.decode(doc["hist"]))
-        for iv in doc["intervals"]:
-            target = self.intervals.setdefault(iv["start_unix_s"], new_histogram())
-            target.add(HdrHistogram.decode(iv["hist"]))
+ProcessData = ProcessRecord  # one load process (its ``patterns`` emptied once merged)
 
 
-@dataclass(frozen=True)
-class ProcessData:
-    label: str
-    started_unix_s: float
-    ended_unix_s: float
-    cpu_samples: list[tuple[float, float]]
-    counters: dict[str, int] = field(default_factory=dict)  # warm-up, late starts, not started
-    machine_cpu_samples: list[tuple[float, float]] = field(default_factory=list)
-    interval_s: float = 5.0  # length of the histogram intervals
-    raw_fraction: float = 1.0  # fraction of requests kept as raw records
+class PatternData(PatternRecord):
+    """One pattern's measurements merged over every load process, with the views analysis
+    uses. Latency views (``hist``, ``min_ns`` ...) are of successful requests only (for
+    version-1 data, of every request: ``mixed_outcomes``); ``count`` is every request.
+
+    >>> d = PatternData()
+    >>> d.latency["ok"] = LatencyStats(count=2, min_ns=1, max_ns=3, sum_ns=4)
+    >>> d.outcomes.update(ok=2, connection=5)
+    >>> (d.count, d.successful, d.failed_count, d.success.max_ns)
+    (7, 2, 5, 3)
+    """
+
+    @property
+    def success(self) -> LatencyStats:
+        return self.latency.get(self.success_key) or LatencyStats()
+
+    @property
+    def successful(self) -> int:
+        return self.outcomes.get(OK, 0)
+
+    @property
+    def failed_count(self) -> int:
+        return self.count - self.successful
+
+    @property
+    def failed(self) -> LatencyStats:
+        """Every failed request's latency (empty for version-1 data: not kept apart)."""
+        out = LatencyStats()
+        if not self.mixed_outcomes:
+            for key, stats in self.latency.items():
+                if key != OK:
+                    out.merge(stats)
+        return out
+
+    # Views under the names analysis used before format 2 (knee, plan, charts read them).
+    @property
+    def hist(self) -> HdrHistogram:
+        return self.success.hist
+
+    @property
+    def min_ns(self) -> int:
+        return self.success.min_ns
+
+    @property
+    def max_ns(self) -> int:
+        return self.success.max_ns
+
+    @property
+    def sum_ns(self) -> int:
+        return self.success.sum_ns
+
+    @property
+    def clamped(self) -> int:
+        return sum(s.clamped for s in self.latency.values())
+
+    @property
+    def capacity(self) -> float:
+        return self.consumed.table_units
+
+    @property
+    def index_capacity(self) -> float:
+        return self.consumed.index_units
+
+    def success_intervals(self) -> dict[float, HdrHistogram]:
+        """Per interval start (s since the test start): the successful requests' histogram."""
+        key = self.success_key
+        return {start: h[key] for start, h in sorted(self.intervals.items()) if key in h}
+
+    def failed_intervals(self) -> dict[float, HdrHistogram]:
+        return {start: h[FAILED] for start, h in sorted(self.intervals.items()) if FAILED in h}
 
 
 @dataclass
@@ -73,7 +107,7 @@ class RunData:
     run_dir: Path
     manifest: dict[str, Any]
     patterns: dict[str, PatternData]
-    processes: list[ProcessData]
+    processes: list[ProcessRecord]
 
     @property
     def run_id(self) -> str:
@@ -93,6 +127,20 @@ class RunData:
         return min((p.raw_fraction for p in self.processes), default=0.0)
 
     @property
+    def test_start_unix_s(self) -> float:
+        """The run's test start: interval starts are seconds since it."""
+        return min((p.test_start_unix_s for p in self.processes), default=0.0)
+
+    @property
+    def clients(self) -> list[str]:
+        return sorted({p.client for p in self.processes})
+
+    @property
+    def measurements_version(self) -> int:
+        """The oldest process file's format version (1: failures mixed into latency)."""
+        return min((p.format_version for p in self.processes), default=2)
+
+    @property
     def duration_s(self) -> float:
         if not self.processes:
             return 0.0
@@ -100,24 +148,27 @@ class RunData:
                 - min(p.started_unix_s for p in self.processes))
 
 
+def merge_processes(records: Sequence[ProcessRecord]) -> dict[str, PatternData]:
+    """Every process's patterns merged, intervals keyed by seconds since the earliest test start."""
+    t0 = min((r.test_start_unix_s for r in records), default=0.0)
+    patterns: dict[str, PatternData] = {}
+    for rec in records:
+        for name, data in rec.patterns.items():
+            moved = replace(data, intervals=data.shifted(rec.test_start_unix_s - t0, rec.interval_s))
+            patterns.setdefault(name, PatternData()).merge(moved)
+    return patterns
+
+
 def load_run(run_dir: str | Path) -> RunData:
-    """Read a run directory and merge its load processes' histograms."""
+    """Read a run directory and merge its load processes' measurements."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     files = sorted((run_dir / "histograms").glob("*.json"))
     if not files:
         raise BenchError(f"{run_dir}: no measurements (histograms/*.json); did the load run?")
-    patterns: dict[str, PatternData] = {}
-    processes = []
-    for path in files:
-        doc = _read_process_file(path)
-        processes.append(ProcessData(doc["label"], doc["started_unix_s"], doc["ended_unix_s"],
-                                     [tuple(s) for s in doc["cpu_samples"]], doc.get("counters", {}),
-                                     [tuple(s) for s in doc.get("machine_cpu_samples", [])],
-                                     doc.get("interval_s", 5.0), doc.get("raw_fraction", 1.0)))
-        for name, pdoc in doc["patterns"].items():
-            patterns.setdefault(name, PatternData()).merge(pdoc)
-    return RunData(run_dir, manifest, patterns, processes)
+    records = [read_process_file(path) for path in files]
+    patterns = merge_processes(records)
+    return RunData(run_dir, manifest, patterns, [replace(r, patterns={}) for r in records])
 
 
 def load_runs(run_dirs: Sequence[str | Path]) -> list[RunData]:
@@ -137,22 +188,16 @@ def design_name(manifest: dict[str, Any]) -> str:
     return str(design.get("name", "seed")) if isinstance(design, dict) else str(design)
 
 
-def _read_process_file(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text())
-    except ValueError as exc:
-        raise BenchError(f"{path}: unreadable measurements ({exc})") from None
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise BenchError(f"{path}: measurements format {doc.get('format_version')!r} is not "
-                         f"supported ({FORMAT_VERSION})")
-    return doc
-
-
 def requests_frame(run_dir: str | Path) -> pd.DataFrame:
-    """Every recorded request as one row (all load processes), for pandas analysis."""
+    """Every recorded request as one row (all load processes), for pandas analysis.
+    Columns added since version 1 (items_written, bytes_written) are 0 in older files."""
     files = sorted((Path(run_dir) / "requests").glob("*.csv"))
     if not files:
         return pd.DataFrame(columns=list(CSV_COLUMNS))
     frames = [pd.read_csv(f, dtype={"error_code": "string"}, keep_default_na=False)
               for f in files]
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    for column in CSV_COLUMNS:
+        if column not in frame:
+            frame[column] = 0
+    return frame

@@ -1,7 +1,8 @@
 """A summary as text: fixed-width tables for terminals, markdown for pull requests.
 
 Every number shown comes from ``analysis.metrics.summarize``; latencies in ms with 3 decimals
-(microsecond precision). The verdict table leads: one row per pattern objective.
+(microsecond precision), of successful requests (failed ones have their own table). The
+verdict table leads: one row per pattern objective.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def verdict_text(v: dict[str, Any]) -> str:
     text = "PASS" if v["met"] else "FAIL"
     if v["requests"] == 0:
         return text + " (no requests)"
+    if v.get("successful", v["requests"]) == 0:  # summaries before format 3 have no "successful"
+        return text + " (no successful requests)"
     return text + (" (marginal)" if v["confident"] is False else "")
 
 
@@ -91,6 +94,39 @@ def capacity_rows(summary: dict[str, Any]) -> list[list[str]]:
              f"{row['index_capacity_per_s']:.3f}"] for name, row in summary["patterns"].items()]
 
 
+CAPACITY_BY_NAME_HEAD = ["pattern", "unit", "table", "index", "units/request", "units/s", "total"]
+
+
+def capacity_by_name_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """Per pattern, table and index (summary format 3; none for runs measured before)."""
+    unit = {"read": "RCU", "write": "WCU"}
+    return [[name, unit[row["capacity_kind"]], c["table"], c["index"] or "-", f"{c['per_request']:.4f}",
+             f"{c['per_s']:.3f}", f"{c['total']:.1f}"]
+            for name, row in summary["patterns"].items()
+            for c in row.get("capacity_by_name", {}).values()]
+
+
+FAILED_HEAD = ["pattern", "failed", "p50 (ms)", "p99 (ms)", "max (ms)", "by class"]
+
+
+def failed_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """Failed requests' own latency, for the patterns that had any."""
+    rows = []
+    for name, row in summary["patterns"].items():
+        failed = row.get("failed") or {}
+        if failed.get("count"):
+            classes = ", ".join(f"{k} {v['count']:,}" for k, v in row["failed_by_outcome"].items())
+            rows.append([name, fmt(failed["count"]), fmt(failed["p50_ms"]), fmt(failed["p99_ms"]),
+                         fmt(failed["max_ms"]), classes or "-"])
+    return rows
+
+
+def _latency_note(summary: dict[str, Any]) -> str:
+    if summary.get("latency_of", "successful requests") == "successful requests":
+        return "Latency of successful requests only; failed requests are under Failed requests."
+    return f"Latency of {summary['latency_of']}."
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     """For terminals: percentiles per pattern, then the verdicts, then the run's health."""
     pct = [["pattern", *_COLUMNS], *percentile_rows(summary, with_ci=False)]
@@ -109,9 +145,21 @@ def summary_markdown(summary: dict[str, Any]) -> str:
              "", f"SLO verdict: **{'MET' if summary['slo']['met'] else 'NOT MET'}**", "",
              *markdown_table(VERDICT_HEAD, verdict_rows(summary)), "", "## Latency (ms)", "",
              *markdown_table(["pattern", *_COLUMNS], percentile_rows(summary, with_ci=True)), "",
-             ci_note, "", "## Throughput and errors", "", *markdown_table(rate_head, rates), "",
-             "## Consumed capacity", "", *markdown_table(CAPACITY_HEAD, capacity_rows(summary))]
+             _latency_note(summary), ci_note, "", "## Throughput and errors", "",
+             *markdown_table(rate_head, rates), "", *_failed_section(summary),
+             "## Consumed capacity", "", *markdown_table(CAPACITY_HEAD, capacity_rows(summary)),
+             *_capacity_by_name_section(summary)]
     return "\n".join([*lines, "", *footer(summary), ""])
+
+
+def _failed_section(summary: dict[str, Any]) -> list[str]:
+    rows = failed_rows(summary)
+    return ["## Failed requests", "", *markdown_table(FAILED_HEAD, rows), ""] if rows else []
+
+
+def _capacity_by_name_section(summary: dict[str, Any]) -> list[str]:
+    rows = capacity_by_name_rows(summary)
+    return ["", "Per table and index:", "", *markdown_table(CAPACITY_BY_NAME_HEAD, rows)] if rows else []
 
 
 def footer(summary: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from datagen.itemsize import item_size, value_size
 from ddbbench.designs.base import Call
 
 THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
@@ -32,10 +33,15 @@ class Result:
     error_code: str = ""
     retries: int = 0
     capacity: float = 0.0  # consumed capacity units, base table
-    index_capacity: float = 0.0  # consumed capacity units, all GSIs
+    index_capacity: float = 0.0  # consumed capacity units, all indexes (GSIs and LSIs)
     items: int = 0
     response_bytes: int = 0
     schedule_lag_ns: int = 0
+    # Units per table and index: ("Table", u), ("Table/Index", u) pairs, in response order
+    # (a tuple: cheaper than a dict on the hot path; the recorder sums them per name).
+    capacity_by: tuple[tuple[str, float], ...] = ()
+    items_written: int = 0  # items put, updated or deleted by the successful calls
+    bytes_written: int = 0  # their request size by DynamoDB's sizing rules (see ``written``)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +72,10 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
                 resp, extra_rounds = _complete_batch_write(method, resp)
                 total.retries += extra_rounds
             _add(total, resp, step.counts_items)
+            if step.operation in WRITE_OPERATIONS:
+                items, size = written(step.operation, step.kwargs, resp)
+                total.items_written += items
+                total.bytes_written += size
             if total.outcome != "ok":
                 break
             step = step.then(resp) if step.then is not None else None
@@ -138,9 +148,11 @@ def classify_error(code: str, http_status: int) -> str:
 def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
     """Account one successful response of a chain into its operation's Result."""
     meta = resp.get("ResponseMetadata", {})
-    table_cu, index_cu = consumed(resp.get("ConsumedCapacity"))
+    table_cu, index_cu, by_name = consumed(resp.get("ConsumedCapacity"))
     total.capacity += table_cu
     total.index_capacity += index_cu
+    if by_name:
+        total.capacity_by += by_name
     total.retries += meta.get("RetryAttempts", 0)
     if counts_items:
         if "Responses" in resp:
@@ -156,20 +168,77 @@ def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
         total.outcome, total.error_code = "throttled", "UnprocessedItems"
 
 
-def consumed(cc: dict[str, Any] | list[dict[str, Any]] | None) -> tuple[float, float]:
-    """(base table units, index units) from a ConsumedCapacity (INDEXES) block or list."""
+def consumed(cc: dict[str, Any] | list[dict[str, Any]] | None) -> tuple[float, float, CapacityPairs]:
+    """(base table units, index units, per-name pairs) from a ConsumedCapacity block or list
+    (ReturnConsumedCapacity=INDEXES; under TOTAL a table's units include its indexes).
+    Names: "Table" for a base table, "Table/Index" for an index (as ``ddbbench.runformat``)."""
     if not cc:
-        return 0.0, 0.0
+        return 0.0, 0.0, ()
     blocks = cc if isinstance(cc, list) else [cc]
     table = index = 0.0
+    pairs: list[tuple[str, float]] = []
     for block in blocks:
+        name = block.get("TableName", "?")
         if "Table" in block:
-            table += block["Table"].get("CapacityUnits", 0.0)
+            units = block["Table"].get("CapacityUnits", 0.0)
+            table += units
+            pairs.append((name, units))
         elif not any(k in block for k in _INDEX_KEYS):
-            table += block.get("CapacityUnits", 0.0)  # TOTAL mode: no breakdown given
+            units = block.get("CapacityUnits", 0.0)  # TOTAL mode: no breakdown given
+            table += units
+            pairs.append((name, units))
         for key in _INDEX_KEYS:
-            index += sum(i.get("CapacityUnits", 0.0) for i in block.get(key, {}).values())
-    return table, index
+            for ix, used in block.get(key, {}).items():
+                units = used.get("CapacityUnits", 0.0)
+                index += units
+                pairs.append((f"{name}/{ix}", units))
+    return table, index, tuple(pairs)
 
 
+CapacityPairs = tuple[tuple[str, float], ...]
 _INDEX_KEYS = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "batch_write_item",
+                              "transact_write_items"})
+
+
+def written(operation: str, kwargs: dict[str, Any], resp: dict[str, Any]) -> tuple[int, int]:
+    """(items, bytes) one successful write call sent, by DynamoDB's item sizing rules.
+
+    Put: the item's size. Delete: the key's. Update: the key plus the values the update
+    expression sets (ExpressionAttributeValues), not the resulting item, which the request does
+    not carry: an append's figure is what it added. BatchWriteItem: its requests less those
+    returned as UnprocessedItems. TransactWriteItems: its Put, Update and Delete parts.
+    """
+    if operation == "batch_write_item":
+        items, size = _batch_written(kwargs.get("RequestItems", {}))
+        left, left_size = _batch_written(resp.get("UnprocessedItems") or {})
+        return items - left, size - left_size
+    if operation == "transact_write_items":
+        parts = [_written_one(op, part) for t in kwargs.get("TransactItems", ())
+                 for op, part in t.items() if op != "ConditionCheck"]
+        return len(parts), sum(parts)
+    return 1, _written_one(_TRANSACT_NAMES[operation], kwargs)
+
+
+_TRANSACT_NAMES = {"put_item": "Put", "update_item": "Update", "delete_item": "Delete"}
+
+
+def _written_one(kind: str, kwargs: dict[str, Any]) -> int:
+    if kind == "Put":
+        return item_size(kwargs.get("Item", {}))
+    size = item_size(kwargs.get("Key", {}))
+    if kind == "Update":
+        size += sum(value_size(v) for v in kwargs.get("ExpressionAttributeValues", {}).values())
+    return size
+
+
+def _batch_written(request_items: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
+    items = size = 0
+    for requests in request_items.values():
+        for req in requests:
+            items += 1
+            if "PutRequest" in req:
+                size += item_size(req["PutRequest"].get("Item", {}))
+            else:
+                size += item_size(req.get("DeleteRequest", {}).get("Key", {}))
+    return items, size

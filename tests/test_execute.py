@@ -12,7 +12,7 @@ import botocore.exceptions
 import pytest
 
 from ddbbench.designs import Call
-from ddbbench.execute import OUTCOMES, Result, classify_error, consumed, execute
+from ddbbench.execute import OUTCOMES, Result, classify_error, consumed, execute, written
 
 GET = Call("get_item", {"TableName": "T", "Key": {"conversationId": {"S": "c1"}},
                         "ReturnConsumedCapacity": "INDEXES"})
@@ -44,6 +44,9 @@ class FakeClient:
     def update_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._answer("update_item", kwargs)
 
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        return self._answer("put_item", kwargs)
+
 
 def client_error(code: str, status: int, retries: int = 0,
                  operation: str = "GetItem") -> botocore.exceptions.ClientError:
@@ -59,28 +62,30 @@ def client_error(code: str, status: int, retries: int = 0,
 def test_consumed_indexes_form() -> None:
     cc = {"TableName": "T", "CapacityUnits": 3.5, "Table": {"CapacityUnits": 1.0},
           "GlobalSecondaryIndexes": {"ix1": {"CapacityUnits": 2.0}, "ix2": {"CapacityUnits": 0.5}}}
-    assert consumed(cc) == (1.0, 2.5)
+    assert consumed(cc) == (1.0, 2.5, (("T", 1.0), ("T/ix1", 2.0), ("T/ix2", 0.5)))
 
 
 def test_consumed_indexes_form_with_local_index() -> None:
     cc = {"TableName": "T", "CapacityUnits": 2.0, "Table": {"CapacityUnits": 0.5},
           "LocalSecondaryIndexes": {"lsi": {"CapacityUnits": 1.0}},
           "GlobalSecondaryIndexes": {"gsi": {"CapacityUnits": 0.5}}}
-    assert consumed(cc) == (0.5, 1.5)
+    assert consumed(cc) == (0.5, 1.5, (("T", 0.5), ("T/gsi", 0.5), ("T/lsi", 1.0)))
 
 
 def test_consumed_table_only_indexes_form() -> None:
-    assert consumed({"TableName": "T", "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}) == (0.5, 0.0)
+    assert consumed({"TableName": "T", "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}) == (
+        0.5, 0.0, (("T", 0.5),))
 
 
 def test_consumed_total_form() -> None:
-    assert consumed({"TableName": "T", "CapacityUnits": 2.0}) == (2.0, 0.0)
+    # TOTAL mode: one figure for the table, its indexes included (no breakdown given).
+    assert consumed({"TableName": "T", "CapacityUnits": 2.0}) == (2.0, 0.0, (("T", 2.0),))
 
 
 def test_consumed_index_only_block_does_not_double_count() -> None:
     # A query on a GSI: the total is all index capacity, nothing for the base table.
     cc = {"TableName": "T", "CapacityUnits": 0.5, "GlobalSecondaryIndexes": {"ix": {"CapacityUnits": 0.5}}}
-    assert consumed(cc) == (0.0, 0.5)
+    assert consumed(cc) == (0.0, 0.5, (("T/ix", 0.5),))
 
 
 def test_consumed_list_of_blocks() -> None:
@@ -91,12 +96,12 @@ def test_consumed_list_of_blocks() -> None:
         {"TableName": "C", "CapacityUnits": 4.0, "Table": {"CapacityUnits": 3.0},
          "GlobalSecondaryIndexes": {"ix": {"CapacityUnits": 1.0}}},
     ]
-    assert consumed(blocks) == (6.0, 1.5)
+    assert consumed(blocks) == (6.0, 1.5, (("A", 1.0), ("A/ix", 0.5), ("B", 2.0), ("C", 3.0), ("C/ix", 1.0)))
 
 
 @pytest.mark.parametrize("cc", [None, [], {}])
 def test_consumed_nothing(cc: Any) -> None:
-    assert consumed(cc) == (0.0, 0.0)
+    assert consumed(cc) == (0.0, 0.0, ())
 
 
 # --- classify_error ------------------------------------------------------------------------
@@ -242,6 +247,45 @@ def test_execute_update_with_attributes_counts_one_item() -> None:
     result = execute(FakeClient(response), UPDATE)
     assert (result.outcome, result.retries, result.capacity, result.index_capacity, result.items) == (
         "ok", 4, 1.0, 2.0, 1)
+    assert result.capacity_by == (("T", 1.0), ("T/ix", 2.0))
+    # The request's key: "conversationId" (14 bytes) + "c1" (2); no values set.
+    assert (result.items_written, result.bytes_written) == (1, 16)
+
+
+def test_a_chain_keeps_capacity_per_table_and_index_of_every_call() -> None:
+    put = Call("put_item", {"TableName": "M", "Item": {"id": {"S": "m1"}, "text": {"S": "hello"}}},
+               then=lambda _resp: UPDATE)
+    response = {"ConsumedCapacity": {"TableName": "T", "CapacityUnits": 3.0, "Table": {"CapacityUnits": 1.0},
+                                     "GlobalSecondaryIndexes": {"ix": {"CapacityUnits": 2.0}}}}
+    result = execute(FakeClient(response), put)
+    assert result.capacity_by == (("T", 1.0), ("T/ix", 2.0), ("T", 1.0), ("T/ix", 2.0))
+    assert (result.capacity, result.index_capacity) == (2.0, 4.0)
+    # put: "id"+"m1" + "text"+"hello" = 13 bytes; update: its key, 16 bytes.
+    assert (result.items_written, result.bytes_written) == (2, 29)
+
+
+def test_written_items_and_bytes_by_dynamodb_sizing() -> None:
+    update = {"Key": {"id": {"S": "c1"}}, "UpdateExpression": "SET #s = :s, n = n + :one",
+              "ExpressionAttributeValues": {":s": {"S": "ONGOING"}, ":one": {"N": "1"}}}
+    assert written("update_item", update, {}) == (1, 4 + 7 + 2)  # key, "ONGOING", number 1
+    assert written("delete_item", {"Key": {"id": {"S": "c1"}}}, {}) == (1, 4)
+    put_a = {"PutRequest": {"Item": {"k": {"S": "aaaa"}}}}
+    put_b = {"PutRequest": {"Item": {"k": {"S": "bb"}}}}
+    delete = {"DeleteRequest": {"Key": {"k": {"S": "c"}}}}
+    batch = {"RequestItems": {"E": [put_a, put_b, delete]}}
+    assert written("batch_write_item", batch, {}) == (3, 5 + 3 + 2)
+    # Requests handed back unprocessed were not written (by this call).
+    assert written("batch_write_item", batch, {"UnprocessedItems": {"E": [put_b]}}) == (2, 7)
+    transact = {"TransactItems": [{"Put": {"Item": {"k": {"S": "aaaa"}}}},
+                                  {"ConditionCheck": {"Key": {"k": {"S": "x"}}}},
+                                  {"Update": update}]}
+    assert written("transact_write_items", transact, {}) == (2, 5 + 13)
+
+
+def test_a_failed_write_writes_nothing() -> None:
+    result = execute(FakeClient(error=client_error("ConditionalCheckFailedException", 400)), UPDATE)
+    assert (result.outcome, result.items_written, result.bytes_written, result.capacity_by) == (
+        "conditional_check_failed", 0, 0, ())
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,24 @@ def test_health_per_run(tmp_path: Path) -> None:
     assert row == {"run": summary["run_id"], "design": "seed", "trustworthy": True, "saturated": False,
                    "generator_cpu_mean_pct": 20.0, "machine_cpu_mean_pct": 97.0, "late_starts": 0,
                    "client_p50_ms": 1.2}
+
+
+def test_intervals_are_timed_from_the_test_start_with_failures_apart(tmp_path: Path) -> None:
+    reqs = [("get_conversation", request(1000, at_s=1.0 + k)) for k in range(10)]  # 1..10 s
+    reqs += [("get_conversation", request(50, at_s=7.0, outcome="connection")) for _ in range(3)]
+    (run,) = load_runs([write_run(tmp_path, "a", reqs)])
+    iv = frames.intervals([run])
+    assert iv[["t_s", "count", "failed"]].values.tolist() == [[0.0, 4, 0], [5.0, 5, 3], [10.0, 1, 0]]
+    assert iv["start_unix_s"].tolist() == [run.test_start_unix_s + t for t in (0.0, 5.0, 10.0)]
+
+
+def test_capacity_per_table_and_index_in_long_format(tmp_path: Path) -> None:
+    by = (("Conv", 1.0), ("Conv/byCandidate", 2.0))
+    reqs = [("update_status", request(1000, at_s=k, capacity=1.0, index_capacity=2.0, capacity_by=by))
+            for k in range(5)]
+    (run,) = load_runs([write_run(tmp_path, "a", reqs)])
+    cap = frames.capacity_by_name([summarize(run)])
+    assert cap[["pattern", "capacity_kind", "name", "table", "per_request", "total"]].values.tolist() == [
+        ["update_status", "write", "Conv", "Conv", 1.0, 5.0],
+        ["update_status", "write", "Conv/byCandidate", "Conv", 2.0, 10.0]]
+    assert cap["index"].isna().tolist() == [True, False]  # a table's row has no index

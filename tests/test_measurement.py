@@ -28,13 +28,18 @@ def make_run_dir(tmp_path: Path) -> Path:
     return run_dir
 
 
+def recorder(run_dir: Path, label: str = "p0", **kw: object) -> Recorder:
+    """A recorder whose test starts at T0 (the requests here are timed from T0)."""
+    return Recorder(run_dir, label, test_start_unix_s=T0 / 1e9, **kw)  # type: ignore[arg-type]
+
+
 def ok(latency_us: float, at_s: float = 0.0, **kw: object) -> Result:
     return Result(T0 + int(at_s * 1e9), int(latency_us * 1000), "ok", **kw)  # type: ignore[arg-type]
 
 
 def test_percentiles_are_exact_at_microsecond_resolution(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0")
+    rec = recorder(run_dir, "p0")
     for us in range(1, 1001):  # 1 us .. 1000 us, one each
         rec.record("get_conversation", ok(us))
     rec.close()
@@ -50,7 +55,7 @@ def test_percentiles_are_exact_at_microsecond_resolution(tmp_path: Path) -> None
 
 def test_percentile_never_exceeds_exact_max(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0", raw=False)
+    rec = recorder(run_dir, "p0", raw=False)
     for us in (1000.0, 2000.0, 123456.789):
         rec.record("update_status", ok(us))
     rec.close()
@@ -62,7 +67,7 @@ def test_percentile_never_exceeds_exact_max(tmp_path: Path) -> None:
 
 def test_hdr_percentiles_match_raw_records_within_resolution(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0")
+    rec = recorder(run_dir, "p0")
     rng = random.Random(5)
     for k in range(20_000):
         rec.record("query_by_candidate_status", ok(rng.lognormvariate(7.5, 0.8), at_s=k / 1000))
@@ -82,12 +87,12 @@ def test_merging_processes_equals_one_process(tmp_path: Path) -> None:
     results = [(rng.choice(["a", "b"]), ok(rng.uniform(100, 30_000), at_s=k / 100))
                for k in range(3000)]
     one = make_run_dir(tmp_path / "one")
-    rec = Recorder(one, "single", raw=False)
+    rec = recorder(one, "single", raw=False)
     for name, r in results:
         rec.record(name, r)
     rec.close()
     two = make_run_dir(tmp_path / "two")
-    recs = [Recorder(two, "w1", raw=False), Recorder(two, "w2", raw=False)]
+    recs = [recorder(two, "w1", raw=False), recorder(two, "w2", raw=False)]
     for k, (name, r) in enumerate(results):
         recs[k % 2].record(name, r)
     for r in recs:
@@ -101,7 +106,7 @@ def test_merging_processes_equals_one_process(tmp_path: Path) -> None:
 
 def test_outcomes_capacity_and_intervals(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0")
+    rec = recorder(run_dir, "p0")
     for k in range(30):  # 30 requests spread over 15 s: three 5-second intervals
         rec.record("append_message", ok(2000, at_s=k * 0.5, capacity=2.0, index_capacity=1.0, items=1))
     rec.record("append_message", Result(T0, 900_000, "throttled", "ThrottlingException", retries=2))
@@ -110,8 +115,11 @@ def test_outcomes_capacity_and_intervals(tmp_path: Path) -> None:
     rec.close()
     run = load_run(run_dir)
     data = run.patterns["append_message"]
-    assert sum(h.get_total_count() for h in data.intervals.values()) == 32
-    assert len(data.intervals) == 3
+    assert sum(h.get_total_count() for h in data.success_intervals().values()) == 30
+    assert list(data.success_intervals()) == [0.0, 5.0, 10.0]  # seconds since the test start
+    assert {t: h.get_total_count() for t, h in data.failed_intervals().items()} == {0.0: 2}
+    assert {k: s.count for k, s in data.latency.items()} == {
+        "ok": 30, "throttled": 1, "conditional_check_failed": 1}
     row = summarize(run)["patterns"]["append_message"]
     assert row["outcomes"] == {"ok": 30, "throttled": 1, "conditional_check_failed": 1}
     assert row["errors"] == 2
@@ -122,20 +130,20 @@ def test_outcomes_capacity_and_intervals(tmp_path: Path) -> None:
 
 
 def test_generator_saturation_is_flagged() -> None:
-    busy = ProcessData("busy", 0, 10, [(t, 85.0) for t in range(10)])
-    calm = ProcessData("calm", 0, 10, [(t, 40.0) for t in range(10)])
+    busy = ProcessData("busy", 0, ended_s=10, cpu_samples=[(t, 85.0) for t in range(10)])
+    calm = ProcessData("calm", 0, ended_s=10, cpu_samples=[(t, 40.0) for t in range(10)])
     assert generator_health([calm])["saturated"] is False
     assert generator_health([calm])["trustworthy"] is True
     health = generator_health([calm, busy])
     assert health["saturated"] is True and health["trustworthy"] is False
     assert [p["cpu_mean_pct"] for p in health["processes"]] == [40.0, 85.0]
     # No CPU samples at all: not saturated as far as we know, but not trustworthy either.
-    assert generator_health([ProcessData("x", 0, 1, [])])["trustworthy"] is False
+    assert generator_health([ProcessData("x", 0, ended_s=1)])["trustworthy"] is False
 
 
 def test_report_files_verdicts_and_warning(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0")
+    rec = recorder(run_dir, "p0")
     for us in range(1, 201):
         rec.record("get_conversation", ok(us * 10))  # up to 2 ms: meets p99 < 10 ms
         rec.record("update_status", ok(us * 100))  # up to 20 ms: p99 19.8 ms fails
@@ -201,7 +209,7 @@ def test_write_capacity_growth_per_interval() -> None:
 
 def test_raw_records_can_be_sampled_while_histograms_keep_everything(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0", raw_fraction=0.1)
+    rec = recorder(run_dir, "p0", raw_fraction=0.1)
     for k in range(5000):
         rec.record("get_conversation", ok(100 + k % 900))
     rec.close()
@@ -209,7 +217,7 @@ def test_raw_records_can_be_sampled_while_histograms_keep_everything(tmp_path: P
     rows = len(requests_frame(run_dir))
     assert 400 < rows < 600  # ~10%, a fixed sample for a fixed process label
     none = make_run_dir(tmp_path / "none")
-    rec = Recorder(none, "p0", raw_fraction=0.0)
+    rec = recorder(none, "p0", raw_fraction=0.0)
     rec.record("get_conversation", ok(100))
     rec.close()
     assert not (none / "requests").exists()
@@ -227,7 +235,7 @@ def test_locust_buckets_keep_two_significant_digits() -> None:
 
 def test_machine_cpu_is_reported_beside_the_generator_cpu(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    rec = Recorder(run_dir, "p0", raw=False)
+    rec = recorder(run_dir, "p0", raw=False)
     rec.record("get_conversation", ok(500))
     for own, machine in ((30.0, 90.0), (40.0, 100.0)):
         rec.sample_cpu(own, machine)

@@ -1,9 +1,11 @@
-"""Summary format 2: confidence intervals, objectives per pattern, rates and capacity."""
+"""Summary format 3: success-only latency, failed requests apart, confidence intervals,
+objectives per pattern, rates and capacity per table and index."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,10 @@ from analysis.report import build_report
 from analysis.rundata import PatternData, load_run
 from analysis.slo import Objective as Goal
 from analysis.slo import objectives_for, verdict
+from analysis.summary_text import summary_markdown
+from ddbbench.execute import consumed
 from ddbbench.rundir import read_manifest, write_manifest
+from ddbbench.runformat import ConsumedCapacity
 from ddbbench.scenario import Objective, Scenario, Slo
 from tests.synthetic import request, write_run
 
@@ -44,7 +49,8 @@ def test_objectives_replace_the_default_for_the_patterns_they_name(tmp_path: Pat
                                           "update_status": False}
     assert summary["patterns"]["query_by_candidate_status"]["slo_met"] is True
     assert summary["slo"]["met"] is False and summary["overall"]["slo_met"] is False
-    assert summary["format_version"] == 2 and summary["design"] == "seed"
+    assert summary["format_version"] == 3 and summary["design"] == "seed"
+    assert (summary["client"], summary["measurements_format_version"]) == ("boto3", 2)
 
 
 def test_runs_from_before_objectives_judge_every_pattern_by_the_default(tmp_path: Path) -> None:
@@ -112,11 +118,14 @@ def test_error_and_throttle_rates_by_class(tmp_path: Path) -> None:
 
 
 def test_capacity_per_request_per_second_and_total() -> None:
-    data = PatternData(count=4, capacity=6.0, index_capacity=2.0)
+    data = PatternData(outcomes=Counter(ok=3, throttled=1),
+                       consumed=ConsumedCapacity(6.0, 2.0, {"T": 6.0, "T/ix": 2.0}))
     assert capacity_summary("append_message", data, duration_s=2.0) == {
         "capacity_kind": "write", "capacity_per_request": 1.5, "index_capacity_per_request": 0.5,
         "capacity_per_s": 3.0, "index_capacity_per_s": 1.0, "capacity_total": 6.0,
-        "index_capacity_total": 2.0}
+        "index_capacity_total": 2.0, "capacity_by_name": {
+            "T": {"table": "T", "index": None, "per_request": 1.5, "per_s": 3.0, "total": 6.0},
+            "T/ix": {"table": "T", "index": "ix", "per_request": 0.5, "per_s": 1.0, "total": 2.0}}}
     assert capacity_summary("get_conversation", data, 0.0)["capacity_kind"] == "read"
     assert capacity_summary("get_conversation", data, 0.0)["capacity_per_s"] == 0.0
 
@@ -148,10 +157,58 @@ def test_summary_json_and_markdown_carry_verdicts_and_intervals(tmp_path: Path) 
     assert md.index("| pattern | objective |") < md.index("## Latency (ms)")
 
 
-@pytest.mark.parametrize("met, confident, requests, text", [
-    (True, True, 5, "PASS"), (True, None, 5, "PASS"), (True, False, 5, "PASS (marginal)"),
-    (False, False, 5, "FAIL (marginal)"), (False, None, 0, "FAIL (no requests)")])
-def test_verdict_text(met: bool, confident: bool | None, requests: int, text: str) -> None:
+@pytest.mark.parametrize("met, confident, requests, successful, text", [
+    (True, True, 5, 5, "PASS"), (True, None, 5, 5, "PASS"), (True, False, 5, 5, "PASS (marginal)"),
+    (False, False, 5, 5, "FAIL (marginal)"), (False, None, 0, 0, "FAIL (no requests)"),
+    (False, None, 5, 0, "FAIL (no successful requests)")])
+def test_verdict_text(met: bool, confident: bool | None, requests: int, successful: int, text: str) -> None:
     from analysis.summary_text import verdict_text
 
-    assert verdict_text({"met": met, "confident": confident, "requests": requests}) == text
+    v = {"met": met, "confident": confident, "requests": requests, "successful": successful}
+    assert verdict_text(v) == text
+
+
+def test_percentiles_and_verdicts_ignore_fast_failures(tmp_path: Path) -> None:
+    reqs = [("get_conversation", request(5000, at_s=k / 100)) for k in range(100)]
+    reqs += [("get_conversation", request(100, at_s=k / 900, outcome="connection",
+                                          error_code="EndpointConnectionError")) for k in range(900)]
+    summary = summarize(load_run(write_run(tmp_path, "fast-failures", reqs)))
+    row = summary["patterns"]["get_conversation"]
+    # Mixed in, 900 failures at 0.1 ms would make the p50 0.1 ms and the p99 5 ms.
+    assert (row["count"], row["successful"], row["errors"]) == (1000, 100, 900)
+    latency = (row["p50_ms"], row["p99_ms"], row["min_ms"], row["max_ms"], row["mean_ms"])
+    assert latency == (5.0, 5.0, 5.0, 5.0, 5.0)
+    assert row["failed"] == {"count": 900, "p50_ms": 0.1, "p99_ms": 0.1, "max_ms": 0.1, "mean_ms": 0.1}
+    assert row["failed_by_outcome"]["connection"]["count"] == 900
+    (v,) = summary["slo"]["verdicts"]
+    assert (v["value_ms"], v["requests"], v["successful"]) == (5.0, 1000, 100)
+    assert summary["overall"]["errors"] == 900
+
+
+def test_a_pattern_whose_requests_all_failed_has_no_latency_and_fails(tmp_path: Path) -> None:
+    reqs = [("get_conversation", request(100, outcome="connection", error_code="EndpointConnectionError"))
+            for _ in range(50)]
+    summary = summarize(load_run(write_run(tmp_path, "down", reqs)))
+    row = summary["patterns"]["get_conversation"]
+    assert (row["p50_ms"], row["p99_ms"], row["min_ms"], row["max_ms"], row["slo_met"]) == (
+        None, None, None, None, False)
+    (v,) = summary["slo"]["verdicts"]
+    assert (v["value_ms"], v["met"], v["requests"], v["successful"]) == (None, False, 50, 0)
+    assert "FAIL (no successful requests)" in summary_markdown(summary)
+
+
+def test_capacity_per_table_and_index_from_a_consumed_capacity_block(tmp_path: Path) -> None:
+    block = {"TableName": "Conv", "CapacityUnits": 3.5, "Table": {"CapacityUnits": 2.0},
+             "GlobalSecondaryIndexes": {"byCandidate": {"CapacityUnits": 1.0}},
+             "LocalSecondaryIndexes": {"byTime": {"CapacityUnits": 0.5}}}
+    table, index, by_name = consumed(block)
+    reqs = [("append_message", request(2000, at_s=k, capacity=table, index_capacity=index,
+                                       capacity_by=by_name)) for k in range(4)]
+    summary = summarize(load_run(write_run(tmp_path, "cap", reqs)))
+    by = summary["patterns"]["append_message"]["capacity_by_name"]
+    assert {name: (r["table"], r["index"], r["per_request"], r["total"]) for name, r in by.items()} == {
+        "Conv": ("Conv", None, 2.0, 8.0), "Conv/byCandidate": ("Conv", "byCandidate", 1.0, 4.0),
+        "Conv/byTime": ("Conv", "byTime", 0.5, 2.0)}
+    assert summary["capacity"]["by_name"]["Conv/byCandidate"]["total"] == 4.0
+    md = summary_markdown(summary)
+    assert "| append_message | WCU | Conv | byCandidate | 1.0000 |" in md

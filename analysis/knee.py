@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter
 from analysis.metrics import percentile_ms
 from analysis.rundata import RunData
 from analysis.summary_text import markdown_table
-from ddbbench.recorder import new_histogram
+from ddbbench.runformat import new_histogram
 
 KNEE_FORMAT_VERSION = 1
 DEFAULT_ERROR_BUDGET = 0.01

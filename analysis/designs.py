@@ -19,9 +19,9 @@ from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
 from analysis.summary_text import markdown_table
 from ddbbench.errors import BenchError
+from ddbbench.facts import WRITE_PATTERNS
 from ddbbench.scenario import PATTERNS
 
-WRITE_PATTERNS = ("update_status", "append_message", "create_conversation")
 FORMAT = "ddbbench-design-comparison"
 FORMAT_VERSION = 1
 

@@ -17,13 +17,13 @@ from hdrh.histogram import HdrHistogram
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
 from analysis.slo import judged_patterns, objectives_for, verdict
+from ddbbench.facts import WRITE_PATTERNS as WRITE_PATTERNS  # re-exported (charts)
 from ddbbench.runformat import COUNTERS, OK, LatencyStats, split_capacity_name
 
 SUMMARY_FORMAT_VERSION = 3
 FAILED_PERCENTILES = (50.0, 99.0)
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
-WRITE_PATTERNS = ("append_message", "update_status", "create_conversation", "log_events")
 DEFAULT_CI = CiSettings()
 
 

@@ -28,10 +28,10 @@ from typing import Any
 
 from analysis.prices import Prices
 from ddbbench.errors import ConfigError
+from ddbbench.facts import ITEM_OVERHEAD_BYTES
 
 READ_LIMIT = 3000.0  # RCU per second per partition (and so per key)
 WRITE_LIMIT = 1000.0  # WCU per second per partition
-ITEM_OVERHEAD_BYTES = 100  # storage overhead per table item and per index item
 GB = 2**30
 SECONDS_PER_DAY = 86_400
 HOT_KEY_CAUTION = 0.5  # share of a partition limit from which a key is reported as warm

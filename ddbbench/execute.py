@@ -14,11 +14,8 @@ import botocore.exceptions
 
 from datagen.itemsize import item_size, value_size
 from ddbbench.designs.base import Call
-
-THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
-                  "RequestLimitExceeded"}
-OUTCOMES = ("ok", "throttled", "conditional_check_failed", "validation", "client_error",
-            "server_error", "connection")
+from ddbbench.facts import OUTCOMES as OUTCOMES  # re-exported: the classes classify_error returns
+from ddbbench.facts import THROTTLE_CODES
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field

@@ -57,6 +57,13 @@ KEYED_PATTERNS = tuple(p.name for p in PATTERN_FACTS if p.keys is not None)  # w
 STATUSES = ("CREATED", "ONGOING", "COMPLETED")  # the conversation lifecycle, in order
 ACTIVE_STATUSES = tuple(st for st in STATUSES if st != "COMPLETED")
 
+# Outcome classes of a request (ddbbench.execute.classify_error), and the error codes that
+# mean throttling (the service's, as botocore's standard retry mode lists them for DynamoDB).
+OUTCOMES = ("ok", "throttled", "conditional_check_failed", "validation", "client_error",
+            "server_error", "connection")
+THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                            "RequestLimitExceeded"})
+
 ITEM_OVERHEAD_BYTES = 100  # DynamoDB bills each table and index entry 100 bytes beyond its data
 BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem call
 

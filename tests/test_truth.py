@@ -61,10 +61,10 @@ def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tm
     assert slow["min_ms"] >= 20.0
     # Every percentile moves by 20 ms, give or take the client's own time, which differs from
     # run to run with what else the machine is doing. Each run measured that time against an
-    # idle stub just before replaying (its calibration): the tolerance is three times the
-    # worse of the two calibrations' p99 (at least 3 ms), so a busy machine widens it with the
-    # noise it adds instead of failing the test, while a missing or doubled delay still fails.
-    tolerance = max(3.0, 3 * max(r["calibration"]["p99_ms"] for r in (fast_run, slow_run)))
+    # idle stub just before replaying (its calibration): the tolerance is the worse of the two
+    # calibrations' p99 (at least 3 ms), so a busy machine widens it with the noise it adds
+    # instead of failing the test, while a missing or doubled delay still fails.
+    tolerance = max(3.0, max(r["calibration"]["p99_ms"] for r in (fast_run, slow_run)))
     assert tolerance < 20.0, tolerance  # a wider one could not tell 20 ms from none
     for key in ("p50_ms", "p90_ms"):
         assert slow[key] - fast[key] == pytest.approx(20.0, abs=tolerance), (key, fast[key], slow[key])
@@ -154,7 +154,8 @@ def test_two_processes_merge_into_one_exact_account(isolated_cache: Path, tmp_pa
     run_dir = Path(summary["run_dir"])
     files = sorted((run_dir / "histograms").glob("*.json"))
     assert len(files) == 2  # one per load process
-    per_process = [json.loads(f.read_text())["patterns"]["get_conversation"]["count"] for f in files]
+    per_process = [sum(json.loads(f.read_text())["patterns"]["get_conversation"]["outcomes"].values())
+                   for f in files]
     assert all(n > 0 for n in per_process)
     total = summary["patterns"]["get_conversation"]["count"]
     assert total == sum(per_process)

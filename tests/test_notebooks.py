@@ -17,8 +17,10 @@ from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
-# Small but real: all six patterns, half-second histogram intervals so that ~6 measured
-# seconds give enough blocks for confidence intervals of p50 and p90 (not of p99).
+# Small but real: all six patterns, quarter-second histogram intervals so that ~6 measured
+# seconds give enough blocks for confidence intervals of p50 and p90 (not of p99): about 24,
+# and still well over the 10 needed when a busy machine starts Locust a second or two late
+# (half-second intervals gave 12, and fewer than 10 on a loaded machine).
 SCENARIO = {
     "dataset": {"seed": 5, "candidates": 40, "conversations": 150, "jobs": 5,
                 "messages": {"min": 1, "max": 4}},
@@ -27,7 +29,7 @@ SCENARIO = {
             "append_message": 15, "batch_get_candidates": 10, "create_conversation": 10},
     "load": {"users": 2, "spawn_rate": 2, "duration_s": 7, "rate_per_user": 15, "warmup_requests": 100,
              "warmup_s": 1, "calibration_requests": 20},
-    "measurement": {"interval_s": 0.5},
+    "measurement": {"interval_s": 0.25},
     "slo": {"objectives": [{"pattern": "get_conversation", "percentile": 90, "threshold_ms": 50}]},
 }
 

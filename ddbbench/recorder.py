@@ -195,6 +195,18 @@ class Recorder:
             machine_cpu_samples=list(self.machine_cpu), counters=counters,
             patterns={p: s.record for p, s in sorted(self.patterns.items())}, extra=extra)
 
+    def take_delta(self, extra: dict[str, Any] | None = None) -> ProcessRecord:
+        """Everything measured since the previous delta, as a record of its own; the recorder
+        starts over (intervals are additive: a later delta adds to an interval this one had
+        begun). Merged with ``ddbbench.deltas.merge_records``, the deltas equal ``to_record``
+        of a recorder that never took one."""
+        delta = self.to_record(extra)
+        self.patterns = {}
+        self.cpu = []
+        self.machine_cpu = []
+        self._last_interval = None
+        return delta
+
     def close(self, extra: dict[str, Any] | None = None) -> Path:
         """Write this process's histograms file (atomically) and close the raw records."""
         record = self.to_record(extra)

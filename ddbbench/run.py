@@ -117,13 +117,19 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
 
 
 def check_objectives(summary: dict[str, Any]) -> None:
-    """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed."""
-    missed = [v for v in summary["slo"]["verdicts"] if not v["met"]]
+    """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed. An objective
+    not judged for want of data (``met`` None, status insufficient) is not missed."""
+    missed = [v for v in summary["slo"]["verdicts"] if v["met"] is False]
     if missed:
-        listed = "; ".join(f"{v['pattern']} p{v['percentile']:g} "
-                           + ("not measured" if v["value_ms"] is None else f"{v['value_ms']:.3f} ms")
-                           + f" (objective < {v['threshold_ms']:g} ms)" for v in missed)
+        listed = "; ".join(f"{v['pattern']} p{v['percentile']:g} " + _missed_why(v) for v in missed)
         raise ObjectiveMissed(f"{len(missed)} objective(s) missed: {listed}")
+
+
+def _missed_why(v: dict[str, Any]) -> str:
+    latency = "not measured" if v["value_ms"] is None else f"{v['value_ms']:.3f} ms"
+    text = f"{latency} (objective < {v['threshold_ms']:g} ms)"
+    reason = v.get("reason", "")
+    return f"{text}: {reason}" if reason and not reason.startswith("p") else text
 
 
 def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:

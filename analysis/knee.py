@@ -80,7 +80,8 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
     """What the knee needs of one step's summary.json (every number copied, nothing new)."""
     gen, slo = summary["generator"], summary["slo"]
     count, errors = summary["overall"]["count"], summary["overall"]["errors"]
-    per_pattern = {name: {"count": row["count"], "successful": row.get("successful", row["count"]), **binding_objective(slo["verdicts"], name),
+    per_pattern = {name: {"count": row["count"], "successful": row.get("successful", row["count"]),
+                          **binding_objective(slo["verdicts"], name),
                           "p50_ms": row["p50_ms"], "met": row["slo_met"],
                           "error_rate": row["error_rate"]}
                    for name, row in summary["patterns"].items()}

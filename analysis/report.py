@@ -98,7 +98,10 @@ def figure_png_base64(fig: Figure) -> str:
 
 def report_html(run: RunData, summary: dict[str, Any]) -> str:
     charts, left_out = report_charts(run, summary)
-    images = "\n".join(f"<h2>{html.escape(title)}</h2>\n<img alt=\"{html.escape(title)}\" "
+    # data-rendered (set once the browser decoded the image) lets a headless browser test
+    # check from the DOM that every chart was drawn, not only present (tests/test_browser.py).
+    images = "\n".join(f"<h2>{html.escape(title)}</h2>\n<img class=\"chart\" alt=\"{html.escape(title)}\" "
+                       "onload=\"this.dataset.rendered = this.naturalWidth + 'x' + this.naturalHeight\" "
                        f"src=\"data:image/png;base64,{figure_png_base64(fig)}\">"
                        for title, fig in charts)
     notes = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in left_out)

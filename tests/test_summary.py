@@ -15,8 +15,8 @@ from analysis.gate import absolute_limits
 from analysis.metrics import capacity_summary, summarize
 from analysis.report import build_report
 from analysis.rundata import PatternData, load_run
-from analysis.slo import Objective as Goal
 from analysis.slo import Counts, combined_status, judgeable, objectives_for, required_requests, verdict
+from analysis.slo import Objective as Goal
 from analysis.summary_text import summary_markdown, summary_table
 from ddbbench.execute import consumed
 from ddbbench.rundir import read_manifest, write_manifest

@@ -802,7 +802,8 @@ def test_slo_objectives_parse_and_round_trip() -> None:
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": "5ms"}],
      "scenarios.x.slo.objectives[0].threshold_ms: '5ms' is not a number"),
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5, "max": 9}],
-     "scenarios.x.slo.objectives[0].max: unknown key; allowed keys: pattern, percentile, threshold_ms"),
+     "scenarios.x.slo.objectives[0].max: unknown key; allowed keys: pattern, percentile, threshold_ms, "
+     "error_budget"),
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5},
       {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 8}],
      "scenarios.x.slo.objectives[1]: a second objective for update_status p99; "

@@ -46,12 +46,13 @@ def test_a_run_whose_target_stops_answering_stops_early_and_exits_1(
                 break
         stopped_at = time.time()
         stub.stop()  # connections refused from now on
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     err = "".join(seen) + err
     assert proc.returncode == 1, err[-3000:]
     progress = next(line for line in seen if line.startswith("replay "))
     assert "/60s (" in progress and "requests" in progress and "get_conversation" in progress
     assert "the target stopped answering at" in err and "Traceback" not in err
+    assert "SLO NOT MET" in err  # the summary table is shown before the error
     (run_dir,) = (tmp_path / "reports").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())

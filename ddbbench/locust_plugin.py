@@ -163,12 +163,18 @@ def _stop_unreachable(environment: Any, since_unix_s: float) -> None:
 
 
 def _report_progress(ctx: ReplayContext, run_time_s: float, label: str) -> None:
-    # To stderr (Locust's log under `ddbbench run`, which shows these lines live).
     started = time.monotonic()
+    _state["progress_line"] = partial(_print_progress, ctx, started, run_time_s, label)
     while True:
         gevent.sleep(REPLAY_EVERY_S)
-        line = replay_line(time.monotonic() - started, run_time_s, ctx.live.snapshot(), label)
-        print(PROGRESS_PREFIX + line, file=sys.stderr, flush=True)
+        _print_progress(ctx, started, run_time_s, label)
+
+
+def _print_progress(ctx: ReplayContext, started: float, run_time_s: float, label: str) -> None:
+    # To stderr (Locust's log under `ddbbench run`, which shows these lines live).
+    line = replay_line(time.monotonic() - started, run_time_s, ctx.live.snapshot(), label,
+                       warmup=ctx.counters["warmup_requests"])
+    print(PROGRESS_PREFIX + line, file=sys.stderr, flush=True)
 
 
 @events.test_stop.add_listener
@@ -182,6 +188,9 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         client = ctx.scenario.client
         for loop in _state.pop("loops", []):
             loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
+        final = _state.pop("progress_line", None)
+        if final is not None:
+            final()  # the last word: every measured request, whatever the period left
         path = ctx.close()
         print(f"ddbbench: wrote {path}", file=sys.stderr)
 

@@ -123,7 +123,7 @@ def _ms(us: int | None) -> str:
 
 
 def replay_line(elapsed_s: float, total_s: float, patterns: Sequence[PatternProgress],
-                label: str = "replay") -> str:
+                label: str = "replay", warmup: int = 0) -> str:
     """The replay's progress as one line (latencies in ms with microsecond precision)::
 
         >>> replay_line(45, 90, [PatternProgress("get", 1804, 3, 1, 1234, 5678)], label="r")
@@ -136,6 +136,8 @@ def replay_line(elapsed_s: float, total_s: float, patterns: Sequence[PatternProg
     head = (f"{label} {elapsed_s:.0f}s/{total_s:.0f}s ({100 * share:.0f}%, "
             f"{format_eta(max(0.0, total_s - elapsed_s))} left): {requests:,} requests, "
             f"{errors:,} errors, {throttled:,} throttled")
+    if warmup and not requests:  # the run's first warmup_s seconds: sent, not measured
+        head += f" (warming up: {warmup:,} sent, not measured)"
     parts = [f"{p.name} {p.requests:,} p50 {_ms(p.p50_us)} p99 {_ms(p.p99_us)} ms" for p in patterns]
     return " | ".join([head, *parts])
 

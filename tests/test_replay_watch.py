@@ -73,6 +73,7 @@ def test_replay_line_counts_percentiles_and_time_left() -> None:
     assert line == ("replay 30s/90s (34%, 1m00s left): 1,814 requests, 3 errors, 1 throttled "
                     "| get_conversation 1,804 p50 1.234 p99 5.678 ms | update_status 10 p50 - p99 - ms")
     assert replay_line(95, 90, [], label="replay [h-1]").startswith("replay [h-1] 95s/90s (100%, 0s left)")
+    assert replay_line(5, 90, [], warmup=200).endswith("0 throttled (warming up: 200 sent, not measured)")
 
 
 def test_live_line_rewrites_in_place_on_a_terminal_and_appends_elsewhere() -> None:

@@ -270,3 +270,16 @@ def test_capacity_per_table_and_index_from_a_consumed_capacity_block(tmp_path: P
     assert summary["capacity"]["by_name"]["Conv/byCandidate"]["total"] == 4.0
     md = summary_markdown(summary)
     assert "| append_message | WCU | Conv | byCandidate | 1.0000 |" in md
+
+
+def test_check_objectives_misses_only_failed_verdicts() -> None:
+    from ddbbench.errors import ObjectiveMissed
+    from ddbbench.run import check_objectives
+
+    few = verdict(1.0, None, Goal(99.0, 10.0), Counts(18, 0))
+    errors = verdict(1.0, None, Goal(99.0, 10.0), Counts(2000, 30))
+    check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few}]}})  # not judged: no exit 3
+    with pytest.raises(ObjectiveMissed, match=r"1 objective\(s\) missed: update_status p99 1.000 ms "
+                                              r"\(objective < 10 ms\): error rate 1.50% > budget 0.10%"):
+        check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few},
+                                               {"pattern": "update_status", **errors}]}})

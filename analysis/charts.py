@@ -20,12 +20,16 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
 from analysis.metrics import WRITE_PATTERNS, percentile_ms
 from analysis.rundata import PatternData
-from analysis.slo import Objective
+from analysis.slo import INSUFFICIENT, PASS, Counts, Objective, insufficient_message, judgeable, verdict
 from ddbbench.scenario import PATTERNS
 
 # Percentiles plotted on the HDR-style axis x = 1 / (1 - p): 50% -> 2, 99% -> 100, ...
 _GRID = [0, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999]
 _TICKS = [50, 90, 99, 99.9, 99.99, 99.999]
+# The maximum (p = 100) sits at the axis' right edge, a decade beyond the last tick: 1/(1-p)
+# has no finite place for it, and a curve that stops short of the max hides the failing tail.
+X_MAX = 1e6
+VERDICT_COLORS = {PASS: "#176c2e", "fail": "#b00020", INSUFFICIENT: "#777777"}
 OUTCOME_COLORS = {"throttled": "tab:orange", "server_error": "tab:red", "connection": "tab:purple",
                   "conditional_check_failed": "tab:olive", "validation": "tab:brown",
                   "client_error": "tab:pink"}
@@ -71,37 +75,66 @@ def grid_axes(n: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
 
 
 def percentile_curve(data: PatternData) -> tuple[list[float], list[float]]:
-    """(percentiles, latency ms) for the grid, trimmed to what the sample size supports."""
+    """(x on the 1/(1-p) axis, latency ms) of successful requests: the grid percentiles the
+    sample reaches, the last rank before the maximum, then the maximum itself at ``X_MAX``."""
     # Successful requests only, like the percentiles judged against objectives.
-    if data.success.count == 0:
+    n = data.success.count
+    if n == 0:
         return [], []
-    top = 100.0 * (1.0 - 1.0 / max(data.success.count, 1))  # beyond this the curve is just the max
-    ps = [p for p in _GRID if p <= top] or [0.0]
-    return ps, [percentile_ms(data.hist, p) for p in ps]
+    top = 100.0 * (1.0 - 1.0 / n)  # the next-to-largest request's percentile
+    ps = [p for p in _GRID if p < top] + [top]
+    xs = [_x(p) for p in ps] + [X_MAX]
+    return xs, [percentile_ms(data.hist, p, data.max_ns) for p in ps] + [round(data.max_ns / 1e6, 3)]
+
+
+def _mark_objectives(ax: Axes, data: PatternData, objectives: Sequence[Objective]) -> None:
+    """Each objective: its threshold (dashed), its percentile (dotted), and the judged value
+    there, coloured by the summary's verdict (hollow when not enough data to judge)."""
+    n = data.success.count
+    for o in objectives:
+        ax.axhline(o.threshold_ms, color="crimson", linestyle="--", linewidth=1, label=f"SLO: {o.label}")
+        ax.axvline(_x(o.percentile), color="grey", linestyle=":", linewidth=1)
+        if n == 0:
+            continue
+        value = percentile_ms(data.hist, o.percentile, data.max_ns)
+        v = verdict(value, None, o, Counts(data.count, data.failed_count))
+        color = VERDICT_COLORS[v["status"]]
+        word = "not enough data" if v["status"] == INSUFFICIENT else v["status"].upper()
+        ax.plot([_x(o.percentile)], [value], marker="o", markersize=9, linestyle="none",
+                markerfacecolor="none" if v["status"] == INSUFFICIENT else color, markeredgecolor=color,
+                markeredgewidth=2, label=f"p{o.percentile:g} = {value:.3f} ms: {word}")
+    few = [o for o in objectives if n and not judgeable(n, o.percentile)]
+    if n == 0 or few:
+        text = "no successful requests" if n == 0 else insufficient_message(n, few[0].percentile)
+        ax.text(0.98, 0.04, text, transform=ax.transAxes, ha="right", va="bottom", color="#b00020",
+                fontsize="medium", fontweight="bold",
+                bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9})
+
+
+def _percent_label(x: float, _: int) -> str:
+    return "max" if x >= X_MAX else f"{100 * (1 - 1 / x):g}%"
 
 
 def percentile_figure(patterns: Mapping[str, PatternData],
                       objectives: Mapping[str, Sequence[Objective]]) -> Figure:
-    """Latency by percentile (log scales) per pattern, with each of its objectives as a
-    threshold line at its percentile."""
+    """Latency by percentile (log scales) per pattern, up to the maximum (at the right edge),
+    with each of its objectives: the threshold line, the percentile, the judged value. A
+    panel with too few requests for its objective says so on its face."""
     names = sorted(patterns)
     fig, axes = grid_axes(len(names), 6.2, 3.6)
     for ax, name in zip(axes, names, strict=True):
-        ps, ms = percentile_curve(patterns[name])
-        ax.plot([_x(p) for p in ps], ms, marker=".", color=pattern_color(name),
+        xs, ms = percentile_curve(patterns[name])
+        ax.plot(xs, ms, marker=".", color=pattern_color(name),
                 label=f"{name} (n={patterns[name].success.count:,})")
-        for o in objectives.get(name, ()):
-            ax.axhline(o.threshold_ms, color="crimson", linestyle="--", linewidth=1,
-                       label=f"SLO: {o.label}")
-            ax.axvline(_x(o.percentile), color="grey", linestyle=":", linewidth=1)
+        _mark_objectives(ax, patterns[name], objectives.get(name, ()))
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.xaxis.set_major_locator(FixedLocator([_x(p) for p in _TICKS]))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * (1 - 1 / x):g}%"))
-        ax.set_xlim(1, _x(_TICKS[-1]))
+        ax.xaxis.set_major_locator(FixedLocator([*(_x(p) for p in _TICKS), X_MAX]))
+        ax.xaxis.set_major_formatter(FuncFormatter(_percent_label))
+        ax.set_xlim(1, X_MAX * 1.5)
         ms_axis(ax)
         ax.set_title(name)
-        ax.set_xlabel("percentile")
+        ax.set_xlabel("percentile (successful requests)")
         ax.set_ylabel("latency (ms)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize="small", loc="upper left")

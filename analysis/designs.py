@@ -17,6 +17,7 @@ from analysis import frames
 from analysis.compare_charts import design_comparison_figure
 from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
+from analysis.slo import insufficient_message, judgeable
 from analysis.summary_text import markdown_table
 from ddbbench.errors import BenchError
 from ddbbench.facts import WRITE_PATTERNS
@@ -24,6 +25,8 @@ from ddbbench.scenario import PATTERNS
 
 FORMAT = "ddbbench-design-comparison"
 FORMAT_VERSION = 1
+FASTEST_PERCENTILE = 99.0
+NO_DIFFERENCE = "no difference shown"
 
 
 def load_design_runs(root: Path) -> dict[str, dict[str, Any]]:
@@ -52,7 +55,9 @@ def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             units = p["capacity_per_request"] + p["index_capacity_per_request"]
             rows.append({"pattern": pattern, "design": design, "count": p["count"],
+                         "successful": p.get("successful", p["count"]),
                          "error_rate": p["error_rate"], "p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"],
+                         "p99_ci_ms": (p.get("ci") or {}).get("p99_ms"),
                          "p99_9_ms": p["p99_9_ms"], "kind": "write" if pattern in WRITE_PATTERNS else "read",
                          "table_units": p["capacity_per_request"],
                          "index_units": p["index_capacity_per_request"], "units": round(units, 4)})
@@ -106,7 +111,13 @@ def growth(runs: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[str, Any]]:
-    """Per pattern: the cheapest and the fastest design, with their ratio to ``baseline``."""
+    """Per pattern: the cheapest and the fastest design, with their ratio to ``baseline``.
+
+    Capacity per request is exact, so the cheapest is simply the fewest units. The fastest is
+    named only when the p99 can be judged for every design (``analysis.slo.judgeable``) and
+    its confidence interval lies wholly below every other design's; otherwise ``fastest`` is
+    None and ``fastest_note`` says why ("no difference shown", "not enough data (...)").
+    """
     out = []
     for pattern in PATTERNS:
         mine = [r for r in rows if r["pattern"] == pattern]
@@ -114,12 +125,30 @@ def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[st
             continue
         base = next((r for r in mine if r["design"] == baseline), None)
         cheap = min(mine, key=lambda r: (r["units"], r["p99_ms"]))
-        fast = min(mine, key=lambda r: (r["p99_ms"], r["units"]))
+        fast, note = fastest(mine)
         out.append({"pattern": pattern, "cheapest": cheap["design"], "units": cheap["units"],
                     "units_vs_baseline": _ratio(cheap["units"], base and base["units"]),
-                    "fastest": fast["design"], "p99_ms": fast["p99_ms"],
-                    "p99_vs_baseline": _ratio(fast["p99_ms"], base and base["p99_ms"])})
+                    "fastest": fast and fast["design"], "fastest_note": note,
+                    "p99_ms": fast and fast["p99_ms"],
+                    "p99_vs_baseline": _ratio(fast["p99_ms"], base and base["p99_ms"]) if fast else None})
     return out
+
+
+def fastest(rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+    """The design whose p99 interval is wholly below every other's, and '' ; else None and why.
+    A single design is nobody's faster."""
+    if len(rows) < 2:
+        return None, "one design"
+    fewest = min(rows, key=lambda r: r.get("successful", r["count"]))
+    n = fewest.get("successful", fewest["count"])
+    if not judgeable(n, FASTEST_PERCENTILE):
+        return None, f"{insufficient_message(n, FASTEST_PERCENTILE)} for {fewest['design']}"
+    best = min(rows, key=lambda r: r["p99_ms"])
+    if any(r.get("p99_ci_ms") is None for r in rows):
+        return None, f"{NO_DIFFERENCE} (no confidence interval: runs too short)"
+    if all(best["p99_ci_ms"][1] < r["p99_ci_ms"][0] for r in rows if r is not best):
+        return best, ""
+    return None, f"{NO_DIFFERENCE} (p99 intervals overlap)"
 
 
 def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
@@ -176,8 +205,8 @@ def sections(summary: dict[str, Any]) -> list[Section]:
     latency = ("Latency and capacity per logical request",
                ["pattern", "design", "requests", "p50 ms", "p99 ms", "p99.9 ms", "table units",
                 "index units"],
-               [[r["pattern"], r["design"], _n(r["count"]), _n(r["p50_ms"]), _n(r["p99_ms"]),
-                 _n(r["p99_9_ms"]), _n(r["table_units"]), _n(r["index_units"])]
+               [[r["pattern"], r["design"], _n(r["count"]), _few(r, 50.0, "p50_ms"), _few(r, 99.0, "p99_ms"),
+                 _few(r, 99.9, "p99_9_ms"), _n(r["table_units"]), _n(r["index_units"])]
                 for r in summary["patterns"]])
     cost = ("Per 1,000,000 operations of the mix, and storage",
             ["design", "read units", "write units", "on-demand $", "table bytes/conversation",
@@ -190,8 +219,9 @@ def sections(summary: dict[str, Any]) -> list[Section]:
              for d, u in summary["per_million_operations"].items()])
     meaning = ("What this means (ratios to the seed design)",
                ["pattern", "cheapest", "units", "x seed", "fastest (p99)", "p99 ms", "x seed"],
-               [[v["pattern"], v["cheapest"], _n(v["units"]), _n(v["units_vs_baseline"]), v["fastest"],
-                 _n(v["p99_ms"]), _n(v["p99_vs_baseline"])] for v in summary["verdicts"]])
+               [[v["pattern"], v["cheapest"], _n(v["units"]), _n(v["units_vs_baseline"]),
+                 v["fastest"] or v.get("fastest_note") or "-", _n(v["p99_ms"]), _n(v["p99_vs_baseline"])]
+                for v in summary["verdicts"]])
     marks = (1, 10, 30, 60)
     growth_rows = []
     for design, probe in summary["append_growth"].items():
@@ -203,6 +233,18 @@ def sections(summary: dict[str, Any]) -> list[Section]:
             ["design"] + [f"message {m}" for m in marks] + ["messages until an item passes 400 KB"],
             growth_rows)
     return [meaning, latency, cost, grow]
+
+
+def _few(row: dict[str, Any], percentile: float, key: str) -> str:
+    """The value, marked '*' when too few requests support the percentile (about the max)."""
+    text = _n(row[key])
+    few = row[key] is not None and not judgeable(row.get("successful", row["count"]), percentile)
+    return text + "*" if few else text
+
+
+FEW_NOTE = ("*: fewer than 10 requests beyond the percentile (p99 needs 1,000): about the "
+            "sample's maximum, not judged. A design is named fastest only when its p99 confidence "
+            "interval lies wholly below every other design's.")
 
 
 def _usd(x: float) -> str:
@@ -222,7 +264,7 @@ def comparison_markdown(summary: dict[str, Any]) -> str:
     lines += [f"\n**Warning:** {w}" for w in summary["warnings"]]
     for title, head, rows in sections(summary):
         lines += ["", f"## {title}", "", *markdown_table(head, rows)]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", FEW_NOTE]) + "\n"
 
 
 def growth_figure(probes: dict[str, dict[str, Any]]) -> Figure:
@@ -250,6 +292,7 @@ def comparison_html(summary: dict[str, Any], summaries: list[dict[str, Any]]) ->
                      + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
                      + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
                      + "</table>")
+    parts.append(f"<p>{esc(FEW_NOTE)}</p>")
     charts = [("Latency per pattern and design", design_comparison_figure(frames.percentiles(summaries))),
               ("Write units per append as a conversation grows", growth_figure(summary["append_growth"]))]
     for title, fig in charts:

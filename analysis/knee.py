@@ -2,8 +2,10 @@
 
 Pure functions (the orchestration is ``ddbbench.knee``). A step passes when the load
 generator kept up (not saturated: its latencies are trustworthy), the error rate stays within
-the budget and every pattern meets the scenario's SLO. Steps run in increasing rate and stop
-at the first that does not pass; the knee is the highest passing rate below it.
+the budget and every pattern meets the scenario's SLO. A step where some pattern has too few
+requests for its objective's percentile (``analysis.slo.judgeable``) and none fails is
+``insufficient``: neither pass nor fail. Steps run in increasing rate and stop at the first
+that does not pass; the knee is the highest passing rate below it.
 
 Example::
 
@@ -31,12 +33,14 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.metrics import percentile_ms
 from analysis.rundata import RunData
+from analysis.slo import FAIL, INSUFFICIENT, PASS, judgeable
 from analysis.summary_text import markdown_table
 from ddbbench.runformat import new_histogram
+from ddbbench.scenario import DEFAULT_ERROR_BUDGET
+
+__all__ = ["DEFAULT_ERROR_BUDGET", "judge_step", "knee_result", "step_record"]
 
 KNEE_FORMAT_VERSION = 1
-DEFAULT_ERROR_BUDGET = 0.01
-FEW_SAMPLES_FACTOR = 10  # a pXX from fewer than 10 x 100/(100-XX) requests is near the max
 BUSY_MACHINE_PCT = 90.0  # whole-machine CPU from which the step table says the cores were full
 
 
@@ -76,12 +80,12 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
     """What the knee needs of one step's summary.json (every number copied, nothing new)."""
     gen, slo = summary["generator"], summary["slo"]
     count, errors = summary["overall"]["count"], summary["overall"]["errors"]
-    per_pattern = {name: {"count": row["count"], **binding_objective(slo["verdicts"], name),
+    per_pattern = {name: {"count": row["count"], "successful": row.get("successful", row["count"]),
+                          **binding_objective(slo["verdicts"], name),
                           "p50_ms": row["p50_ms"], "met": row["slo_met"],
                           "error_rate": row["error_rate"]}
                    for name, row in summary["patterns"].items()}
     worst = max(per_pattern, key=lambda p: per_pattern[p]["slo_ms"] or 0.0, default=None)
-    few = FEW_SAMPLES_FACTOR * 100 / (100 - slo["percentile"]) if slo["percentile"] < 100 else 0
     return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"],
             "slo": {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"]},
             "measured_s": measured_s, "count": count, "errors": errors,
@@ -90,8 +94,10 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
             "arrivals_rps": count / measured_s if measured_s else 0.0, "achieved_rps": achieved,
             **overall, "worst_pattern": worst,
             "worst_slo_ms": per_pattern[worst]["slo_ms"] if worst else None,
-            "failing": sorted(p for p, r in per_pattern.items() if not r["met"]),
-            "few_samples": sorted(p for p, r in per_pattern.items() if r["count"] < few),
+            "failing": sorted(p for p, r in per_pattern.items() if r["met"] is False),
+            "insufficient": sorted(p for p, r in per_pattern.items() if r["met"] is None),
+            "few_samples": sorted(p for p, r in per_pattern.items()
+                                  if not judgeable(r.get("successful", r["count"]), slo["percentile"])),
             "patterns": per_pattern,
             "saturated": gen["saturated"], "trustworthy": gen["trustworthy"],
             "cpu_mean_pct": max((p["cpu_mean_pct"] for p in gen["processes"]), default=0.0),
@@ -101,16 +107,20 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
 
 def binding_objective(verdicts: list[dict[str, Any]], pattern: str) -> dict[str, Any]:
     """The pattern's objective nearest to (or furthest past) its threshold (summary format 2
-    allows several per pattern): its percentile, threshold and measured value."""
+    allows several per pattern): its percentile, threshold and measured value; and why the
+    pattern fails or is not judged (the first such verdict's reason)."""
     mine = [v for v in verdicts if v["pattern"] == pattern]
     if not mine:
-        return {"slo_ms": None, "slo_percentile": None, "slo_threshold_ms": None}
+        return {"slo_ms": None, "slo_percentile": None, "slo_threshold_ms": None, "reason": ""}
     v = max(mine, key=lambda v: (v["value_ms"] or 0.0) / v["threshold_ms"])
-    return {"slo_ms": v["value_ms"], "slo_percentile": v["percentile"], "slo_threshold_ms": v["threshold_ms"]}
+    why = next((w.get("reason", "") for w in mine if w["met"] is False),
+               next((w.get("reason", "") for w in mine if w["met"] is None), ""))
+    return {"slo_ms": v["value_ms"], "slo_percentile": v["percentile"], "slo_threshold_ms": v["threshold_ms"],
+            "reason": why}
 
 
 def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
-    """``{"status": "pass" | "fail" | "saturated", "reasons": [...]}`` for one step."""
+    """``{"status": "pass" | "fail" | "insufficient" | "saturated", "reasons": [...]}``."""
     if step["saturated"] or not step["trustworthy"]:
         why = (f"load generator saturated (CPU {step['cpu_mean_pct']:.0f}% of a core, threshold "
                f"{step['threshold_pct']:.0f}%)" if step["saturated"]
@@ -122,14 +132,22 @@ def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
     if step["error_rate"] > error_budget:
         reasons.append(f"error rate {step['error_rate']:.2%} > budget {error_budget:.2%}")
     pats = step["patterns"]
-    measured = [p for p in step["failing"] if pats[p]["count"] and pats[p]["slo_ms"] is not None]
-    reasons += [f"{p}: p{pats[p]['slo_percentile']:g} {pats[p]['slo_ms']:.3f} ms >= "
-                f"{pats[p]['slo_threshold_ms']:g} ms" for p in measured]
-    # Latency is of successful requests: a pattern whose requests all failed has none.
-    reasons += [f"{p}: no successful requests" for p in step["failing"]
-                if pats[p]["count"] and pats[p]["slo_ms"] is None]
-    reasons += [f"{p}: no requests" for p in step["failing"] if not step["patterns"][p]["count"]]
-    return {"status": "fail" if reasons else "pass", "reasons": reasons}
+    reasons += [f"{p}: {_fail_reason(pats[p])}" for p in step["failing"]]
+    if reasons:
+        return {"status": FAIL, "reasons": reasons}
+    unjudged = [f"{p}: {pats[p].get('reason') or 'not enough data'}" for p in step.get("insufficient", ())]
+    return {"status": INSUFFICIENT, "reasons": unjudged} if unjudged else {"status": PASS, "reasons": []}
+
+
+def _fail_reason(pat: dict[str, Any]) -> str:
+    if pat.get("reason"):
+        return pat["reason"]
+    # Step records written before verdicts carried their reason.
+    if not pat["count"]:
+        return "no requests"
+    if pat["slo_ms"] is None:  # latency is of successful requests: none succeeded
+        return "no successful requests"
+    return f"p{pat['slo_percentile']:g} {pat['slo_ms']:.3f} ms >= {pat['slo_threshold_ms']:g} ms"
 
 
 def knee_result(steps: list[dict[str, Any]], last_rate: float, finished: bool) -> dict[str, Any]:
@@ -141,7 +159,13 @@ def knee_result(steps: list[dict[str, Any]], last_rate: float, finished: bool) -
             highest = step["offered_rps"]
             continue
         reasons = "; ".join(verdict["reasons"])
-        if verdict["status"] == "saturated":
+        if verdict["status"] == INSUFFICIENT:
+            outcome = "insufficient_data"
+            msg = (f"too few requests at {step['offered_rps']:g} requests/s to judge the SLO "
+                   f"({reasons}): the knee is not measured beyond "
+                   + (f"{highest:g} requests/s" if highest is not None else "this rate")
+                   + "; lengthen the steps (--step-s)")
+        elif verdict["status"] == "saturated":
             outcome = "generator_saturated"
             msg = (f"the load generator saturated at {step['offered_rps']:g} requests/s ({reasons}) "
                    "before the SLO broke: the knee is not measured beyond "
@@ -183,9 +207,9 @@ def knee_markdown(knee: dict[str, Any]) -> str:
              f"**{res['message']}**", "", *markdown_table(head, rows), ""]
     for s in knee["steps"]:
         notes = list(s["verdict"]["reasons"])
-        if s["few_samples"]:
-            notes.append(f"few requests for a {pslo} in {', '.join(s['few_samples'])} "
-                         "(it is about their max)")
+        if s["few_samples"] and s["verdict"]["status"] != INSUFFICIENT:
+            notes.append(f"fewer than 10 requests beyond the {pslo} in {', '.join(s['few_samples'])} "
+                         "(it is about their max; judged by their own objectives)")
         machine = s.get("machine_cpu_mean_pct")
         if machine is not None and machine >= BUSY_MACHINE_PCT:
             notes.append(f"whole machine {machine:.0f}% busy: the generator, the server if local and "
@@ -211,7 +235,8 @@ def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1f}"
 
 
-_MARKERS = {"pass": ("o", "#176c2e"), "fail": ("X", "#b00020"), "saturated": ("^", "#e08000")}
+_MARKERS = {"pass": ("o", "#176c2e"), "fail": ("X", "#b00020"), "saturated": ("^", "#e08000"),
+            "insufficient": ("s", "#777777")}
 
 
 def knee_figure(knee: dict[str, Any]) -> Figure:

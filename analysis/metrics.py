@@ -16,7 +16,16 @@ from hdrh.histogram import HdrHistogram
 
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
-from analysis.slo import judged_patterns, objectives_for, verdict
+from analysis.slo import (
+    MET,
+    MIN_BEYOND,
+    Counts,
+    combined_status,
+    judged_patterns,
+    objectives_for,
+    scenario_budget,
+    verdict,
+)
 from ddbbench.facts import WRITE_PATTERNS as WRITE_PATTERNS  # re-exported (charts)
 from ddbbench.runformat import COUNTERS, OK, LatencyStats, split_capacity_name
 
@@ -166,8 +175,8 @@ def pattern_summary(name: str, data: PatternData, duration_s: float,
 
 
 def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
-    """One verdict per (pattern, objective), on successful requests' latency; a named pattern
-    without successful requests fails."""
+    """One verdict per (pattern, objective), on successful requests' latency and the error
+    budget (``analysis.slo.verdict``); a named pattern without requests fails."""
     slo = run.manifest["scenario"]["slo"]
     out = []
     for name in judged_patterns(slo, run.patterns):
@@ -177,12 +186,26 @@ def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
         measured = data is not None and data.success.count > 0
         cis = (percentile_cis(data, [o.percentile for o in objectives], ci, name)
                if measured and ci else {})
+        counts = Counts(data.count, data.failed_count) if data else Counts(0, 0)
         for o in objectives:
             value = percentile_ms(data.hist, o.percentile, data.max_ns) if measured else None
-            out.append({"pattern": name, "requests": data.count if data else 0,
-                        "successful": data.successful if data else 0,
-                        **verdict(value, cis.get(o.percentile), o)})
+            out.append({"pattern": name, "requests": counts.requests, "successful": counts.successful,
+                        "errors": counts.errors, "error_rate": round(counts.error_rate, 6),
+                        **verdict(value, cis.get(o.percentile), o, counts)})
     return out
+
+
+def slo_section(slo: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """summary.json's ``slo``: the objectives, every verdict, per pattern and overall
+    (``met`` True, False or None when not judged; ``status`` pass, fail or insufficient)."""
+    names = sorted({v["pattern"] for v in verdicts})
+    status = {n: combined_status(v["status"] for v in verdicts if v["pattern"] == n) for n in names}
+    overall = combined_status(v["status"] for v in verdicts)
+    return {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"],
+            "error_budget": scenario_budget(slo), "min_beyond": MIN_BEYOND,
+            "objectives": list(slo.get("objectives", [])), "verdicts": verdicts,
+            "patterns": {n: MET[s] for n, s in status.items()}, "pattern_status": status,
+            "met": MET[overall], "status": overall}
 
 
 def generator_health(processes: list[ProcessData],
@@ -197,14 +220,29 @@ def generator_health(processes: list[ProcessData],
                             **proc.counters.to_dict()})
     saturated = any(p["saturated"] for p in per_process)
     machine = [pct for proc in processes for _, pct in proc.machine_cpu_samples]
+    unreachable = target_unreachable(processes)
     return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
             **{k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS},
             # The whole machine, all cores (server included when it runs here): informational.
             "machine_cpu_mean_pct": round(sum(machine) / len(machine), 1) if machine else None,
-            "trustworthy": not saturated and all(p["samples"] > 0 for p in per_process)}
+            **unreachable,
+            "trustworthy": (not saturated and all(p["samples"] > 0 for p in per_process)
+                            and unreachable["unreachable_since_unix_s"] is None)}
 
 
-def _overall(patterns: dict[str, dict[str, Any]], duration: float, slo_met: bool) -> dict[str, Any]:
+def target_unreachable(processes: list[ProcessData]) -> dict[str, Any]:
+    """When the target stopped answering, if a load process stopped the run for it
+    (``ddbbench.replay.Reachability``): the earliest such start, in unix seconds and since
+    the test start; None for both otherwise."""
+    marks = [p.extra["unreachable"] for p in processes if p.extra.get("unreachable")]
+    if not marks:
+        return {"unreachable_since_unix_s": None, "unreachable_since_s": None}
+    since = min(float(m["since_unix_s"]) for m in marks)
+    start = min(p.test_start_unix_s for p in processes)
+    return {"unreachable_since_unix_s": round(since, 3), "unreachable_since_s": round(since - start, 3)}
+
+
+def _overall(patterns: dict[str, dict[str, Any]], duration: float, slo_met: bool | None) -> dict[str, Any]:
     total = sum(p["count"] for p in patterns.values())
     outcomes: dict[str, int] = {}
     for row in patterns.values():
@@ -225,24 +263,19 @@ def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any
     duration = run.duration_s
     patterns = {name: pattern_summary(name, data, duration, ci)
                 for name, data in sorted(run.patterns.items())}
-    verdicts = slo_verdicts(run, ci)
-    by_pattern = {v["pattern"]: all(w["met"] for w in verdicts if w["pattern"] == v["pattern"])
-                  for v in verdicts}
+    section = slo_section(slo, slo_verdicts(run, ci))
     for name, row in patterns.items():
-        row["slo_met"] = by_pattern[name]
-    met = bool(verdicts) and all(v["met"] for v in verdicts)
+        row["slo_met"] = section["patterns"][name]
     return {
         "format": "ddbbench-summary", "format_version": SUMMARY_FORMAT_VERSION,
         "run_id": run.run_id, "scenario": run.manifest["scenario"]["name"], "design": run.design,
         "target": run.manifest["target"], "duration_s": round(duration, 3),
         "client": ",".join(run.clients), "measurements_format_version": run.measurements_version,
         "test_start_unix_s": run.test_start_unix_s, "latency_of": _latency_of(run),
-        "slo": {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"],
-                "objectives": list(slo.get("objectives", [])),
-                "verdicts": verdicts, "patterns": by_pattern, "met": met},
+        "slo": section,
         "ci": _ci_doc(run, ci),
         "patterns": patterns,
-        "overall": _overall(patterns, duration, met),
+        "overall": _overall(patterns, duration, section["met"]),
         "capacity": run_capacity(run, duration),
         "generator": generator_health(run.processes),
         "calibration": run.manifest.get("calibration", {"requests": 0}),

@@ -33,6 +33,7 @@ from analysis.summary_text import (
     VERDICT_HEAD,
     capacity_rows,
     footer,
+    overall_text,
     percentile_rows,
     rate_rows,
     summary_markdown,
@@ -97,7 +98,10 @@ def figure_png_base64(fig: Figure) -> str:
 
 def report_html(run: RunData, summary: dict[str, Any]) -> str:
     charts, left_out = report_charts(run, summary)
-    images = "\n".join(f"<h2>{html.escape(title)}</h2>\n<img alt=\"{html.escape(title)}\" "
+    # data-rendered (set once the browser decoded the image) lets a headless browser test
+    # check from the DOM that every chart was drawn, not only present (tests/test_browser.py).
+    images = "\n".join(f"<h2>{html.escape(title)}</h2>\n<img class=\"chart\" alt=\"{html.escape(title)}\" "
+                       "onload=\"this.dataset.rendered = this.naturalWidth + 'x' + this.naturalHeight\" "
                        f"src=\"data:image/png;base64,{figure_png_base64(fig)}\">"
                        for title, fig in charts)
     notes = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in left_out)
@@ -108,9 +112,9 @@ def report_html(run: RunData, summary: dict[str, Any]) -> str:
         title=html.escape(f"ddbbench {summary['run_id']}"),
         run_id=html.escape(summary["run_id"]), scenario=html.escape(summary["scenario"]),
         design=html.escape(summary["design"]),
-        overall="MET" if summary["slo"]["met"] else "NOT MET",
-        overall_class="pass" if summary["slo"]["met"] else "fail",
-        verdicts=_html_table(VERDICT_HEAD, verdict_rows(summary), "verdicts", verdict_col=5),
+        overall=html.escape(overall_text(summary["slo"])),
+        overall_class={True: "pass", False: "fail", None: "not"}[summary["slo"]["met"]],
+        verdicts=_html_table(VERDICT_HEAD, verdict_rows(summary), "verdicts", verdict_col=6),
         health=health, ci_note=html.escape(_ci_note(summary)),
         percentiles=_html_table(["pattern", "count", "errors", "p50", "p90", "p99", "p99.9", "max"],
                                 percentile_rows(summary, with_ci=True), "percentiles"),
@@ -151,6 +155,7 @@ table {{ border-collapse: collapse; margin-bottom: 1em; }}
 th, td {{ padding: .3em .7em; border-bottom: 1px solid #ddd; }}
 td {{ text-align: right; font-variant-numeric: tabular-nums; }} td:first-child {{ text-align: left; }}
 .pass {{ color: #176c2e; font-weight: bold; }} .fail {{ color: #b00020; font-weight: bold; }}
+.not {{ color: #8a5a00; font-weight: bold; }}
 .warn {{ color: #b00020; font-weight: bold; }} .note {{ color: #444; }} img {{ max-width: 100%; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 85%; }}
 </style></head><body>

@@ -7,13 +7,16 @@ verdict table leads: one row per pattern objective.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from analysis.metrics import PERCENTILES, pct_key
+from analysis.slo import FAIL, INSUFFICIENT, PASS, judgeable, required_requests
 
 PCT_COLUMNS = tuple(pct_key(p) for p in PERCENTILES)
 _COLUMNS = ("count", "errors", *PCT_COLUMNS, "max_ms")
-VERDICT_HEAD = ["pattern", "objective", "value (ms)", "CI (ms)", "requests", "verdict"]
+VERDICT_HEAD = ["pattern", "objective", "value (ms)", "CI (ms)", "requests", "errors", "verdict"]
+FEW = "*"  # after a percentile too few requests support (analysis.slo.judgeable)
 
 
 def fixed_width(rows: list[list[str]]) -> list[str]:
@@ -43,10 +46,22 @@ def fmt_ci(ci: list[float] | None) -> str:
     return "-" if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
 
 
+def verdict_status(v: dict[str, Any]) -> str:
+    """pass, fail or insufficient; summaries before the sample-size rule have only ``met``."""
+    return v.get("status") or (PASS if v["met"] else FAIL)
+
+
 def verdict_text(v: dict[str, Any]) -> str:
-    """PASS/FAIL on the point estimate; 'marginal' when the confidence interval straddles the
-    threshold (another run could well give the other verdict)."""
-    text = "PASS" if v["met"] else "FAIL"
+    """PASS, FAIL (and why), or 'not enough data (n=18; p99 needs 1,000)'; '(marginal)' when
+    the confidence interval straddles the threshold (another run could well give the other
+    verdict)."""
+    status = verdict_status(v)
+    if status == INSUFFICIENT:
+        return v["reason"]
+    text = "PASS" if status == PASS else "FAIL"
+    reason = v.get("reason")
+    if status == FAIL and reason and not reason.startswith("p"):  # not the latency: say why
+        return f"{text} ({reason})"
     if v["requests"] == 0:
         return text + " (no requests)"
     if v.get("successful", v["requests"]) == 0:  # summaries before format 3 have no "successful"
@@ -54,9 +69,24 @@ def verdict_text(v: dict[str, Any]) -> str:
     return text + (" (marginal)" if v["confident"] is False else "")
 
 
+def overall_text(slo: dict[str, Any]) -> str:
+    """MET, NOT MET, or NOT JUDGED (not enough data for N objectives)."""
+    status = slo.get("status") or (PASS if slo["met"] else FAIL)
+    if status == INSUFFICIENT:
+        n = sum(verdict_status(v) == INSUFFICIENT for v in slo["verdicts"])
+        return f"NOT JUDGED (not enough data for {n} objective{'s' if n != 1 else ''})"
+    return "MET" if status == PASS else "NOT MET"
+
+
+def objective_text(v: dict[str, Any]) -> str:
+    budget = v.get("error_budget")
+    errors = "" if budget is None else f", errors <= {budget:.2%}"
+    return f"p{v['percentile']:g} < {v['threshold_ms']:g} ms{errors}"
+
+
 def verdict_rows(summary: dict[str, Any]) -> list[list[str]]:
-    return [[v["pattern"], f"p{v['percentile']:g} < {v['threshold_ms']:g} ms", fmt(v["value_ms"]),
-             fmt_ci(v["ci_ms"]), fmt(v["requests"]), verdict_text(v)]
+    return [[v["pattern"], objective_text(v), fmt(v["value_ms"]), fmt_ci(v["ci_ms"]), fmt(v["requests"]),
+             fmt(v.get("errors", "-")), verdict_text(v)]
             for v in summary["slo"]["verdicts"]]
 
 
@@ -65,8 +95,10 @@ def percentile_rows(summary: dict[str, Any], with_ci: bool) -> list[list[str]]:
     rows = []
     for name, row in summary["patterns"].items():
         cells = [name]
-        for c in _COLUMNS:
+        for c, p in zip(_COLUMNS, (None, None, *PERCENTILES, None), strict=True):
             cell = fmt(row[c])
+            if p is not None and row[c] is not None and not judgeable(row.get("successful", row["count"]), p):
+                cell += FEW
             if with_ci and c in PCT_COLUMNS and row["ci"][c]:
                 cell += f" ({fmt_ci(row['ci'][c])})"
             cells.append(cell)
@@ -122,16 +154,20 @@ def failed_rows(summary: dict[str, Any]) -> list[list[str]]:
 
 
 def _latency_note(summary: dict[str, Any]) -> str:
+    few = (f"{FEW}: fewer than 10 requests beyond the percentile (p99 needs "
+           f"{required_requests(99):,}, p90 {required_requests(90):,}): about the sample's maximum, "
+           "not judged.")
     if summary.get("latency_of", "successful requests") == "successful requests":
-        return "Latency of successful requests only; failed requests are under Failed requests."
-    return f"Latency of {summary['latency_of']}."
+        return f"Latency of successful requests only; failed requests are under Failed requests. {few}"
+    return f"Latency of {summary['latency_of']}. {few}"
 
 
 def summary_table(summary: dict[str, Any]) -> str:
     """For terminals: percentiles per pattern, then the verdicts, then the run's health."""
     pct = [["pattern", *_COLUMNS], *percentile_rows(summary, with_ci=False)]
     verdicts = [VERDICT_HEAD, *verdict_rows(summary)]
-    return "\n".join([*fixed_width(pct), "", *fixed_width(verdicts), "", *footer(summary)])
+    return "\n".join([*fixed_width(pct), f"({_latency_note(summary)})", "", *fixed_width(verdicts),
+                      "", *footer(summary)])
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -142,7 +178,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                "requests beyond the percentile)." if ci else "No confidence intervals computed.")
     rate_head, rates = rate_rows(summary)
     lines = [f"# ddbbench run {summary['run_id']} ({summary['scenario']}, design {summary['design']})",
-             "", f"SLO verdict: **{'MET' if summary['slo']['met'] else 'NOT MET'}**", "",
+             "", f"SLO verdict: **{overall_text(summary['slo'])}**", "",
              *markdown_table(VERDICT_HEAD, verdict_rows(summary)), "", "## Latency (ms)", "",
              *markdown_table(["pattern", *_COLUMNS], percentile_rows(summary, with_ci=True)), "",
              _latency_note(summary), ci_note, "", "## Throughput and errors", "",
@@ -167,8 +203,20 @@ def footer(summary: dict[str, Any]) -> list[str]:
     lines = [f"overall: {overall['count']:,} requests, {overall['errors']:,} errors "
              f"({overall['error_rate']:.2%}; throttled {overall['throttle_rate']:.2%}), "
              f"{overall['throughput_rps']:.1f} req/s over {summary['duration_s']:.1f}s; "
-             f"SLO {'MET' if overall['slo_met'] else 'NOT MET'}"]
-    return lines + _generator_lines(summary["generator"]) + _calibration_lines(summary)
+             f"SLO {overall_text(summary['slo'])}"]
+    return (lines + _unreachable_lines(summary) + _generator_lines(summary["generator"])
+            + _calibration_lines(summary))
+
+
+def _unreachable_lines(summary: dict[str, Any]) -> list[str]:
+    gen = summary["generator"]
+    since = gen.get("unreachable_since_unix_s")
+    if since is None:
+        return []
+    stamp = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
+    return [f"WARNING: the target stopped answering at {stamp} ({gen['unreachable_since_s']:.1f} s "
+            "into the test; only connection errors since): the run stopped early and is NOT "
+            "trustworthy"]
 
 
 def _generator_lines(gen: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 from ddbbench import __version__, local
 from ddbbench.errors import FAILED, INTERRUPTED, BenchError
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.scenario import DESIGN_NAMES, Scenario, load_scenario, load_scenarios
+from ddbbench.scenario import DEFAULT_ERROR_BUDGET, DESIGN_NAMES, Scenario, load_scenario, load_scenarios
 
 
 def echo(message: str) -> None:
@@ -340,8 +340,9 @@ def _add_knee_parser(sub: _Commands) -> None:
                    "%(default)s)")
     p.add_argument("--settle-s", type=float, help="unmeasured seconds at the start of each step "
                    "(default: the scenario's load.warmup_s)")
-    p.add_argument("--error-budget", type=float, default=0.01,
-                   help="highest error rate a passing step may have (default: %(default)s)")
+    p.add_argument("--error-budget", type=float, default=DEFAULT_ERROR_BUDGET,
+                   help="highest error rate (all patterns) a passing step may have (default: "
+                   "%(default)s, 0.1%%; each objective's own budget applies too)")
     p.add_argument("--processes", type=int, help="override load.processes (Locust --processes)")
     p.add_argument("--port", type=int, help="port for a DynamoDB Local the knee run starts")
     p.add_argument("--skip-load", action="store_true", help="step against tables already loaded")

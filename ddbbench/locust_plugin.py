@@ -40,7 +40,8 @@ from ddbbench.locust_buckets import two_significant_digits
 from ddbbench.openloop import OpenLoop
 from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
-from ddbbench.replay import ReplayContext
+from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, replay_line
+from ddbbench.replay import UNREACHABLE_S, ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
 from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
 from ddbbench.scenario import load_scenario
@@ -142,22 +143,54 @@ def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path) -> None:
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
     ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency)
     ctx.on_result = partial(_fire_request_event, environment)
+    ctx.on_unreachable = partial(_stop_unreachable, environment)
     ctx.start_measuring_after(load.warmup_s)
     _state["ctx"] = ctx
     _state["loops"] = []
     _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
+    label = "replay" if load.processes <= 1 else f"replay [{ctx.recorder.label}]"
+    _state["progress"] = gevent.spawn(_report_progress, ctx, load.run_time_s, label)
+
+
+def _stop_unreachable(environment: Any, since_unix_s: float) -> None:
+    """The target answered nothing but connection errors for UNREACHABLE_S: stop this
+    process's test (its measurements are still written, marked; ``ddbbench run`` exits 1)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since_unix_s))
+    print(f"ddbbench: error: the target has answered only connection errors since {stamp} "
+          f"({UNREACHABLE_S:g} s or more): stopping the run", file=sys.stderr, flush=True)
+    # From its own greenlet: quitting stops the users, and this call runs inside one.
+    gevent.spawn(environment.runner.quit)
+
+
+def _report_progress(ctx: ReplayContext, run_time_s: float, label: str) -> None:
+    started = time.monotonic()
+    _state["progress_line"] = partial(_print_progress, ctx, started, run_time_s, label)
+    while True:
+        gevent.sleep(REPLAY_EVERY_S)
+        _print_progress(ctx, started, run_time_s, label)
+
+
+def _print_progress(ctx: ReplayContext, started: float, run_time_s: float, label: str) -> None:
+    # To stderr (Locust's log under `ddbbench run`, which shows these lines live).
+    line = replay_line(time.monotonic() - started, run_time_s, ctx.live.snapshot(), label,
+                       warmup=ctx.counters["warmup_requests"])
+    print(PROGRESS_PREFIX + line, file=sys.stderr, flush=True)
 
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     ctx: ReplayContext | None = _state.pop("ctx", None)
-    sampler = _state.pop("sampler", None)
-    if sampler is not None:
-        sampler.kill()
+    for name in ("sampler", "progress"):
+        greenlet = _state.pop(name, None)
+        if greenlet is not None:
+            greenlet.kill()
     if ctx is not None:
         client = ctx.scenario.client
         for loop in _state.pop("loops", []):
             loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
+        final = _state.pop("progress_line", None)
+        if final is not None:
+            final()  # the last word: every measured request, whatever the period left
         path = ctx.close()
         print(f"ddbbench: wrote {path}", file=sys.stderr)
 

@@ -7,6 +7,12 @@ On a terminal (rewritten in place, twice a second at most)::
 Elsewhere (a log, CI), one line every 5 seconds and one at the end::
 
     load: 12,345/23,456 entities (53%, 1,234 entities/s, 3,702 items/s, ETA 9s)
+
+The replay reports every 5 seconds from each load process (``replay_line``), and
+``ddbbench run`` shows those lines (``LiveLine``)::
+
+    replay 45s/90s (50%, 45s left): 4,512 requests, 3 errors, 0 throttled
+        | get_conversation 1,804 p50 1.234 p99 5.678 ms | ...   (one line)
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 BAR_WIDTH = 20
@@ -90,3 +97,70 @@ class ProgressPrinter:
         extra = f", {items_rate}" if items_rate else ""
         return (f"{self.label}: {done:,}/{total:,} {self.unit} ({100 * share:.0f}%, "
                 f"{rate:,.0f} {self.unit}/s{extra}, ETA {eta})")
+
+
+# --- the replay: one line of counts and live percentiles every few seconds ------------------
+
+REPLAY_EVERY_S = 5.0  # how often a load process reports its progress
+PROGRESS_PREFIX = "ddbbench progress: "  # marks the lines `ddbbench run` shows from Locust's log
+
+
+@dataclass(frozen=True)
+class PatternProgress:
+    """One pattern so far: measured requests, failed ones, throttled ones, and the p50 and
+    p99 of the successful ones in microseconds (None before the first success)."""
+
+    name: str
+    requests: int
+    errors: int
+    throttled: int
+    p50_us: int | None
+    p99_us: int | None
+
+
+def _ms(us: int | None) -> str:
+    return "-" if us is None else f"{us / 1000:.3f}"
+
+
+def replay_line(elapsed_s: float, total_s: float, patterns: Sequence[PatternProgress],
+                label: str = "replay", warmup: int = 0) -> str:
+    """The replay's progress as one line (latencies in ms with microsecond precision)::
+
+        >>> replay_line(45, 90, [PatternProgress("get", 1804, 3, 1, 1234, 5678)], label="r")
+        'r 45s/90s (50%, 45s left): 1,804 requests, 3 errors, 1 throttled | get 1,804 p50 1.234 p99 5.678 ms'
+    """
+    share = min(1.0, elapsed_s / total_s) if total_s > 0 else 1.0
+    requests = sum(p.requests for p in patterns)
+    errors = sum(p.errors for p in patterns)
+    throttled = sum(p.throttled for p in patterns)
+    head = (f"{label} {elapsed_s:.0f}s/{total_s:.0f}s ({100 * share:.0f}%, "
+            f"{format_eta(max(0.0, total_s - elapsed_s))} left): {requests:,} requests, "
+            f"{errors:,} errors, {throttled:,} throttled")
+    if warmup and not requests:  # the run's first warmup_s seconds: sent, not measured
+        head += f" (warming up: {warmup:,} sent, not measured)"
+    parts = [f"{p.name} {p.requests:,} p50 {_ms(p.p50_us)} p99 {_ms(p.p99_us)} ms" for p in patterns]
+    return " | ".join([head, *parts])
+
+
+class LiveLine:
+    """Shows the latest progress line: rewritten in place on a terminal, one line per update
+    elsewhere (a log, CI). ``end()`` finishes the terminal's line."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.open = False
+
+    def show(self, line: str) -> None:
+        if self.tty:
+            self.stream.write(f"\r{line}\033[K")
+            self.open = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False

@@ -1,7 +1,9 @@
 """Everything a load process needs to replay a scenario, built once per process.
 
-Kept free of Locust so it can be unit-tested; ``locustfiles/`` wires it to Locust's events.
-The open-model loop lives in ``ddbbench.openloop`` (it needs gevent).
+Kept free of Locust so it can be unit-tested; ``ddbbench.locust_plugin`` wires it to Locust's
+events. The open-model loop lives in ``ddbbench.openloop`` (it needs gevent). Besides
+recording, each process watches whether the target still answers (``Reachability``) and
+keeps live counts and percentiles for the progress line (``LiveStats``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,103 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
+
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
-from ddbbench.recorder import COUNTERS, Recorder
+from ddbbench.progress import PatternProgress
+from ddbbench.recorder import COUNTERS, Recorder, new_histogram, to_us
 from ddbbench.scenario import Scenario
 
 OnResult = Callable[[str, Result], None]
+OnUnreachable = Callable[[float], None]
+# Only connection errors (refused, timed out) for this long and the target is taken as gone:
+# long enough that a brief blip (a restart, a dropped connection retried) does not end a run,
+# short against any run worth making. Any answer, an error response included, resets it.
+UNREACHABLE_S = 5.0
+CONNECTION = "connection"
+
+
+@dataclass
+class Reachability:
+    """Whether the target still answers, from the results of one process.
+
+    ``silent_since_ns`` is when the target last showed it was there: the later of the last
+    answer's arrival and the start of the first request to fail with a connection error
+    after it. Once a connection error arrives ``window_s`` or more after that, the target is
+    unreachable since then (``since_unix_s``); it stays so (the run is being stopped).
+    """
+
+    window_s: float = UNREACHABLE_S
+    last_answer_ns: int = 0
+    first_failure_ns: int | None = None
+    since_unix_s: float | None = None
+    detected_unix_s: float | None = None
+
+    def observe(self, r: Result, now_ns: int) -> bool:
+        """Take one result (wall clock ``now_ns``); True the first time the target is found
+        unreachable."""
+        if self.since_unix_s is not None:
+            return False
+        if r.outcome != CONNECTION:
+            self.last_answer_ns = max(self.last_answer_ns, r.start_unix_ns + r.latency_ns)
+            self.first_failure_ns = None
+            return False
+        if self.first_failure_ns is None:
+            self.first_failure_ns = r.start_unix_ns
+        silent_since = max(self.last_answer_ns, self.first_failure_ns)
+        if now_ns - silent_since < self.window_s * 1e9:
+            return False
+        self.since_unix_s = silent_since / 1e9
+        self.detected_unix_s = now_ns / 1e9
+        return True
+
+    def record(self) -> dict[str, float] | None:
+        """What the process file keeps (``extra.unreachable``), or None while reachable."""
+        if self.since_unix_s is None:
+            return None
+        return {"since_unix_s": round(self.since_unix_s, 6),
+                "detected_unix_s": round(self.detected_unix_s or 0.0, 6), "window_s": self.window_s}
+
+
+@dataclass
+class LiveCounts:
+    requests: int = 0
+    errors: int = 0
+    throttled: int = 0
+    ok: HdrHistogram = field(default_factory=new_histogram)
+
+
+@dataclass
+class LiveStats:
+    """Measured requests of this process so far, per pattern, for the progress line (the
+    recorder batches its work; this is kept current at the cost of one histogram record)."""
+
+    patterns: dict[str, LiveCounts] = field(default_factory=dict)
+
+    def add(self, pattern: str, r: Result) -> None:
+        counts = self.patterns.get(pattern)
+        if counts is None:
+            counts = self.patterns[pattern] = LiveCounts()
+        counts.requests += 1
+        if r.ok:
+            counts.ok.record_value(to_us(r.response_ns))
+        else:
+            counts.errors += 1
+            counts.throttled += r.outcome == "throttled"
+
+    def snapshot(self) -> list[PatternProgress]:
+        """Per pattern: requests, errors, throttles, p50 and p99 of successes (us)."""
+        out = []
+        for name, c in sorted(self.patterns.items()):
+            has = c.ok.get_total_count() > 0
+            out.append(PatternProgress(name, c.requests, c.errors, c.throttled,
+                                       c.ok.get_value_at_percentile(50) if has else None,
+                                       c.ok.get_value_at_percentile(99) if has else None))
+        return out
 
 
 @dataclass
@@ -34,6 +124,9 @@ class ReplayContext:
     picker: PatternPicker
     recorder: Recorder
     on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
+    on_unreachable: OnUnreachable | None = None  # called once, with the since time (unix s)
+    reachability: Reachability = field(default_factory=Reachability)
+    live: LiveStats = field(default_factory=LiveStats)
     users_started: int = 0
     measure_from_ns: int = 0  # requests meant to start earlier are warm-up: sent, not measured
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
@@ -84,10 +177,13 @@ class ReplayContext:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
             self.recorder.record(pattern, result)
+            self.live.add(pattern, result)
             if self.on_result is not None:
                 self.on_result(pattern, result)
         else:
             self.counters["warmup_requests"] += 1
+        if self.reachability.observe(result, time.time_ns()) and self.on_unreachable is not None:
+            self.on_unreachable(self.reachability.since_unix_s or 0.0)
         return result
 
     def step(self, rng: random.Random) -> tuple[str, Result]:
@@ -96,5 +192,8 @@ class ReplayContext:
         return pattern, self.send(pattern, call)
 
     def close(self) -> Path:
-        return self.recorder.close({"counters": dict(self.counters),
-                                    "model": self.scenario.load.model})
+        extra: dict[str, Any] = {"counters": dict(self.counters), "model": self.scenario.load.model}
+        unreachable = self.reachability.record()
+        if unreachable is not None:
+            extra["unreachable"] = unreachable  # read by analysis.metrics.target_unreachable
+        return self.recorder.close(extra)

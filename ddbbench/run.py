@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report import build_report
+from analysis.summary_text import summary_table
 from datagen.loader import LoadStats, load_scenario, summary_line
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
@@ -28,8 +29,9 @@ from ddbbench.errors import BenchError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
-from ddbbench.progress import ProgressPrinter
+from ddbbench.progress import PROGRESS_PREFIX, LiveLine, ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
+from ddbbench.runformat import read_process_file
 from ddbbench.scenario import Scenario
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
@@ -107,23 +109,55 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
         status = replay(sc, run_dir, echo)
+        unreachable = unreachable_since(run_dir)
+        if unreachable is not None and status == "complete":
+            status = "unreachable"
         if req.after_replay is not None and status == "complete":
             update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
     summary = build_report(run_dir)
-    update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    **({"unreachable": unreachable} if unreachable else {}))
+    if status == "unreachable":
+        assert unreachable is not None
+        echo(summary_table(summary))
+        raise BenchError(f"the target stopped answering at {unreachable['since']} "
+                                f"({unreachable['since_s']:.1f} s into the test; only connection errors "
+                                f"since): the run stopped early; partial results and report in {run_dir}")
     if status != "complete":
         raise Interrupted(f"interrupted; partial results kept in {run_dir}")
     return run_dir, summary
 
 
+def unreachable_since(run_dir: Path) -> dict[str, Any] | None:
+    """When the target stopped answering, if a load process stopped the run for it: the
+    earliest process's mark (``ddbbench.replay.Reachability``), as the manifest keeps it."""
+    records = [read_process_file(p) for p in _measurement_files(run_dir)]
+    marks = [(r, r.extra["unreachable"]) for r in records if r.extra.get("unreachable")]
+    if not marks:
+        return None
+    record, mark = min(marks, key=lambda m: m[1]["since_unix_s"])
+    since = float(mark["since_unix_s"])
+    start = min(r.test_start_unix_s for r in records)
+    return {"since": datetime.fromtimestamp(since, UTC).isoformat(timespec="milliseconds"),
+            "since_unix_s": since, "since_s": round(since - start, 3),
+            "detected_unix_s": mark["detected_unix_s"], "window_s": mark["window_s"],
+            "process": record.label}
+
+
 def check_objectives(summary: dict[str, Any]) -> None:
-    """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed."""
-    missed = [v for v in summary["slo"]["verdicts"] if not v["met"]]
+    """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed. An objective
+    not judged for want of data (``met`` None, status insufficient) is not missed."""
+    missed = [v for v in summary["slo"]["verdicts"] if v["met"] is False]
     if missed:
-        listed = "; ".join(f"{v['pattern']} p{v['percentile']:g} "
-                           + ("not measured" if v["value_ms"] is None else f"{v['value_ms']:.3f} ms")
-                           + f" (objective < {v['threshold_ms']:g} ms)" for v in missed)
+        listed = "; ".join(f"{v['pattern']} p{v['percentile']:g} " + _missed_why(v) for v in missed)
         raise ObjectiveMissed(f"{len(missed)} objective(s) missed: {listed}")
+
+
+def _missed_why(v: dict[str, Any]) -> str:
+    latency = "not measured" if v["value_ms"] is None else f"{v['value_ms']:.3f} ms"
+    text = f"{latency} (objective < {v['threshold_ms']:g} ms)"
+    reason = v.get("reason", "")
+    return f"{text}: {reason}" if reason and not reason.startswith("p") else text
 
 
 def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:
@@ -199,24 +233,68 @@ def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
     return cmd
 
 
-def run_locust(cmd: list[str], run_dir: Path, timeout_s: float) -> str:
-    """Run Locust to completion; 'complete', or 'interrupted' after Ctrl-C (results kept)."""
+def run_locust(cmd: list[str], run_dir: Path, timeout_s: float, live: LiveLine | None = None) -> str:
+    """Run Locust to completion, showing its progress lines live (``live``; default: on
+    stderr); 'complete', or 'interrupted' after Ctrl-C (results kept)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(run_dir / "locust.log", "wb") as log:
+    live = live or LiveLine()
+    log_path = run_dir / "locust.log"
+    with open(log_path, "wb") as log:
         # cwd=run_dir: keep a locust.conf or pyproject [tool.locust] of the caller's cwd out.
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env)
+        follower = LogFollower(log_path)
         try:
-            code = proc.wait(timeout=timeout_s)
+            code = _wait_showing_progress(proc, timeout_s, follower, live)
         except KeyboardInterrupt:
+            live.end()
             proc.send_signal(signal.SIGINT)  # Locust stops users and writes its results
             proc.wait(timeout=30)
             return "interrupted"
         except subprocess.TimeoutExpired:
+            live.end()
             proc.kill()
             proc.wait()
-            raise BenchError(f"Locust did not finish within {timeout_s:.0f}s; "
-                             f"see {run_dir / 'locust.log'}") from None
+            raise BenchError(f"Locust did not finish within {timeout_s:.0f}s; see {log_path}") from None
     if code != 0:
-        tail = (run_dir / "locust.log").read_text(errors="replace")[-1500:]
-        raise BenchError(f"Locust exited with code {code}; end of {run_dir / 'locust.log'}:\n{tail}")
+        tail = log_path.read_text(errors="replace")[-1500:]
+        raise BenchError(f"Locust exited with code {code}; end of {log_path}:\n{tail}")
     return "complete"
+
+
+PROGRESS_POLL_S = 0.5
+
+
+def _wait_showing_progress(proc: subprocess.Popen[bytes], timeout_s: float, follower: LogFollower,
+                           live: LiveLine) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            code = proc.wait(timeout=PROGRESS_POLL_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        for line in follower.new_lines():
+            if line.startswith(PROGRESS_PREFIX):
+                live.show(line[len(PROGRESS_PREFIX):])
+        if code is not None:
+            live.end()
+            return code
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout_s)
+
+
+class LogFollower:
+    """The complete lines appended to a file since the last call (the Locust log, which the
+    load processes' progress lines reach through stderr)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def new_lines(self) -> list[str]:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        self.offset += len(chunk)
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        return [line.decode(errors="replace").rstrip("\r") for line in lines]

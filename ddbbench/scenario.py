@@ -33,6 +33,9 @@ FORMAT_VERSION = 1
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
 # The key designs of ddbbench/designs (checked there against its registry).
 DESIGN_NAMES = ("seed", "gsi-status-updated", "single-table", "messages-as-items", "sparse-active-index")
+# The product's one error budget: the share of requests an objective allows to fail (0.1%);
+# scenarios (slo.error_budget), objectives and `ddbbench knee --error-budget` may change it.
+DEFAULT_ERROR_BUDGET = 0.001
 
 
 @dataclass(frozen=True)
@@ -240,11 +243,13 @@ class Measurement:
 @dataclass(frozen=True)
 class Objective:
     """One pattern's latency objective: its ``percentile`` below ``threshold_ms`` (all three
-    required: a default silently applied here would be easy to misread)."""
+    required: a default silently applied here would be easy to misread), and its failed
+    requests within ``error_budget`` (a fraction; default: the scenario's ``slo.error_budget``)."""
 
     pattern: str = rule("", what="an access pattern", choices=PATTERNS)
     percentile: float | None = rule(None, what="a percentile", gt=0, le=100)
     threshold_ms: float | None = rule(None, what="a latency in ms", gt=0)
+    error_budget: float | None = rule(None, what="a fraction of requests (0.001 = 0.1%)", ge=0, le=1)
 
     def validate(self, path: str) -> None:
         if not self.pattern:
@@ -258,10 +263,14 @@ class Objective:
 @dataclass(frozen=True)
 class Slo:
     """``percentile``/``threshold_ms`` apply to every pattern; ``objectives`` replace them for
-    the patterns they name (one or more objectives per pattern, at different percentiles)."""
+    the patterns they name (one or more objectives per pattern, at different percentiles).
+    ``error_budget``: the share of a pattern's requests allowed to fail (every objective's,
+    unless it sets its own); over it, the objective fails whatever the latency."""
 
     percentile: float = rule(99.0, what="a percentile", gt=0, le=100)
     threshold_ms: float = rule(10.0, what="a latency in ms", gt=0)
+    error_budget: float = rule(DEFAULT_ERROR_BUDGET, what="a fraction of requests (0.001 = 0.1%)",
+                               ge=0, le=1)
     objectives: tuple[Objective, ...] = ()
 
     def validate(self, path: str) -> None:

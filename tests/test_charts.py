@@ -45,13 +45,37 @@ def test_latency_by_percentile_has_one_threshold_per_objective(runs: list[RunDat
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["get_conversation", "update_status"]
     assert labels(axes[0]) == ["get_conversation (n=600)", "SLO: p99 < 10 ms", "_child2",
-                               "SLO: p99.9 < 5 ms", "_child4"]
+                               "p99 = 1.493 ms: not enough data", "SLO: p99.9 < 5 ms", "_child5",
+                               "p99.9 = 1.498 ms: not enough data"]
     curve = axes[0].get_lines()[0]
     # p50 of 1000 + k % 500 us for k < 600: 1000..1099 twice, then 1100..1499; rank 300 -> 1,199 us
     assert curve.get_ydata()[2] == 1.199
-    assert [line.get_ydata()[0] for line in axes[0].get_lines()[1::2]] == [10.0, 5.0]
-    assert axes[0].get_lines()[4].get_xdata()[0] == pytest.approx(1000.0)  # p99.9 on 1/(1-p)
+    thresholds = [line for line in axes[0].get_lines() if line.get_label().startswith("SLO")]
+    assert [line.get_ydata()[0] for line in thresholds] == [10.0, 5.0]
+    assert axes[0].get_lines()[5].get_xdata()[0] == pytest.approx(1000.0)  # p99.9 on 1/(1-p)
     assert png(fig).startswith(b"\x89PNG")
+
+
+def test_the_curve_ends_at_the_maximum_and_small_samples_say_so(tmp_path: Path) -> None:
+    # 20 requests, 1..19 ms and one of 40 ms: the largest fails the objective, so it must be drawn.
+    reqs = [("batch_get_candidates", request(1000 * (k + 1), at_s=k / 10)) for k in range(19)]
+    reqs.append(("batch_get_candidates", request(40_000, at_s=2.0)))
+    run = load_runs([write_run(tmp_path, "few", reqs)])[0]
+    fig = charts.percentile_figure(run.patterns, {"batch_get_candidates": [Objective(99.0, 30.0)]})
+    (ax,) = [ax for ax in fig.axes if ax.get_visible()]
+    curve = ax.get_lines()[0]
+    assert curve.get_ydata()[-1] == 40.0 and curve.get_xdata()[-1] == charts.X_MAX  # the max is drawn
+    assert curve.get_xdata()[-2] == pytest.approx(20.0)  # p95: the next-to-largest of 20
+    assert charts.X_MAX in ax.get_xticks() and ax.xaxis.get_major_formatter()(charts.X_MAX, 0) == "max"
+    assert [t.get_text() for t in ax.texts] == ["not enough data (n=20; p99 needs 1,000)"]
+    judged = ax.get_lines()[3]
+    assert judged.get_label() == "p99 = 40.000 ms: not enough data" and judged.get_markerfacecolor() == "none"
+    big = load_runs([write_run(tmp_path, "many", [("get_conversation", request(1000 + k, at_s=k / 100))
+                                                    for k in range(1000)])])[0]
+    fig = charts.percentile_figure(big.patterns, {"get_conversation": [Objective(99.0, 0.5)]})
+    ax = next(ax for ax in fig.axes if ax.get_visible())
+    assert not ax.texts and ax.get_lines()[3].get_label() == "p99 = 1.989 ms: FAIL"
+    assert png(fig)
 
 
 def test_percentiles_over_time_one_line_per_pattern_and_percentile(runs: list[RunData]) -> None:

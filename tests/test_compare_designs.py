@@ -28,9 +28,11 @@ from ddbbench.scenario import Dataset, Range, Scenario, Tables
 from tests.conftest import run_cli
 
 
-def pattern(count: int, p99: float, table: float, index: float) -> dict[str, Any]:
+def pattern(count: int, p99: float, table: float, index: float,
+            ci: tuple[float, float] | None = None) -> dict[str, Any]:
     return {"count": count, "error_rate": 0.0, "p50_ms": p99 / 2, "p99_ms": p99, "p99_9_ms": p99,
-            "capacity_per_request": table, "index_capacity_per_request": index}
+            "capacity_per_request": table, "index_capacity_per_request": index,
+            "successful": count, "ci": {"p99_ms": list(ci) if ci else None}}
 
 
 def run(patterns: dict[str, Any], mix: dict[str, float], trustworthy: bool = True) -> dict[str, Any]:
@@ -72,10 +74,26 @@ def test_on_demand_cost_per_million_operations_by_hand() -> None:
 def test_cheapest_and_fastest_with_ratios_to_seed() -> None:
     by_pattern = {v["pattern"]: v for v in verdicts(pattern_rows(RUNS))}
     get, append = by_pattern["get_conversation"], by_pattern["append_message"]
-    assert (get["cheapest"], get["fastest"], get["units_vs_baseline"]) == ("seed", "seed", 1.0)
+    assert (get["cheapest"], get["fastest"], get["units_vs_baseline"]) == ("seed", None, 1.0)
     assert (append["cheapest"], append["units"]) == ("messages-as-items", 3.0)
     assert append["units_vs_baseline"] == 0.375
-    assert (append["fastest"], append["p99_vs_baseline"]) == ("seed", 1.0)
+    # 50 requests cannot support a p99: no design is named fastest.
+    assert (append["fastest"], append["p99_vs_baseline"]) == (None, None)
+    assert append["fastest_note"] == "not enough data (n=50; p99 needs 1,000) for seed"
+
+
+@pytest.mark.parametrize("seed_ci, other_ci, fastest, note", [
+    ((7.0, 9.0), (9.5, 11.0), "seed", ""),
+    ((7.0, 9.6), (9.5, 11.0), None, "no difference shown (p99 intervals overlap)"),
+    (None, (9.5, 11.0), None, "no difference shown (no confidence interval: runs too short)")])
+def test_a_design_is_fastest_only_when_the_intervals_do_not_overlap(
+        seed_ci: tuple[float, float] | None, other_ci: tuple[float, float], fastest: str | None,
+        note: str) -> None:
+    runs = {"seed": run({"get_conversation": pattern(1000, 8.0, 0.5, 0.0, seed_ci)}, MIX),
+            "single-table": run({"get_conversation": pattern(1200, 10.0, 0.5, 0.0, other_ci)}, MIX)}
+    (v,) = verdicts(pattern_rows(runs))
+    assert (v["fastest"], v["fastest_note"]) == (fastest, note)
+    assert v["p99_vs_baseline"] == (1.0 if fastest else None)
 
 
 def test_unmeasured_and_saturated_designs_are_flagged() -> None:

@@ -53,6 +53,29 @@ def test_a_step_passes_only_when_slo_errors_and_generator_all_pass() -> None:
     assert both["status"] == "fail" and len(both["reasons"]) == 2
 
 
+def test_a_step_with_too_few_requests_is_not_judged() -> None:
+    few = summary(count=18)
+    few["slo"]["verdicts"][0] |= {"met": None, "status": "insufficient",
+                                  "reason": "not enough data (n=18; p99 needs 1,000)"}
+    few["patterns"]["get_conversation"]["slo_met"] = None
+    record = step_record(1, 5.0, 20.0, few, {"p50_ms": 2.0, "p99_ms": 5.0})
+    verdict = judge_step(record, 0.001)
+    assert verdict == {"status": "insufficient",
+                       "reasons": ["get_conversation: not enough data (n=18; p99 needs 1,000)"]}
+    result = knee_result([step(2), record | {"verdict": verdict}], 10, True)
+    assert result["outcome"] == "insufficient_data" and result["highest_passing_rps"] == 2
+    assert "lengthen the steps (--step-s)" in result["message"]
+
+
+def test_the_default_error_budget_is_the_products() -> None:
+    from analysis.knee import DEFAULT_ERROR_BUDGET
+    from ddbbench.cli import build_parser
+
+    assert DEFAULT_ERROR_BUDGET == 0.001
+    args = build_parser().parse_args(["knee", "-s", "smoke", "--start", "1", "--step", "1", "--max", "2"])
+    assert args.error_budget == 0.001
+
+
 def test_a_saturated_generator_is_neither_a_pass_nor_an_slo_failure() -> None:
     fast = step(900, cpu=91.0)["verdict"]  # latencies fine, but measured by a saturated client
     assert fast["status"] == "saturated" and "91% of a core" in fast["reasons"][0]
@@ -154,7 +177,9 @@ def knee_scenarios(tmp_path: Path) -> Path:
             # 4 requests in flight of >= 20 ms each: the stub serves at most 200 requests/s
             # (about 150 with the client's own time), whatever is offered.
             "load": {"warmup_requests": 0, "max_in_flight": 4, "calibration_requests": 20},
-            "slo": {"percentile": 99, "threshold_ms": 250}}
+            # p50: judged with 20 requests (analysis.slo.judgeable), which a 3 s step at 10
+            # requests/s has; a p99 would need 1,000 per step.
+            "slo": {"percentile": 50, "threshold_ms": 250}}
     path = tmp_path / "scenarios.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"k": body}}))
     return path
@@ -199,9 +224,9 @@ def test_the_knee_lands_where_the_server_saturates(isolated_cache: Path, tmp_pat
 @pytest.mark.e2e
 def test_a_knee_below_the_first_step_is_reported_as_such(isolated_cache: Path, tmp_path: Path) -> None:
     with StubServer(delay_ms=300) as stub:  # every request alone exceeds the 250 ms SLO
-        proc, knee = knee_cli(stub, knee_scenarios(tmp_path), tmp_path, "--start", "5", "--step", "5",
+        proc, knee = knee_cli(stub, knee_scenarios(tmp_path), tmp_path, "--start", "10", "--step", "5",
                               "--max", "20")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(knee["steps"]) == 1 and knee["steps"][0]["verdict"]["status"] == "fail"
     assert knee["result"]["outcome"] == "below_start" and knee["result"]["highest_passing_rps"] is None
-    assert "no step met the SLO: the first, 5 requests/s, failed" in proc.stdout
+    assert "no step met the SLO: the first, 10 requests/s, failed" in proc.stdout

@@ -25,8 +25,9 @@ def full_run(root: Path, raw_fraction: float = 1.0) -> Path:
 
 
 def images(page: str) -> dict[str, bytes]:
-    return {html.unescape(alt): base64.b64decode(data) for alt, data in
-            re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)">', page)}
+    found = re.findall(r'<img class="chart" alt="([^"]+)" onload="[^"]+" '
+                       r'src="data:image/png;base64,([^"]+)">', page)
+    return {html.unescape(alt): base64.b64decode(data) for alt, data in found}
 
 
 def test_report_has_the_verdict_table_then_every_chart_then_the_manifest(tmp_path: Path) -> None:
@@ -40,10 +41,15 @@ def test_report_has_the_verdict_table_then_every_chart_then_the_manifest(tmp_pat
     assert verdicts < page.index("<img") and page.rindex("<img") < page.index("<h2>Manifest</h2>")
     table = page[verdicts:page.index("</table>", verdicts)]
     for v in summary["slo"]["verdicts"]:
-        assert f"<td>{v['pattern']}</td><td>p99 &lt; 10 ms</td><td>{v['value_ms']:.3f}</td>" in table
+        assert (f"<td>{v['pattern']}</td><td>p99 &lt; 10 ms, errors &lt;= 0.10%</td>"
+                f"<td>{v['value_ms']:.3f}</td>") in table
+    # 301 requests: the throttled one is over the 0.1% budget; 300 cannot judge a p99.
+    assert '<td class="fail">FAIL (error rate 0.33% &gt; budget 0.10% (1 of 301 failed))</td>' in table
+    assert '<td class="not">not enough data (n=300; p99 needs 1,000)</td>' in table
     assert json.loads(html.unescape(page[page.index("<pre>") + 5:page.index("</pre>")]))["run_id"] == "full"
     # Self-contained: nothing fetched from elsewhere.
     assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page
+    assert page.count("this.dataset.rendered") == len(CHARTS)  # read by tests/test_browser.py
     for section in ('id="percentiles"', 'id="rates"', 'id="capacity"'):
         assert section in page
     assert "throttled" in page[page.index('id="rates"'):]

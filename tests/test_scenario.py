@@ -121,8 +121,8 @@ def test_shipped_baseline_values() -> None:
     assert sc.mix.weights() == {"get_conversation": 40.0, "query_by_candidate_status": 30.0,
                                 "update_status": 15.0, "append_message": 15.0,
                                 "batch_get_candidates": 0.0, "create_conversation": 0.0, "log_events": 0.0}
-    assert (sc.load.users, sc.load.spawn_rate, sc.load.duration_s) == (10, 10.0, 60.0)
-    assert (sc.load.model, sc.load.stages, sc.load.run_time_s) == ("closed", (), 60.0)
+    assert (sc.load.users, sc.load.spawn_rate, sc.load.duration_s) == (10, 10.0, 90.0)
+    assert (sc.load.model, sc.load.stages, sc.load.run_time_s) == ("closed", (), 90.0)
     assert sc.keys == Keys()
     assert (sc.slo.percentile, sc.slo.threshold_ms) == (99.0, 10.0)
     assert sc.description.startswith("The default main job: the seed system's four access patterns")
@@ -802,7 +802,8 @@ def test_slo_objectives_parse_and_round_trip() -> None:
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": "5ms"}],
      "scenarios.x.slo.objectives[0].threshold_ms: '5ms' is not a number"),
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5, "max": 9}],
-     "scenarios.x.slo.objectives[0].max: unknown key; allowed keys: pattern, percentile, threshold_ms"),
+     "scenarios.x.slo.objectives[0].max: unknown key; allowed keys: pattern, percentile, threshold_ms, "
+     "error_budget"),
     ([{"pattern": "update_status", "percentile": 99, "threshold_ms": 5},
       {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 8}],
      "scenarios.x.slo.objectives[1]: a second objective for update_status p99; "
@@ -827,3 +828,23 @@ def test_the_scenario_model_imports_no_upper_layer() -> None:
                           cwd=ROOT)
     loaded = "['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.typed']"
     assert proc.stdout.strip() == loaded
+
+
+@pytest.mark.parametrize("name", ["baseline", "designs"])
+def test_shipped_verdict_scenarios_give_every_pattern_enough_requests(name: str) -> None:
+    """rate x share x measured seconds reaches what each objective's percentile needs
+    (analysis.slo.judgeable), with a 10% margin for late starts; and 10 intervals for a
+    confidence interval."""
+    from analysis.slo import objectives_for, required_requests
+
+    sc = load_scenario(str(SHIPPED), name)
+    load = sc.load
+    assert load.model == "closed"
+    measured_s = load.run_time_s - load.warmup_s
+    assert measured_s / sc.measurement.interval_s >= 10
+    weights = {p: w for p, w in sc.mix.weights().items() if w > 0}
+    slo = sc.to_dict()["slo"]
+    for pattern, weight in weights.items():
+        expected = load.users * load.rate_per_user * weight / sum(weights.values()) * measured_s
+        for o in objectives_for(slo, pattern):
+            assert expected >= 1.1 * required_requests(o.percentile), (pattern, expected, o)

@@ -15,9 +15,9 @@ from analysis.gate import absolute_limits
 from analysis.metrics import capacity_summary, summarize
 from analysis.report import build_report
 from analysis.rundata import PatternData, load_run
+from analysis.slo import Counts, combined_status, judgeable, objectives_for, required_requests, verdict
 from analysis.slo import Objective as Goal
-from analysis.slo import objectives_for, verdict
-from analysis.summary_text import summary_markdown
+from analysis.summary_text import summary_markdown, summary_table
 from ddbbench.execute import consumed
 from ddbbench.rundir import read_manifest, write_manifest
 from ddbbench.runformat import ConsumedCapacity
@@ -31,7 +31,7 @@ OBJECTIVES = Slo(objectives=(Objective("get_conversation", 50.0, 0.6),
 
 def objectives_run(root: Path) -> Path:
     reqs = [("get_conversation", request(us)) for us in range(1, 1001)]  # exact below 2,048 us
-    reqs += [("query_by_candidate_status", request(2000)) for _ in range(100)]
+    reqs += [("query_by_candidate_status", request(2000)) for _ in range(1000)]
     return write_run(root, "objectives", reqs, Scenario(name="unit", slo=OBJECTIVES))
 
 
@@ -42,7 +42,7 @@ def test_objectives_replace_the_default_for_the_patterns_they_name(tmp_path: Pat
     assert got == [
         ("get_conversation", 50.0, 0.6, 0.5, True, 1000),  # rank 500 of 1..1000 us
         ("get_conversation", 99.0, 0.5, 0.99, False, 1000),  # rank 990
-        ("query_by_candidate_status", 99.0, 10.0, 2.0, True, 100),  # the default objective
+        ("query_by_candidate_status", 99.0, 10.0, 2.0, True, 1000),  # the default objective
         ("update_status", 99.0, 25.0, None, False, 0),  # named, never measured: not shown to hold
     ]
     assert summary["slo"]["patterns"] == {"get_conversation": False, "query_by_candidate_status": True,
@@ -92,14 +92,53 @@ def test_confidence_intervals_never_exceed_the_exact_max(tmp_path: Path) -> None
 
 
 def test_verdict_confidence() -> None:
-    goal = Goal(99.0, 10.0)
-    assert verdict(8.0, (7.0, 9.5), goal)["confident"] is True
-    assert verdict(8.0, (7.0, 10.0), goal)["confident"] is False  # 10 ms is not below 10 ms
-    assert verdict(12.0, (10.0, 14.0), goal)["confident"] is True
-    assert verdict(12.0, (9.0, 14.0), goal) == {"percentile": 99.0, "threshold_ms": 10.0, "value_ms": 12.0,
-                                                "ci_ms": [9.0, 14.0], "met": False, "confident": False}
-    assert verdict(8.0, None, goal)["confident"] is None
-    assert verdict(None, None, goal)["met"] is False
+    goal, n = Goal(99.0, 10.0), Counts(1000, 0)
+    assert verdict(8.0, (7.0, 9.5), goal, n)["confident"] is True
+    assert verdict(8.0, (7.0, 10.0), goal, n)["confident"] is False  # 10 ms is not below 10 ms
+    assert verdict(12.0, (10.0, 14.0), goal, n)["confident"] is True
+    assert verdict(12.0, (9.0, 14.0), goal, n) == {
+        "percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "value_ms": 12.0,
+        "ci_ms": [9.0, 14.0], "status": "fail", "met": False, "confident": False,
+        "reason": "p99 12.000 ms >= 10 ms", "needed": 1000}
+    assert verdict(8.0, None, goal, n)["confident"] is None
+    assert verdict(None, None, goal, Counts(0, 0))["met"] is False
+
+
+@pytest.mark.parametrize("percentile, needed", [(50, 20), (90, 100), (95, 200), (99, 1000), (99.9, 10000),
+                                                (100, 10)])
+def test_a_percentile_is_judged_with_ten_requests_beyond_it(percentile: float, needed: int) -> None:
+    assert required_requests(percentile) == needed
+    assert judgeable(needed, percentile) and not judgeable(needed - 1, percentile)
+    v = verdict(1.0, None, Goal(percentile, 10.0), Counts(needed - 1, 0))
+    assert (v["status"], v["met"], v["confident"]) == ("insufficient", None, None)
+    assert v["reason"] == f"not enough data (n={needed - 1:,}; p{percentile:g} needs {needed:,})"
+    assert verdict(1.0, None, Goal(percentile, 10.0), Counts(needed, 0))["status"] == "pass"
+
+
+def test_the_error_budget_fails_an_objective_whatever_the_latency() -> None:
+    goal = Goal(99.0, 10.0, error_budget=0.001)
+    assert verdict(1.0, None, goal, Counts(2000, 2))["status"] == "pass"  # 0.1%: within
+    over = verdict(1.0, None, goal, Counts(2000, 3))
+    assert (over["status"], over["met"]) == ("fail", False)
+    assert over["reason"] == "error rate 0.15% > budget 0.10% (3 of 2,000 failed)"
+    # Errors are counted, not estimated: over budget fails even where latency is not judged.
+    assert verdict(1.0, None, goal, Counts(18, 1))["status"] == "fail"
+    assert verdict(1.0, None, Goal(99.0, 10.0, error_budget=0.1), Counts(18, 1))["status"] == "insufficient"
+
+
+def test_error_budgets_default_per_scenario_and_per_objective() -> None:
+    slo = {"percentile": 99.0, "threshold_ms": 10.0, "objectives": [
+        {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 20.0, "error_budget": 0.05}]}
+    assert objectives_for(slo, "get_conversation")[0].error_budget == 0.001  # the product default
+    assert objectives_for({**slo, "error_budget": 0.01}, "get_conversation")[0].error_budget == 0.01
+    assert objectives_for({**slo, "error_budget": 0.01}, "update_status")[0].error_budget == 0.05
+    assert Slo().error_budget == 0.001
+
+
+def test_overall_verdict_of_judged_and_unjudged_objectives() -> None:
+    assert [combined_status(s) for s in (["pass", "pass"], ["pass", "insufficient"],
+                                         ["insufficient", "fail"], [])] == [
+        "pass", "insufficient", "fail", "fail"]
 
 
 def test_error_and_throttle_rates_by_class(tmp_path: Path) -> None:
@@ -168,6 +207,25 @@ def test_verdict_text(met: bool, confident: bool | None, requests: int, successf
     assert verdict_text(v) == text
 
 
+def test_small_samples_say_not_enough_data_everywhere(tmp_path: Path) -> None:
+    reqs = [("get_conversation", request(1000 + k, at_s=k / 10)) for k in range(18)]
+    reqs += [("update_status", request(2000, at_s=k / 100)) for k in range(1000)]
+    summary = summarize(load_run(write_run(tmp_path, "few", reqs)))
+    v = {v["pattern"]: v for v in summary["slo"]["verdicts"]}
+    assert (v["get_conversation"]["status"], v["get_conversation"]["met"]) == ("insufficient", None)
+    assert v["update_status"]["status"] == "pass"
+    assert summary["slo"]["patterns"] == {"get_conversation": None, "update_status": True}
+    assert (summary["slo"]["met"], summary["slo"]["status"]) == (None, "insufficient")
+    assert summary["patterns"]["get_conversation"]["slo_met"] is None
+    md = summary_markdown(summary)
+    assert "SLO verdict: **NOT JUDGED (not enough data for 1 objective)**" in md
+    row = next(line for line in md.splitlines() if line.startswith("| get_conversation | p99"))
+    assert row.endswith("| 18 | 0 | not enough data (n=18; p99 needs 1,000) |") and "PASS" not in row
+    latency = next(line for line in md.splitlines() if line.startswith("| get_conversation | 18 "))
+    assert "1.017*" in latency  # the p99 of 18 requests: marked, it is about the maximum
+    assert "SLO NOT JUDGED" in summary_table(summary)
+
+
 def test_percentiles_and_verdicts_ignore_fast_failures(tmp_path: Path) -> None:
     reqs = [("get_conversation", request(5000, at_s=k / 100)) for k in range(100)]
     reqs += [("get_conversation", request(100, at_s=k / 900, outcome="connection",
@@ -194,7 +252,7 @@ def test_a_pattern_whose_requests_all_failed_has_no_latency_and_fails(tmp_path: 
         None, None, None, None, False)
     (v,) = summary["slo"]["verdicts"]
     assert (v["value_ms"], v["met"], v["requests"], v["successful"]) == (None, False, 50, 0)
-    assert "FAIL (no successful requests)" in summary_markdown(summary)
+    assert "FAIL (error rate 100.00% > budget 0.10% (50 of 50 failed))" in summary_markdown(summary)
 
 
 def test_capacity_per_table_and_index_from_a_consumed_capacity_block(tmp_path: Path) -> None:
@@ -212,3 +270,16 @@ def test_capacity_per_table_and_index_from_a_consumed_capacity_block(tmp_path: P
     assert summary["capacity"]["by_name"]["Conv/byCandidate"]["total"] == 4.0
     md = summary_markdown(summary)
     assert "| append_message | WCU | Conv | byCandidate | 1.0000 |" in md
+
+
+def test_check_objectives_misses_only_failed_verdicts() -> None:
+    from ddbbench.errors import ObjectiveMissed
+    from ddbbench.run import check_objectives
+
+    few = verdict(1.0, None, Goal(99.0, 10.0), Counts(18, 0))
+    errors = verdict(1.0, None, Goal(99.0, 10.0), Counts(2000, 30))
+    check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few}]}})  # not judged: no exit 3
+    with pytest.raises(ObjectiveMissed, match=r"1 objective\(s\) missed: update_status p99 1.000 ms "
+                                              r"\(objective < 10 ms\): error rate 1.50% > budget 0.10%"):
+        check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few},
+                                               {"pattern": "update_status", **errors}]}})

@@ -23,7 +23,7 @@ SERVICE_EVENT_NAME = "dynamodb"
 class StandardRetry:
     """One per client, like botocore's handler: the retry quota is shared by its calls."""
 
-    def __init__(self, max_attempts: int, sleep: Any = time.sleep) -> None:
+    def __init__(self, max_attempts: int, sleep: Any = None) -> None:
         self.max_attempts = max_attempts
         adapter = standard.RetryEventAdapter()
         detector = standard.ThrottlingErrorDetector(adapter)
@@ -34,7 +34,7 @@ class StandardRetry:
                 retry_backoff=standard.ExponentialBackoff(service_name=SERVICE_EVENT_NAME,
                                                           throttling_detector=detector)),
             retry_event_adapter=adapter, retry_quota=self._quota, service_name=SERVICE_EVENT_NAME)
-        self._sleep = sleep
+        self._sleep = sleep or _sleep
 
     def success_needs_retry(self, response: HttpResponse) -> bool:
         """The only reason a 2xx response is retried: a DynamoDB CRC32 that does not match
@@ -59,3 +59,7 @@ class StandardRetry:
     def after_call(self, request_context: dict[str, Any], response: HttpResponse | None) -> None:
         """botocore's after-call step: a 2xx response gives retry quota back."""
         self._quota.release_retry_quota(request_context, response)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up per call: gevent's patch (and a test's) applies

@@ -131,7 +131,8 @@ def make_client(endpoint: Endpoint, cfg: Client, pool_size: int = 10) -> Any:
     )
     creds = LOCAL_CREDENTIALS if endpoint.credentials == LOCAL_FIXED else {}
     if cfg.kind == "lean":  # same credentials, endpoint and config; see ddbbench.lean
-        return LeanClient.create(boto3.session.Session(**creds), endpoint.url, config, cfg, max(pool_size, 10))
+        session = boto3.session.Session(**creds)
+        return LeanClient.create(session, endpoint.url, config, cfg, max(pool_size, 10))
     return boto3.session.Session().client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
 
 

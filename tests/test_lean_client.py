@@ -28,8 +28,8 @@ from ddbbench.lean import LeanClient, Signer
 from ddbbench.patterns import REGISTRY, PatternPicker, RequestFactory
 from ddbbench.run import load_data
 from ddbbench.scenario import Client, Scenario, load_scenario
-from ddbbench.typed import build
 from ddbbench.stub import StubServer
+from ddbbench.typed import build
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime.datetime(2026, 12, 3, 7, 46, 18)
@@ -85,13 +85,14 @@ def test_signing_key_is_cached_and_rederived_when_credentials_rotate(monkeypatch
     rotating.keys = botocore.credentials.ReadOnlyCredentials("AKID2", "secret2", "token2")
     lean = signer.headers("DynamoDB_20120810.GetItem", b"{}", stamp)
     creds = botocore.credentials.Credentials("AKID2", "secret2", "token2")
-    expected = botocore_authorization(creds, URL, "us-east-1", "DynamoDB_20120810.GetItem", b"{}", monkeypatch)
+    target = "DynamoDB_20120810.GetItem"
+    expected = botocore_authorization(creds, URL, "us-east-1", target, b"{}", monkeypatch)
     assert lean["Authorization"] == expected["Authorization"]
     assert signer.signing_key(stamp[:8], "AKID2", "secret2", "token2") != first_key
 
 
 def test_lean_refuses_other_retry_modes_at_validation() -> None:
-    with pytest.raises(ConfigError, match=r"client.retry_mode: 'adaptive' is not available with client kind lean"):
+    with pytest.raises(ConfigError, match=r"client.retry_mode: 'adaptive' is not available with client kind"):
         build(Client, {"kind": "lean", "retry_mode": "adaptive"}, "scenarios.x.client")
     with pytest.raises(ConfigError, match=r"client.kind: 'fast' is not a client kind in boto3, lean"):
         build(Client, {"kind": "fast"}, "scenarios.x.client")
@@ -133,7 +134,7 @@ def test_request_bodies_equal_boto3s_for_every_pattern(design: str, monkeypatch:
         sent: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in pair}
         for kind, client in pair.items():
             record_bodies(kind, client, sent[kind])
-        for kind, client in pair.items():
+        for client in pair.values():
             # Calls are built afresh for each client: a chained call keeps its pages.
             factory = RequestFactory.for_scenario(sc)
             factory.clock = lambda: "2026-12-03T07:46:18.000Z"  # the same timestamps for both
@@ -196,7 +197,8 @@ def test_unreachable_endpoint_raises_botocores_exception_after_the_same_attempts
     for kind, client in clients(url, max_attempts=3, connect_timeout_s=0.5).items():
         with pytest.raises(botocore.exceptions.EndpointConnectionError):
             client.get_item(TableName="t", Key={"k": {"S": "v"}})
-        result = execute(client, RequestFactory.for_scenario(smoke()).make("get_conversation", random.Random(1)))
+        call = RequestFactory.for_scenario(smoke()).make("get_conversation", random.Random(1))
+        result = execute(client, call)
         attempts[kind] = result.outcome, result.error_code
     assert attempts["lean"] == attempts["boto3"] == ("connection", "EndpointConnectionError")
 
@@ -242,7 +244,8 @@ def test_smoke_on_dynamodb_local_same_requests_and_capacity_per_pattern(
                for kind in ("boto3", "lean")}
     assert figures["lean"] == figures["boto3"]
     assert set(figures["lean"]) == {p for p, w in sc.mix.weights().items() if w > 0}
-    assert any(k.startswith("capacity:") and "/" in k for t in figures["lean"].values() for k in t)  # an index
+    names = {k for tally in figures["lean"].values() for k in tally if k.startswith("capacity:")}
+    assert any("/" in name for name in names)  # an index's capacity was compared too
 
 
 @pytest.mark.parametrize(("code", "status", "base_s"), [("ThrottlingException", 400, 1.0),

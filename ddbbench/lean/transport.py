@@ -1,31 +1,34 @@
-"""Keep-alive HTTP for the lean client: one urllib3 connection pool per client, sized to
-the concurrency, failures raised as botocore's exceptions (so ``ddbbench.execute`` and the
-loader classify them exactly as they do boto3's).
+"""Keep-alive HTTP for the lean client: a minimal HTTP/1.1 client for one endpoint, one
+``sendall`` per request and a buffered read of the response, with failures raised as botocore's
+exceptions (botocore/httpsession.py's mapping), so ``ddbbench.execute`` and the loader classify
+them exactly as they do boto3's.
 
-The same pool serves plain threads and Locust's greenlets: under Locust gevent has patched
-the socket module, so urllib3's sockets yield to the hub like any other (``under_gevent``
-tells which, for the record). The exception mapping is botocore's own
-(botocore/httpsession.py ``URLLib3Session.send``).
+Why not urllib3: it (and http.client under it) cost about 250 us of CPU per request here
+(header objects, an email-parser pass over the response headers, two sends per request), two
+thirds of what was left of a lean GetItem. DynamoDB's protocol needs none of that: every request
+is a POST with a body, every response carries Content-Length. Connections are pooled per
+client (idle ones kept up to the concurrency; one found closed by the server is dropped before
+use, as urllib3 does). The same code serves plain threads and, unchanged, Locust's greenlets:
+under gevent the socket, select and threading modules are patched, so these sockets and the
+pool's lock are cooperative (``under_gevent`` tells which, for the record).
 """
 
 from __future__ import annotations
 
+import select
 import socket
+import ssl
 import sys
+import threading
 from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import botocore.exceptions
-import urllib3
 from botocore.httpsession import get_cert_path
-from urllib3.connection import HTTPConnection
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    NewConnectionError,
-    ProtocolError,
-    ProxyError,
-    ReadTimeoutError,
-    SSLError,
-)
+
+_MAX_LINE = 65536
+_MAX_HEADERS = 200
 
 
 @dataclass(slots=True)
@@ -43,41 +46,138 @@ def under_gevent() -> bool:
     return bool(monkey is not None and monkey.is_module_patched("socket"))
 
 
+class _Connection:
+    __slots__ = ("rfile", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.rfile: BinaryIO = sock.makefile("rb")
+
+    def dropped(self) -> bool:
+        """An idle keep-alive connection with something to read has been closed by the server."""
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+
 class Transport:
     """POSTs to one endpoint over pooled keep-alive connections (at most ``pool_size`` kept)."""
 
     def __init__(self, url: str, pool_size: int, connect_timeout_s: float, read_timeout_s: float,
                  tcp_keepalive: bool = True) -> None:
+        parts = urlsplit(url)
         self.url = url
-        options = list(HTTPConnection.default_socket_options)
-        if tcp_keepalive:
-            options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
-        extra = {"ca_certs": get_cert_path(True)} if url.startswith("https") else {}
-        self._pool = urllib3.connection_from_url(
-            url, maxsize=pool_size, block=False, retries=False, socket_options=options,
-            timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s), **extra)
+        self._address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        https = parts.scheme == "https"
+        self._tls = ssl.create_default_context(cafile=get_cert_path(True)) if https else None
+        self._timeouts = (connect_timeout_s, read_timeout_s)
+        self._keepalive = tcp_keepalive
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()  # gevent patches it into a cooperative lock under Locust
+        self._pool_size = pool_size
 
     def post(self, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
-        """Send one request; raise botocore's ConnectionError subclasses when no response came."""
+        conn = self._acquire()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n").encode() + body
         try:
-            r = self._pool.urlopen("POST", path, body=body, headers=headers, retries=False,
-                                   redirect=False, assert_same_host=False, preload_content=True,
-                                   decode_content=False, enforce_content_length=False)
-        except SSLError as e:
-            raise botocore.exceptions.SSLError(endpoint_url=self.url, error=e) from None
-        except (NewConnectionError, socket.gaierror) as e:  # before ConnectTimeoutError: a subclass
-            raise botocore.exceptions.EndpointConnectionError(endpoint_url=self.url, error=e) from None
-        except ProxyError as e:
-            raise botocore.exceptions.ProxyConnectionError(proxy_url=self.url, error=e) from None
-        except ConnectTimeoutError as e:
-            raise botocore.exceptions.ConnectTimeoutError(endpoint_url=self.url, error=e) from None
-        except ReadTimeoutError as e:
+            conn.sock.sendall(request)
+            response, keep = _read_response(conn.rfile)
+        except TimeoutError as e:
+            conn.close()
             raise botocore.exceptions.ReadTimeoutError(endpoint_url=self.url, error=e) from None
-        except ProtocolError as e:
+        except (OSError, ValueError) as e:  # reset, closed, or not HTTP
+            conn.close()
             raise botocore.exceptions.ConnectionClosedError(error=e, endpoint_url=self.url) from None
-        except Exception as e:  # as botocore: anything else the HTTP layer raised
-            raise botocore.exceptions.HTTPClientError(error=e) from None
-        return HttpResponse(r.status, {k.lower(): v for k, v in r.headers.items()}, r.data)
+        if keep:
+            self._release(conn)
+        else:
+            conn.close()
+        return response
+
+    def _acquire(self) -> _Connection:
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._connect()
+            if not conn.dropped():
+                return conn
+            conn.close()
+
+    def _release(self, conn: _Connection) -> None:
+        with self._lock:
+            if len(self._idle) < self._pool_size:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _connect(self) -> _Connection:
+        connect_s, read_s = self._timeouts
+        try:
+            sock = socket.create_connection(self._address, timeout=connect_s)
+        except TimeoutError as e:
+            raise botocore.exceptions.ConnectTimeoutError(endpoint_url=self.url, error=e) from None
+        except OSError as e:  # refused, unreachable, name not resolved
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=self.url, error=e) from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.settimeout(read_s)
+        if self._tls is not None:
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._address[0])
+            except ssl.SSLError as e:
+                sock.close()
+                raise botocore.exceptions.SSLError(endpoint_url=self.url, error=e) from None
+        return _Connection(sock)
 
     def close(self) -> None:
-        self._pool.close()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _read_response(rfile: BinaryIO) -> tuple[HttpResponse, bool]:
+    """One response: (status, lowercase headers, body), and whether the connection stays open."""
+    line = rfile.readline(_MAX_LINE)
+    if not line:
+        raise ConnectionResetError("connection closed before a response")
+    version, status, _ = (line.decode("latin-1").rstrip("\r\n") + "  ").split(" ", 2)
+    if not version.startswith("HTTP/1."):
+        raise ValueError(f"not an HTTP response: {line[:60]!r}")
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS):
+        h = rfile.readline(_MAX_LINE)
+        if h in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = h.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    else:
+        raise ValueError("too many response headers")
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        content = _read_chunked(rfile)
+    else:
+        length = int(headers.get("content-length", "0"))
+        content = rfile.read(length)
+        if len(content) < length:
+            raise ConnectionResetError("connection closed mid-body")
+    keep = headers.get("connection", "").lower() != "close" and version != "HTTP/1.0"
+    return HttpResponse(int(status), headers, content), keep
+
+
+def _read_chunked(rfile: BinaryIO) -> bytes:
+    parts = []
+    while (size := int(rfile.readline(_MAX_LINE).split(b";", 1)[0].strip() or b"0", 16)) > 0:
+        parts.append(rfile.read(size))
+        rfile.readline(_MAX_LINE)
+    while rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+        pass  # trailers
+    return b"".join(parts)

@@ -8,7 +8,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from botocore.awsrequest import AWSRequest
 
 from ddbbench import local
 from ddbbench.client import Endpoint, make_client
-from ddbbench.designs import DESIGNS, with_design
+from ddbbench.designs import DESIGNS, Call, with_design
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
 from ddbbench.lean import LeanClient, Signer
@@ -260,3 +264,48 @@ def test_backoff_is_botocores_full_jitter(code: str, status: int, base_s: float)
     assert info.value.response["ResponseMetadata"]["RetryAttempts"] == len(delays) == 3
     # botocore's standard mode, DynamoDB: rand(0, 1) * base * 2 ** (attempt - 1)
     assert all(0 <= d <= base_s * 2 ** i for i, d in enumerate(delays))
+
+
+def test_read_timeout_raises_botocores_exception_like_boto3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda s: None)
+    with StubServer(delay_ms=800) as stub:
+        seen = {}
+        for kind, client in clients(stub.endpoint, max_attempts=2, read_timeout_s=0.2).items():
+            with pytest.raises(botocore.exceptions.ReadTimeoutError):
+                client.get_item(TableName="t", Key={"k": {"S": "v"}})
+            call = Call("get_item", {"TableName": "t", "Key": {"k": {"S": "v"}}})
+            seen[kind] = execute(client, call).outcome
+    assert seen == {"boto3": "connection", "lean": "connection"}
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import sys, gevent
+from ddbbench.client import Endpoint, make_client
+from ddbbench.scenario import Client
+client = make_client(Endpoint("endpoint", sys.argv[1], "us-east-1", credentials="dynamodb-local-fixed"),
+                     Client(kind="lean"), pool_size=8)
+def user(u):
+    return [client.get_item(TableName="t", Key={"k": {"S": f"{u}-{i}"}}) for i in range(8)]
+jobs = [gevent.spawn(user, u) for u in range(8)]  # 8 concurrent users, 8 requests each
+gevent.joinall(jobs, raise_error=True)
+print(client.under_gevent, sum(r["ResponseMetadata"]["HTTPStatusCode"] == 200 for j in jobs for r in j.value))
+"""
+
+
+def test_works_under_gevent_with_concurrent_greenlets() -> None:
+    with StubServer(delay_ms=5) as stub:
+        proc = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT, stub.endpoint], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        connections = stub.stats()
+    assert proc.stdout.split() == ["True", "64"], proc.stderr
+    assert 2 <= connections["connections"] <= 8  # concurrent (the stub's delay), kept alive and reused
+
+
+def test_a_connection_closed_by_the_server_is_replaced() -> None:
+    with StubServer() as stub:
+        lean = clients(stub.endpoint)["lean"]
+        lean.get_item(TableName="t", Key={"k": {"S": "v"}})
+        for conn in lean.transport._idle:
+            conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle keep-alive connection
+        assert lean.get_item(TableName="t", Key={"k": {"S": "v"}})["ResponseMetadata"]["RetryAttempts"] == 0

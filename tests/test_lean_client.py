@@ -23,6 +23,7 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSRequest
 
+from benchmarks import lean_client
 from ddbbench import local
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import DESIGNS, Call, with_design
@@ -309,3 +310,13 @@ def test_a_connection_closed_by_the_server_is_replaced() -> None:
         for conn in lean.transport._idle:
             conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle keep-alive connection
         assert lean.get_item(TableName="t", Key={"k": {"S": "v"}})["ResponseMetadata"]["RetryAttempts"] == 0
+
+
+def test_lean_client_benchmark_runs() -> None:
+    """benchmarks/lean_client.py at tiny sizes (figures meaningless here, not checked)."""
+    with StubServer() as stub:
+        endpoint = Endpoint("endpoint", stub.endpoint, "us-east-1", credentials="dynamodb-local-fixed")
+        cpu = lean_client.cpu(requests=20, rounds=2, endpoint=endpoint)
+        locust = lean_client.locust_rps(stub.endpoint, "lean", users=2, seconds=0.5)
+    assert cpu["boto3_cpu_us_per_request"] > 0 and cpu["lean_cpu_us_per_request"] > 0
+    assert locust["rps"] > 0

@@ -50,26 +50,28 @@ class Signer:
         self.path = quote(normalize_url_path(urlsplit(url).path or "/"), safe="/~")
         self.region = region
         self._scope_tail = f"/{region}/{SERVICE}/aws4_request"
-        self._key_for: tuple[str, str, str, str | None] = ("", "", "", None)
-        self._key = b""
-        self._second = -1
-        self._amz_date = ""
+        # Each cache is one tuple, replaced whole: threads share the signer, and a reader must
+        # never pair one thread's key with another's credentials.
+        self._key: tuple[tuple[str, str, str, str | None], bytes] = (("", "", "", None), b"")
+        self._stamp: tuple[int, str] = (-1, "")
 
     def amz_date(self) -> str:
         """Now as SigV4's timestamp (20261203T074618Z), formatted once per second."""
         now = int(time.time())
-        if now != self._second:
-            self._amz_date, self._second = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)), now
-        return self._amz_date
+        stamp = self._stamp
+        if stamp[0] != now:
+            stamp = self._stamp = (now, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)))
+        return stamp[1]
 
     def signing_key(self, date: str, access: str, secret: str, token: str | None) -> bytes:
         """The derived key for ``date`` (YYYYMMDD), re-derived only when date or keys change."""
-        if self._key_for != (date, access, secret, token):
+        cached = self._key
+        if cached[0] != (date, access, secret, token):
             k = _hmac(f"AWS4{secret}".encode(), date)
             for part in (self.region, SERVICE, "aws4_request"):
                 k = _hmac(k, part)
-            self._key, self._key_for = k, (date, access, secret, token)
-        return self._key
+            cached = self._key = ((date, access, secret, token), k)
+        return cached[1]
 
     def headers(self, target: str, body: bytes, amz_date: str | None = None) -> dict[str, str]:
         """Every header of the request, signed: Host, Content-Type, X-Amz-Target, X-Amz-Date,

@@ -25,12 +25,14 @@ from botocore.awsrequest import AWSRequest
 
 from benchmarks import lean_client
 from ddbbench import local
+from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import DESIGNS, Call, with_design
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
 from ddbbench.lean import LeanClient, Signer
 from ddbbench.patterns import REGISTRY, PatternPicker, RequestFactory
+from ddbbench.replay import ReplayContext
 from ddbbench.run import load_data
 from ddbbench.scenario import Client, Scenario, load_scenario
 from ddbbench.stub import StubServer
@@ -282,6 +284,7 @@ def test_read_timeout_raises_botocores_exception_like_boto3(monkeypatch: pytest.
 GEVENT_SCRIPT = """
 from gevent import monkey; monkey.patch_all()
 import sys, gevent
+from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, make_client
 from ddbbench.scenario import Client
 client = make_client(Endpoint("endpoint", sys.argv[1], "us-east-1", credentials="dynamodb-local-fixed"),
@@ -320,3 +323,31 @@ def test_lean_client_benchmark_runs() -> None:
         locust = lean_client.locust_rps(stub.endpoint, "lean", users=2, seconds=0.5)
     assert cpu["boto3_cpu_us_per_request"] > 0 and cpu["lean_cpu_us_per_request"] > 0
     assert locust["rps"] > 0
+
+
+def test_credentials_come_from_botocores_chain_and_the_endpoint_from_botocore(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMCHAIN")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "chain-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "chain-token")
+    aws = make_client(Endpoint("aws", None, "eu-west-1"), Client(kind="lean"))
+    assert aws.meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"
+    assert aws.signer.host == "dynamodb.eu-west-1.amazonaws.com" and aws.signer.region == "eu-west-1"
+    with StubServer() as stub:
+        lean = make_client(Endpoint("endpoint", stub.endpoint, "us-east-1", credentials="default-chain"),
+                           Client(kind="lean"))
+        headers = lean.signer.headers("DynamoDB_20120810.GetItem", b"{}")
+        lean.get_item(TableName="t", Key={"k": {"S": "v"}})
+        keys = stub.stats()["access_keys"]
+    assert headers["X-Amz-Security-Token"] == "chain-token"
+    assert "Credential=AKIDFROMCHAIN/" in headers["Authorization"] and keys == {"AKIDFROMCHAIN": 1}
+
+
+def test_replay_and_calibration_use_the_configured_kind(tmp_path: Path) -> None:
+    sc = dataclasses.replace(smoke(), client=Client(kind="lean"))
+    with StubServer() as stub:
+        ctx = ReplayContext.create(sc, Endpoint("endpoint", stub.endpoint, "us-east-1",
+                                                credentials="dynamodb-local-fixed"), tmp_path, pool_size=2)
+        assert isinstance(ctx.client, LeanClient) and ctx.recorder.client == "lean"
+        ctx.close()
+    assert calibrate(sc, 20)["client_cpu_ms_per_request"] > 0

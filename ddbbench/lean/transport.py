@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+import botocore
 import botocore.exceptions
 from botocore.httpsession import get_cert_path
 
 _MAX_LINE = 65536
+# Unsigned, as botocore leaves User-Agent out of the signature: tells server-side logs who sent it.
+USER_AGENT = f"User-Agent: ddbbench-lean botocore/{botocore.__version__}\r\n"
 _MAX_HEADERS = 200
 
 
@@ -85,7 +88,8 @@ class Transport:
     def post(self, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
         conn = self._acquire()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n").encode() + body
+        head = f"POST {path} HTTP/1.1\r\n{head}{USER_AGENT}Content-Length: {len(body)}\r\n\r\n"
+        request = head.encode() + body
         try:
             conn.sock.sendall(request)
             response, keep = _read_response(conn.rfile)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import generation, load_memory, loading, replay_overhead
+from benchmarks import generation, lean_client, load_memory, loading, replay_overhead
 from ddbbench.paths import reports_dir
 from ddbbench.rundir import versions
 
@@ -34,6 +34,12 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
             "loading": (lambda: loading.run(conversations=300, candidates=60, rounds=1), loading.GOALS),
             "memory_noop": (lambda: load_memory.run("noop", 100_000), load_memory.GOALS),
             "memory_local": (lambda: load_memory.run("local", 5_000), load_memory.GOALS),
+            "replay_overhead_lean": (lambda: replay_overhead.run(requests=100, pairs=6, kind="lean"),
+                                     replay_overhead.GOALS_LEAN),
+            "loading_lean": (lambda: loading.run(conversations=300, candidates=60, rounds=1, kind="lean"),
+                             loading.GOALS),
+            "lean_client": (lambda: lean_client.run(requests=200, rounds=2, seconds=3, locust_rounds=1,
+                                                    conversations=300, loader_rounds=1), lean_client.GOALS),
         }
     chosen: dict[str, tuple[Callable[[], dict[str, Any]], Goals]] = {
         "replay_overhead": (replay_overhead.run, replay_overhead.GOALS),
@@ -41,6 +47,10 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
         "loading": (loading.run, loading.GOALS),
         "memory_noop": (lambda: load_memory.run("noop", 1_000_000), load_memory.GOALS),
         "memory_local": (lambda: load_memory.run("local", 100_000), load_memory.GOALS),
+        "lean_client": (lean_client.run, lean_client.GOALS),
+        "replay_overhead_lean": (lambda: replay_overhead.run(requests=600, kind="lean"),
+                                 replay_overhead.GOALS_LEAN),
+        "loading_lean": (lambda: loading.run(kind="lean"), loading.GOALS),
     }
     if full:
         chosen["memory_local_1m"] = (lambda: load_memory.run("local", 1_000_000), load_memory.GOALS)

@@ -94,9 +94,9 @@ def bare_load_tuned(client: Any, design: Design, requests: list[dict[str, Any]],
 
 
 def run(conversations: int = 1500, candidates: int = 300, workers: int = 4, rounds: int = 4,
-        endpoint: str | None = None) -> dict[str, Any]:
+        endpoint: str | None = None, kind: str = "boto3") -> dict[str, Any]:
     """Median over ``rounds`` of (bare, bare tuned, harness) loads, in rotating order, into
-    ``endpoint`` (default: a DynamoDB Local of its own)."""
+    ``endpoint`` (default: a DynamoDB Local of its own), all with the client ``kind``."""
     dataset = Dataset(seed=1, candidates=candidates, conversations=conversations)
     design = SeedDesign(Tables(conversations="BenchConv", status_index="bench-idx",
                                candidates="BenchCand", events="BenchEv"))
@@ -105,7 +105,7 @@ def run(conversations: int = 1500, candidates: int = 300, workers: int = 4, roun
     load_before = os.getloadavg()[0]
     rows: list[dict[str, tuple[float, float]]] = []
     with _server(endpoint) as url, tempfile.TemporaryDirectory() as tmp:
-        client = make_client(Endpoint("local", url, "us-east-1"), Client(), pool_size=workers)
+        client = make_client(Endpoint("local", url, "us-east-1"), Client(kind=kind), pool_size=workers)
         loads = {"bare": lambda: bare_load(client, design, requests, workers),
                  "bare_tuned": lambda: bare_load_tuned(client, design, requests, workers),
                  "harness": lambda: harness_load(client, design, dataset, workers, Path(tmp))}
@@ -125,7 +125,8 @@ def run(conversations: int = 1500, candidates: int = 300, workers: int = 4, roun
     med = statistics.median
     rate = {name: round(med(items / r[name][0] for r in rows)) for name in loads}
     return {
-        "benchmark": "loading", "items": items, "workers": workers, "rounds": rounds,
+        "benchmark": "loading" if kind == "boto3" else f"loading_{kind}",
+        "items": items, "workers": workers, "rounds": rounds,
         "bare_items_per_s": rate["bare"], "harness_items_per_s": rate["harness"],
         "throughput_ratio": round(med(r["bare"][0] / r["harness"][0] for r in rows), 3),
         "bare_tuned_items_per_s": rate["bare_tuned"],

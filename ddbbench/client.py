@@ -19,6 +19,7 @@ import botocore.exceptions
 
 from ddbbench import local
 from ddbbench.errors import BenchError, UnusableInput
+from ddbbench.lean import LeanClient
 from ddbbench.scenario import Client
 
 # DynamoDB Local keeps separate tables per access key + region (without -sharedDb), so the
@@ -129,6 +130,9 @@ def make_client(endpoint: Endpoint, cfg: Client, pool_size: int = 10) -> Any:
         tcp_keepalive=True,
     )
     creds = LOCAL_CREDENTIALS if endpoint.credentials == LOCAL_FIXED else {}
+    if cfg.kind == "lean":  # same credentials, endpoint and config; see ddbbench.lean
+        session = boto3.session.Session(**creds)
+        return LeanClient.create(session, endpoint.url, config, cfg, max(pool_size, 10))
     return boto3.session.Session().client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
 
 

@@ -143,7 +143,7 @@ class ReplayContext:
             factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
-                              raw_fraction=scenario.measurement.raw_fraction),
+                              raw_fraction=scenario.measurement.raw_fraction, client=scenario.client.kind),
         )
 
     def user_rng(self) -> random.Random:

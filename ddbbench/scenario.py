@@ -292,10 +292,19 @@ class Slo:
 
 @dataclass(frozen=True)
 class Client:
+    """``kind``: boto3 (what a Python application sees) or lean (``ddbbench.lean``: signed raw
+    HTTP, same semantics, several times less client CPU per request; standard retries only)."""
+
     retry_mode: str = rule("standard", what="a retry mode", choices=("standard", "adaptive", "legacy"))
     max_attempts: int = rule(3, what="an attempt count", ge=1)
     connect_timeout_s: float = rule(2.0, what="a timeout in seconds", gt=0)
     read_timeout_s: float = rule(5.0, what="a timeout in seconds", gt=0)
+    kind: str = rule("boto3", what="a client kind", choices=("boto3", "lean"))
+
+    def validate(self, path: str) -> None:
+        if self.kind == "lean" and self.retry_mode != "standard":
+            raise ConfigError(f"{path}.retry_mode: {self.retry_mode!r} is not available with client kind "
+                              "lean; allowed: standard (or kind boto3)")
 
 
 @dataclass(frozen=True)

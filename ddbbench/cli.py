@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ddbbench import __version__, local
-from ddbbench.errors import FAILED, INTERRUPTED, BenchError
+from ddbbench.errors import FAILED, INTERRUPTED, BenchError, ConfigError
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.scenario import DEFAULT_ERROR_BUDGET, DESIGN_NAMES, Scenario, load_scenario, load_scenarios
 
@@ -88,11 +88,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import summary_table
-    from ddbbench.run import RunRequest, check_objectives, run_scenario
+    from ddbbench.run import RunRequest, Workers, check_objectives, run_scenario
 
+    if args.expect_workers is not None and not args.master:
+        raise ConfigError("--expect-workers: given without --master; allowed: with --master")
+    workers = Workers(args.expect_workers or 1, args.master_bind_host, args.master_bind_port) \
+        if args.master else Workers()
     req = RunRequest(scenario=_scenario_from(args), scenarios_file=Path(args.scenarios_file),
                      reports_root=Path(args.reports_dir), port=args.port,
-                     skip_load=args.skip_load, recreate_tables=args.recreate_tables)
+                     skip_load=args.skip_load, recreate_tables=args.recreate_tables, workers=workers)
     run_dir, summary = run_scenario(req, echo)
     print(summary_table(summary))
     print(f"\nreport: {run_dir / 'report.html'}")
@@ -261,6 +265,13 @@ def _add_run_parser(sub: _Commands) -> None:
     p.add_argument("--processes", type=int, help="override load.processes (Locust --processes)")
     p.add_argument("--port", type=int, help="port for a DynamoDB Local this run starts")
     p.add_argument("--skip-load", action="store_true", help="replay against tables already loaded")
+    p.add_argument("--master", action="store_true", help="replay on workers of other machines: "
+                   "Locust listens for `locust -f locustfiles/dynamodb_patterns.py --worker "
+                   "--master-host HOST` (docs/distributed.md)")
+    p.add_argument("--expect-workers", type=_count, help="with --master: workers to wait for (default 1)")
+    p.add_argument("--master-bind-host", default="*", help="with --master: interface to listen on "
+                   "(default: all)")
+    p.add_argument("--master-bind-port", type=int, default=5557, help="with --master (default: %(default)s)")
     p.add_argument("--check", action="store_true", help="exit 3 when the run completed but missed "
                    "an objective (default: report the miss and exit 0)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
@@ -356,6 +367,16 @@ def _add_scenarios_parser(sub: _Commands) -> None:
     p.add_argument("file", nargs="?", help="scenarios file (default: --scenarios-file)")
     _common(p, scenario=False)
     p.set_defaults(func=cmd_scenarios)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a count >= 1")
+    return value
 
 
 def _percentile(text: str) -> float:

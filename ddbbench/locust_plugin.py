@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gevent
+import locust.runners
 import locust.stats
 import psutil
 from locust import User, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from ddbbench.client import open_target
+from ddbbench.distributed import Master, Worker
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.execute import Result
 from ddbbench.locust_buckets import two_significant_digits
@@ -43,13 +45,18 @@ from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, replay_line
 from ddbbench.replay import UNREACHABLE_S, ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
-from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
+from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
 _state: dict[str, Any] = {}
 # Sub-millisecond precision in Locust's console and web UI (see ddbbench/locust_buckets.py).
 locust.stats.bucket_response_time = two_significant_digits
+# A worker builds its client, keyspace and Faker pools at test start: CPU work that blocks its
+# event loop, heartbeats included, for about a second, and for several on a busy machine (seen
+# here at load average 9: both workers declared missing 3 s after the start and the test
+# stopped). The master tolerates HEARTBEAT_LIVENESS missed one-second heartbeats: give 15.
+locust.runners.HEARTBEAT_LIVENESS = 15
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -94,11 +101,19 @@ def _on_init(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is None:  # used as a library without command-line options
         return
+    if isinstance(environment.runner, WorkerRunner):
+        # A worker takes the resolved run from its master (no shared disk, no ddbbench flags).
+        _state["worker"] = Worker(environment)
+        _state["worker"].install()
+        return
     run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else None
     if run_dir is not None and (run_dir / "manifest.json").exists():
         _state["run"] = read_resolved(run_dir)  # the hand-off from `ddbbench run`
-    elif not isinstance(environment.runner, WorkerRunner):
+    else:
         _state["run"] = resolve_from_options(opts)  # plain Locust: this is the entry point
+    if isinstance(environment.runner, MasterRunner):
+        _state["master"] = Master(environment, _state["run"], run_dir or Path())
+        _state["master"].install()
 
 
 def resolve_from_options(opts: Any) -> ResolvedRun:
@@ -117,39 +132,48 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if opts is None:
         return
     runner = environment.runner
-    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else None
     if isinstance(runner, WorkerRunner):
-        if run_dir is None or not (run_dir / "manifest.json").exists():
-            raise ConfigError("a Locust worker needs --ddb-run-dir naming the master's run directory "
-                              "(shared or copied back afterwards; see docs/distributed.md)")
-        run = _state["run"] = read_resolved(run_dir)
-    else:
-        run = _state["run"]
-        run_dir = run_dir or create_run_dir(reports_dir(), run.scenario.name)
-        if not (run_dir / "manifest.json").exists():
-            run_dir.mkdir(parents=True, exist_ok=True)
-            manifest = base_manifest(run_dir, run.scenario.to_dict(), run.endpoint.describe(),
-                                     source="locust")
-            write_manifest(run_dir, manifest)
-            print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
+        worker: Worker = _state["worker"]
+        if worker.run is None:
+            raise ConfigError("this worker did not receive the run from its master (a master "
+                              "running another ddbbench version, or a master without ddbbench?)")
+        worker.ctx = start_measuring(environment, worker.run, None, worker_index=runner.worker_index,
+                                     test_start_unix_s=worker.test_start_unix_s)
+        _state["open_share"] = worker.open_share
+        return
+    run = _state["run"]
+    run_dir = Path(opts.ddb_run_dir) if opts.ddb_run_dir else create_run_dir(reports_dir(), run.scenario.name)
+    if not (run_dir / "manifest.json").exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        manifest = base_manifest(run_dir, run.scenario.to_dict(), run.endpoint.describe(),
+                                 source="locust")
+        write_manifest(run_dir, manifest)
+        print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
     if isinstance(runner, MasterRunner):
-        return  # the workers measure; each writes its own files into run_dir
+        master: Master = _state["master"]
+        master.run_dir = run_dir
+        master.start()  # the workers measure and send their deltas here
+        return
     start_measuring(environment, run, run_dir)
 
 
-def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path) -> None:
+def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path | None, *,
+                    worker_index: int = 0, test_start_unix_s: float | None = None) -> ReplayContext:
     load = run.scenario.load
     opts = environment.parsed_options
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
-    ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency)
+    ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency,
+                               worker_index=worker_index, test_start_unix_s=test_start_unix_s)
     ctx.on_result = partial(_fire_request_event, environment)
     ctx.on_unreachable = partial(_stop_unreachable, environment)
     ctx.start_measuring_after(load.warmup_s)
     _state["ctx"] = ctx
     _state["loops"] = []
     _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
-    label = "replay" if load.processes <= 1 else f"replay [{ctx.recorder.label}]"
+    several = load.processes > 1 or isinstance(environment.runner, WorkerRunner)
+    label = f"replay [{ctx.recorder.label}]" if several else "replay"
     _state["progress"] = gevent.spawn(_report_progress, ctx, load.run_time_s, label)
+    return ctx
 
 
 def _stop_unreachable(environment: Any, since_unix_s: float) -> None:
@@ -179,6 +203,12 @@ def _print_progress(ctx: ReplayContext, started: float, run_time_s: float, label
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
+    master: Master | None = _state.get("master")
+    if master is not None and isinstance(environment.runner, MasterRunner):
+        # Every worker's final delta has arrived (or timed out) in test_stopping: write them.
+        update_manifest(master.run_dir, distributed=master.write())
+        print(f"ddbbench: wrote the workers' measurements into {master.run_dir}", file=sys.stderr)
+        return
     ctx: ReplayContext | None = _state.pop("ctx", None)
     for name in ("sampler", "progress"):
         greenlet = _state.pop(name, None)
@@ -191,6 +221,10 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         final = _state.pop("progress_line", None)
         if final is not None:
             final()  # the last word: every measured request, whatever the period left
+        worker: Worker | None = _state.get("worker")
+        if worker is not None:
+            worker.finish()  # the final delta, after draining
+            return
         path = ctx.close()
         print(f"ddbbench: wrote {path}", file=sys.stderr)
 
@@ -225,8 +259,10 @@ class ConversationUser(User):
         self.open_loop: OpenLoop | None = None
         self.pacer: Pacer | None = None
         if self.ctx.scenario.load.model == "open":
-            users = self.environment.parsed_options.num_users or 1
-            self.open_loop = OpenLoop(self.ctx, self.rng, share=1 / users, phase=self.ctx.user_phase())
+            # This user's share of the arrival rate: from the master when distributed (a
+            # remote worker does not know the user count), else 1 / this process's users.
+            share = _state.get("open_share") or 1 / (self.environment.parsed_options.num_users or 1)
+            self.open_loop = OpenLoop(self.ctx, self.rng, share=share, phase=self.ctx.user_phase())
             _state["loops"].append(self.open_loop)
         else:
             # Our own pacer, not Locust's constant_throughput: see ddbbench/pacing.py for why.

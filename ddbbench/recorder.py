@@ -9,6 +9,7 @@ one for failures, so a fast failure never improves a percentile.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import socket
@@ -110,10 +111,12 @@ class Recorder:
     ``client``: the client kind that sent the requests ("boto3").
     """
 
-    def __init__(self, run_dir: Path, label: str, interval_s: float = 5.0, raw: bool = True,
+    def __init__(self, run_dir: Path | None, label: str, interval_s: float = 5.0, raw: bool = True,
                  raw_fraction: float = 1.0, *, test_start_unix_s: float | None = None,
                  client: str = DEFAULT_CLIENT) -> None:
-        self.run_dir = Path(run_dir)
+        # run_dir None: nothing is written here; raw rows are kept for ``take_rows`` (a worker
+        # that sends its measurements to the master instead of a shared disk).
+        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.label = label
         self.interval_s = interval_s
         self.raw_fraction = raw_fraction if raw else 0.0
@@ -129,7 +132,9 @@ class Recorder:
         self._last_interval: int | None = None
         self._pending: list[tuple[str, Result]] = []
         self._raw: TextIO | None = None
-        if raw and raw_fraction > 0:
+        if raw and raw_fraction > 0 and self.run_dir is None:
+            self._raw = io.StringIO()
+        elif raw and raw_fraction > 0 and self.run_dir is not None:
             path = self.run_dir / "requests" / f"{label}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             self._raw = open(path, "w", buffering=1 << 20)  # noqa: SIM115 (closed in close())
@@ -207,8 +212,19 @@ class Recorder:
         self._last_interval = None
         return delta
 
+    def take_rows(self) -> list[str]:
+        """Raw rows (CSV lines, no header) recorded since the last call, when kept in memory."""
+        if not isinstance(self._raw, io.StringIO):
+            return []
+        self.flush()
+        text = self._raw.getvalue()
+        self._raw = io.StringIO()
+        return text.splitlines()
+
     def close(self, extra: dict[str, Any] | None = None) -> Path:
         """Write this process's histograms file (atomically) and close the raw records."""
+        if self.run_dir is None:
+            raise ValueError("a recorder without a run directory sends deltas; it writes nothing")
         record = self.to_record(extra)
         if self._raw is not None:
             self._raw.close()

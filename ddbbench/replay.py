@@ -133,9 +133,13 @@ class ReplayContext:
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
 
+    worker_index: int = 0  # this load process among the run's workers (0: the only one)
+
     @classmethod
-    def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
-               pool_size: int) -> ReplayContext:
+    def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path | None,
+               pool_size: int, *, worker_index: int = 0,
+               test_start_unix_s: float | None = None) -> ReplayContext:
+        """``run_dir`` None: measurements stay in memory and travel as deltas (a worker)."""
         label = f"{socket.gethostname()}-{os.getpid()}"
         return cls(
             scenario=scenario,
@@ -143,13 +147,20 @@ class ReplayContext:
             factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
-                              raw_fraction=scenario.measurement.raw_fraction, client=scenario.client.kind),
+                              raw_fraction=scenario.measurement.raw_fraction,
+                              test_start_unix_s=test_start_unix_s, client=scenario.client.kind),
+            worker_index=worker_index,
         )
 
     def user_rng(self) -> random.Random:
-        """A reproducible request stream per user: seeded by dataset seed and user number."""
+        """A reproducible request stream per user: seeded by the dataset seed, the user's number
+        and, past the first, the worker's index, so N workers draw N different key sequences
+        from the same keyspace (identical streams would make artificial hot keys)."""
         self.users_started += 1
-        return random.Random(f"{self.scenario.dataset.seed}:user:{self.users_started}")
+        seed = self.scenario.dataset.seed
+        if self.worker_index > 0:
+            return random.Random(f"{seed}:worker:{self.worker_index}:user:{self.users_started}")
+        return random.Random(f"{seed}:user:{self.users_started}")
 
     def user_phase(self) -> float:
         """Phase of the user last started (call after ``user_rng``)."""

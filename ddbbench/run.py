@@ -25,20 +25,42 @@ from analysis.summary_text import summary_table
 from datagen.loader import LoadStats, load_scenario, summary_line
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
-from ddbbench.errors import BenchError, Interrupted, ObjectiveMissed
+from ddbbench.errors import BenchError, ConfigError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
 from ddbbench.progress import PROGRESS_PREFIX, LiveLine, ProgressPrinter
-from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
+from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.runformat import read_process_file
 from ddbbench.scenario import Scenario
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
 STOP_TIMEOUT_S = 10  # Locust's --stop-timeout: users finish their current request
-MEASUREMENTS_GRACE_S = STOP_TIMEOUT_S + 10.0  # beyond the drain: stopping users, writing files
+WORKERS_WAIT_S = 300.0  # --master: how long Locust waits for the expected workers to connect
 Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Load processes on other machines: this run's Locust is a master that waits for
+    ``expected`` workers (``locust -f locustfiles/dynamodb_patterns.py --worker --master-host
+    HOST`` on each) and listens on ``bind_host``:``bind_port``."""
+
+    expected: int = 0  # 0: no remote workers (one process, or --processes on this machine)
+    bind_host: str = "*"
+    bind_port: int = 5557
+
+    def check(self, endpoint: Endpoint, sc: Scenario) -> None:
+        if self.expected <= 0:
+            return
+        if endpoint.kind == "local":
+            raise ConfigError("--master: the target is DynamoDB Local on this machine, which workers "
+                              "on other machines cannot reach; give --target URL (reachable from "
+                              "them) or aws")
+        if sc.load.processes > 1:
+            raise ConfigError(f"--master: load.processes is {sc.load.processes}; with remote workers "
+                              "give --processes to each worker's locust command instead")
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,7 @@ class RunRequest:
     skip_load: bool = False
     recreate_tables: bool | None = None  # None: recreate on DynamoDB Local only
     run_name: str | None = None  # the run directory's name (default: a new run id)
+    workers: Workers = Workers()
     # Extra measurements against the live target after the replay; recorded in the manifest.
     after_replay: Callable[[Endpoint, Scenario], dict[str, Any]] | None = None
 
@@ -94,6 +117,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run one scenario end to end; return the run directory and its summary."""
     sc = req.scenario
     with open_target(sc.target, sc.region, req.port) as endpoint:
+        req.workers.check(endpoint, sc)
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
@@ -108,7 +132,7 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
             update_manifest(run_dir, load=stats.to_dict())
         update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
         update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
-        status = replay(sc, run_dir, echo)
+        status = replay(sc, run_dir, echo, req.workers)
         unreachable = unreachable_since(run_dir)
         if unreachable is not None and status == "complete":
             status = "unreachable"
@@ -144,6 +168,10 @@ def unreachable_since(run_dir: Path) -> dict[str, Any] | None:
             "process": record.label}
 
 
+def _measurement_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "histograms").glob("*.json"))
+
+
 def check_objectives(summary: dict[str, Any]) -> None:
     """Raise ``ObjectiveMissed`` (exit 3) naming every objective the run missed. An objective
     not judged for want of data (``met`` None, status insufficient) is not missed."""
@@ -160,49 +188,38 @@ def _missed_why(v: dict[str, Any]) -> str:
     return f"{text}: {reason}" if reason and not reason.startswith("p") else text
 
 
-def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:
+def replay(sc: Scenario, run_dir: Path, echo: Echo, workers: Workers = Workers()) -> str:
     """Replay the resolved run in ``run_dir``'s manifest with Locust: 'complete' or 'interrupted'.
 
     ``sc`` is that manifest's scenario (the caller wrote it); Locust reads the run from the
-    manifest itself, so what it replays is exactly what the manifest records.
+    manifest itself, so what it replays is exactly what the manifest records. With several
+    load processes (``--processes`` here, or remote workers) Locust's master receives their
+    measurements over its own channel and writes them before it exits (ddbbench/distributed.py).
     """
-    cmd = locust_command(sc, run_dir)
+    cmd = locust_command(sc, run_dir, workers)
     update_manifest(run_dir, locust={"command": cmd})
-    echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
+    echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc, workers)} "
          f"(Locust log: {run_dir / 'locust.log'})")
-    status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
-    wait_for_measurements(run_dir, sc, echo)
+    wait = WORKERS_WAIT_S if workers.expected else 0.0
+    status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S + wait)
+    report_distribution(run_dir, echo)
     return status
 
 
-def wait_for_measurements(run_dir: Path, sc: Scenario, echo: Echo) -> None:
-    """Wait (bounded) until every load process has written its measurements.
-
-    With ``--processes`` Locust's master exits about 0.5 s after telling its workers to quit,
-    without waiting for them (locust/main.py drops children still running), while a worker
-    may still be draining in-flight requests: reading the run directory then would lose them,
-    and stopping the server under them would turn their backlog into connection errors.
-    """
-    expected = sc.load.processes
-    drain_s = sc.client.read_timeout_s * sc.client.max_attempts + 1  # the workers' drain bound
-    deadline = time.monotonic() + drain_s + MEASUREMENTS_GRACE_S
-    written = _measurement_files(run_dir)
-    while len(written) < expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-        written = _measurement_files(run_dir)
-    if len(written) < expected:
-        echo(f"warning: {expected - len(written)} of {expected} load processes wrote no "
-             f"measurements within {drain_s + MEASUREMENTS_GRACE_S:.0f}s; see {run_dir / 'locust.log'}")
-        update_manifest(run_dir, missing_processes=expected - len(written))
+def report_distribution(run_dir: Path, echo: Echo) -> None:
+    """Say what the master's handshake could not collect (the manifest marks it degraded)."""
+    dist = read_manifest(run_dir).get("distributed")
+    if dist and dist.get("final_deltas_missing"):
+        echo(f"warning: no final measurements from {', '.join(dist['final_deltas_missing'])} within "
+             f"{dist['final_timeout_s']:g}s (their data up to their last report is kept); the run is "
+             "marked degraded")
 
 
-def _measurement_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / "histograms").glob("*.json"))
-
-
-def describe_load(sc: Scenario) -> str:
+def describe_load(sc: Scenario, workers: Workers = Workers()) -> str:
     load = sc.load
     procs = f" in {load.processes} processes" if load.processes > 1 else ""
+    if workers.expected:
+        procs = f" on {workers.expected} workers"
     if load.model == "open":
         rates = "/".join(f"{s.rate:g}" for s in load.arrival_stages())
         return f"open model at {rates} requests/s{procs}"
@@ -210,25 +227,30 @@ def describe_load(sc: Scenario) -> str:
     return f"{load.users} users, {pace}{procs}"
 
 
-def locust_users(sc: Scenario) -> tuple[int, float]:
+def locust_users(sc: Scenario, workers: Workers = Workers()) -> tuple[int, float]:
     """(Locust users, spawn rate): open model runs one arrival generator per process."""
     load = sc.load
     if load.model == "open":
-        return load.processes, float(load.processes)
+        generators = workers.expected or load.processes
+        return generators, float(generators)
     return load.users, load.spawn_rate
 
 
-def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
+def locust_command(sc: Scenario, run_dir: Path, workers: Workers = Workers()) -> list[str]:
     """Locust's own options (headless, users, run time, output files) and the run directory:
     the scenario, its overrides and the target travel in the manifest, not on this line."""
     load = sc.load
-    users, spawn_rate = locust_users(sc)
+    users, spawn_rate = locust_users(sc, workers)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
            "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(STOP_TIMEOUT_S),
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
            "--json-file", str(run_dir / "locust_stats"), "--ddb-run-dir", str(run_dir)]
-    if load.processes > 1:
+    if workers.expected:
+        cmd += ["--master", "--expect-workers", str(workers.expected),
+                "--expect-workers-max-wait", f"{WORKERS_WAIT_S:g}",
+                "--master-bind-host", workers.bind_host, "--master-bind-port", str(workers.bind_port)]
+    elif load.processes > 1:
         cmd += ["--processes", str(load.processes)]
     return cmd
 

@@ -1,0 +1,225 @@
+"""Locust's master/worker channel carrying ddbbench's measurements: no shared disk.
+
+The master (``locust --master``, or the parent of ``--processes``) holds the resolved run and
+the run directory. At test start it sends each worker the resolved run (scenario with every
+override, target, design, client) with its version and run-directory format; a worker needs
+only the locustfile, the installed package and its own credentials. Workers send measurement
+deltas (``ddbbench.deltas``) with every Locust stats report; the master merges them.
+
+Stopping is a handshake: when the test stops (run time reached, Ctrl-C, the web UI's stop),
+the master tells the workers to stop, each drains its in-flight requests and sends a final
+delta, and the master waits for every worker's final delta (bounded) before it writes the
+run directory. Locust's own teardown waits only 0.5 s for workers' last statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from ddbbench import __version__
+from ddbbench.deltas import Delta, DeltaMerger
+from ddbbench.resolved import ResolvedRun
+from ddbbench.runformat import CSV_COLUMNS, FORMAT_VERSION, write_process_file
+
+RUN = "ddbbench:run"  # master -> worker: the resolved run
+HELLO = "ddbbench:hello"  # worker -> master: who I am (or why I refuse)
+STOP = "ddbbench:stop"  # master -> worker: drain and send your final delta
+FINAL = "ddbbench:final"  # worker -> master: the final delta
+REPORT_KEY = "ddbbench"  # in Locust's stats report: this span's delta
+FINAL_GRACE_S = 10.0  # beyond the workers' drain bound: stopping users, sending
+
+
+@dataclass
+class WorkerInfo:
+    """What the manifest says of one worker."""
+
+    client_id: str
+    host: str = ""
+    pid: int = 0
+    process: str = ""
+    version: str = ""
+    joined_s: float = 0.0  # since the test start
+    left_s: float | None = None  # when its final delta arrived
+    refused: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "host": self.host, "pid": self.pid,
+                "process": self.process, "ddbbench": self.version, "joined_s": self.joined_s,
+                "left_s": self.left_s, **({"refused": self.refused} if self.refused else {})}
+
+
+def run_message(run: ResolvedRun, share: float) -> dict[str, Any]:
+    """The resolved run as sent to a worker, with what it must agree on."""
+    return {**run.manifest_fields(), "ddbbench": __version__, "format_version": FORMAT_VERSION,
+            "open_share": share}
+
+
+def incompatible(msg: dict[str, Any]) -> str:
+    """Why a worker cannot replay what the master sent ('' when it can)."""
+    if msg.get("ddbbench") != __version__ or msg.get("format_version") != FORMAT_VERSION:
+        return (f"master runs ddbbench {msg.get('ddbbench')} (run format {msg.get('format_version')}), "
+                f"this worker ddbbench {__version__} (run format {FORMAT_VERSION}); install the same "
+                "version on every machine")
+    return ""
+
+
+@dataclass
+class Master:
+    """The master's side: send the run, merge deltas, wait for final deltas, write files."""
+
+    environment: Any
+    run: ResolvedRun
+    run_dir: Path
+    merger: DeltaMerger = field(default_factory=DeltaMerger)
+    workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    final_timeout: float = 0.0
+    waited_s: float | None = None
+
+    def install(self) -> None:
+        runner = self.environment.runner
+        runner.register_message(HELLO, self._on_hello)
+        runner.register_message(FINAL, self._on_final)
+        self.environment.events.worker_report.add_listener(self._on_report)
+        self.environment.events.worker_connect.add_listener(self._on_connect)
+        self.environment.events.test_stopping.add_listener(self._on_stopping)
+        client = self.run.scenario.client
+        self.final_timeout = client.read_timeout_s * client.max_attempts + 1 + FINAL_GRACE_S
+
+    def start(self) -> None:
+        """At test start: every connected worker gets the resolved run."""
+        self.started = time.time()
+        self.environment.runner.send_message(RUN, self._message())
+
+    def _message(self) -> dict[str, Any]:
+        users = max(1, int(getattr(self.environment.runner, "target_user_count", 0) or 1))
+        return run_message(self.run, 1.0 / users) | {"test_start_unix_s": self.started}
+
+    def _on_connect(self, client_id: str, **_: Any) -> None:
+        # A worker joining a running test gets the run before its spawn message (same socket).
+        if client_id not in self.workers and self.environment.runner.state in ("spawning", "running"):
+            self.environment.runner.send_message(RUN, self._message(), client_id)
+
+    def _on_hello(self, environment: Any, msg: Any, **_: Any) -> None:
+        info = WorkerInfo(msg.node_id, joined_s=round(time.time() - self.started, 3), **msg.data)
+        self.workers[msg.node_id] = info
+        if info.refused:
+            print(f"ddbbench: error: worker {info.host} ({msg.node_id}) refused the run: {info.refused}",
+                  file=sys.stderr, flush=True)
+
+    def _on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        for doc in data.get(REPORT_KEY, ()):
+            self.merger.add(Delta.from_message(doc))
+
+    def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.merger.add(Delta.from_message(msg.data))
+        info = self.workers.get(msg.node_id)
+        if info is not None:
+            info.left_s = round(time.time() - self.started, 3)
+
+    def _on_stopping(self, **_: Any) -> None:
+        """Tell the workers to drain and wait (bounded) for their final deltas."""
+        self.environment.runner.send_message(STOP, {})
+        t0 = time.monotonic()
+        while self._awaited() and time.monotonic() - t0 < self.final_timeout:
+            gevent.sleep(0.05)
+        self.waited_s = round(time.monotonic() - t0, 3)
+
+    def _awaited(self) -> list[str]:
+        """Workers that took the run and whose final delta has not arrived; a worker Locust
+        has lost (no heartbeat: dead or disconnected) is not waited for, its data up to its
+        last report is kept."""
+        clients = self.environment.runner.clients
+        return [w.process for w in self.workers.values()
+                if not w.refused and w.process not in self.merger.finished
+                and w.client_id in clients and clients[w.client_id].state != "missing"]
+
+    def _lost(self) -> list[str]:
+        return [w.process for w in self.workers.values()
+                if not w.refused and w.process not in self.merger.finished]
+
+    def write(self) -> dict[str, Any]:
+        """Every worker's merged measurements as its process file; what the manifest records."""
+        for process, record in self.merger.records.items():
+            write_process_file(self.run_dir / "histograms" / f"{process}.json", record)
+            rows = self.merger.rows.get(process, [])
+            if rows:
+                path = self.run_dir / "requests" / f"{process}.csv"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("w", newline="") as f:
+                    csv.writer(f).writerow(CSV_COLUMNS)
+                    f.write("\n".join(rows) + "\n")
+        missing = self._lost()
+        return {"workers": [w.to_dict() for w in self.workers.values()],
+                "final_deltas_missing": missing,
+                "lost_deltas": {p: self.merger.missing_seqs(p) for p in self.merger.records
+                                if self.merger.missing_seqs(p)},
+                "final_wait_s": self.waited_s, "final_timeout_s": self.final_timeout,
+                "degraded": bool(missing) or any(w.refused for w in self.workers.values())}
+
+
+@dataclass
+class Worker:
+    """A worker's side: take the run from the master, send deltas, finish on request."""
+
+    environment: Any
+    run: ResolvedRun | None = None
+    test_start_unix_s: float = 0.0
+    open_share: float = 1.0
+    seq: int = 0
+    finished: bool = False
+    ctx: Any = None  # the ReplayContext, once measuring
+    sent_counters: dict[str, int] = field(default_factory=dict)
+
+    def install(self) -> None:
+        runner = self.environment.runner
+        runner.register_message(RUN, self._on_run)
+        runner.register_message(STOP, self._on_stop)
+        self.environment.events.report_to_master.add_listener(self._on_report)
+
+    def _on_run(self, environment: Any, msg: Any, **_: Any) -> None:
+        why = incompatible(msg.data)
+        hello = {"host": socket.gethostname(), "pid": os.getpid(), "version": __version__,
+                 "process": f"{socket.gethostname()}-{os.getpid()}"}
+        if why:
+            environment.runner.send_message(HELLO, hello | {"refused": why})
+            print(f"ddbbench: error: {why}", file=sys.stderr, flush=True)
+            return
+        self.run = ResolvedRun.from_manifest(msg.data, "the master's run")
+        # Times are kept relative to the test start as this worker saw it: a worker's clock
+        # may differ from the master's, the moment the message arrived does not (much).
+        self.test_start_unix_s = time.time()
+        self.open_share = float(msg.data.get("open_share", 1.0))
+        environment.runner.send_message(HELLO, hello)
+
+    def _on_stop(self, environment: Any, **_: Any) -> None:
+        environment.runner.stop()  # fires test_stop: the plugin drains, then calls finish()
+
+    def _delta(self, final: bool) -> Delta:
+        self.seq += 1
+        counters = dict(self.ctx.counters)
+        since = {k: v - self.sent_counters.get(k, 0) for k, v in counters.items()}
+        self.sent_counters = counters
+        record = self.ctx.recorder.take_delta({"counters": since, "model": self.ctx.scenario.load.model})
+        return Delta(self.ctx.recorder.label, self.seq, record, tuple(self.ctx.recorder.take_rows()),
+                     final)
+
+    def _on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if self.ctx is not None and not self.finished:
+            data[REPORT_KEY] = [self._delta(final=False).to_message()]
+
+    def finish(self) -> None:
+        """After draining: the final delta, sent once."""
+        if self.ctx is None or self.finished:
+            return
+        self.finished = True
+        self.environment.runner.send_message(FINAL, self._delta(final=True).to_message())

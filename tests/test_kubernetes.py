@@ -29,7 +29,8 @@ def test_the_master_runs_a_valid_ddbbench_command_on_the_shipped_scenario() -> N
     found = docs()
     master = found["Job"]["spec"]["template"]["spec"]["containers"][0]
     args = build_parser().parse_args(master["args"])  # exits (SystemExit) on a bad option
-    assert args.command == "run" and args.master and args.expect_workers == found["Deployment"]["spec"]["replicas"]
+    replicas = found["Deployment"]["spec"]["replicas"]
+    assert args.command == "run" and args.master and args.expect_workers == replicas
     scenarios = parse_scenarios(yaml.safe_load(found["ConfigMap"]["data"]["scenarios.yaml"]))
     assert args.scenario in scenarios and scenarios[args.scenario].target == "aws"
     mounts = {m["mountPath"] for m in master["volumeMounts"]}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import generation, lean_client, load_memory, loading, replay_overhead
+from benchmarks import distributed_merge, generation, lean_client, load_memory, loading, replay_overhead
 from ddbbench.paths import reports_dir
 from ddbbench.rundir import versions
 
@@ -38,6 +38,8 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
                                      replay_overhead.GOALS_LEAN),
             "loading_lean": (lambda: loading.run(conversations=300, candidates=60, rounds=1, kind="lean"),
                              loading.GOALS),
+            "distributed_merge": (lambda: distributed_merge.run(requests=300, deltas=5, per_delta=500),
+                                  distributed_merge.GOALS),
             "lean_client": (lambda: lean_client.run(requests=200, rounds=2, seconds=3, locust_rounds=1,
                                                     conversations=300, loader_rounds=1), lean_client.GOALS),
         }
@@ -48,6 +50,7 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
         "memory_noop": (lambda: load_memory.run("noop", 1_000_000), load_memory.GOALS),
         "memory_local": (lambda: load_memory.run("local", 100_000), load_memory.GOALS),
         "lean_client": (lean_client.run, lean_client.GOALS),
+        "distributed_merge": (distributed_merge.run, distributed_merge.GOALS),
         "replay_overhead_lean": (lambda: replay_overhead.run(requests=600, kind="lean"),
                                  replay_overhead.GOALS_LEAN),
         "loading_lean": (lambda: loading.run(kind="lean"), loading.GOALS),

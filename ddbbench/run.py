@@ -263,7 +263,11 @@ def run_locust(cmd: list[str], run_dir: Path, timeout_s: float, live: LiveLine |
     log_path = run_dir / "locust.log"
     with open(log_path, "wb") as log:
         # cwd=run_dir: keep a locust.conf or pyproject [tool.locust] of the caller's cwd out.
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env)
+        # Its own session: a terminal's Ctrl-C reaches only this process, which forwards exactly
+        # one SIGINT. Locust also receiving the group's SIGINT got two, and the second one
+        # interrupted its shutdown before the measurements were written.
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env,
+                                start_new_session=True)
         follower = LogFollower(log_path)
         try:
             code = _wait_showing_progress(proc, timeout_s, follower, live)
@@ -277,6 +281,10 @@ def run_locust(cmd: list[str], run_dir: Path, timeout_s: float, live: LiveLine |
             proc.kill()
             proc.wait()
             raise BenchError(f"Locust did not finish within {timeout_s:.0f}s; see {log_path}") from None
+        except BaseException:  # SIGTERM (SystemExit) or a bug: never leave Locust running
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+            raise
     if code != 0:
         tail = log_path.read_text(errors="replace")[-1500:]
         raise BenchError(f"Locust exited with code {code}; end of {log_path}:\n{tail}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,7 +147,11 @@ def test_ctrl_c_stops_managed_server_and_keeps_partial_results(isolated_cache: P
         if line.startswith("replaying for"):
             break
     assert endpoint is not None
-    time.sleep(8)  # past the 5 s unmeasured warm-up window, so something is measured
+    # Interrupt once something is measured (the first 5 s are an unmeasured warm-up window, and
+    # a busy machine starts Locust late): the live progress line says how many requests.
+    for line in proc.stderr:
+        if re.match(r"replay \d+s/\d+s .*: [1-9][\d,]* requests", line):
+            break
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

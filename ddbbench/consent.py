@@ -20,6 +20,7 @@ from analysis.prices import Prices, load_prices
 from datagen.itemsize import item_size
 from datagen.model import entities
 from ddbbench.budget import UnitBudget
+from ddbbench.client import Endpoint
 from ddbbench.designs import make_design, table_specs_for
 from ddbbench.designs.base import index_entry, message_av
 from ddbbench.errors import ConfigError
@@ -132,12 +133,13 @@ def replay_phase(sc: Scenario, sizes: Sizes, label: str = "replay", load: Load |
 
 
 def build_plan(sc: Scenario, target: str, region: str, phases: list[Phase], seconds: float,
-               spend: Spend, extra_specs: list[dict[str, Any]] | None = None) -> Plan:
-    """The plan of ``phases`` on the scenario's tables (and ``extra_specs``: other designs')."""
+               spend: Spend, specs: list[dict[str, Any]] | None = None) -> Plan:
+    """The plan of ``phases`` on the scenario's tables (or ``specs``: several designs')."""
     prices = load_prices(spend.prices_file)
-    specs, notes = table_specs_for(sc, on_local=False)
+    own, notes = table_specs_for(sc, on_local=False)
+    specs = own if specs is None else specs
     budget = spend.budget(prices)
-    return Plan(target=target, tables=describe_tables(specs + (extra_specs or [])), phases=phases,
+    return Plan(target=target, tables=describe_tables(specs), phases=phases,
                 roles=make_design(sc.design, sc.tables).roles(), prices=prices, region=region,
                 hours=max(1, math.ceil(seconds / 3600)), cap_units=budget.limit if budget else None,
                 notes=notes)
@@ -204,3 +206,36 @@ def authorise(plan: Plan, spend: Spend, echo: Echo, ask: Callable[[str], str] | 
         return
     raise ConfigError("not confirmed: off DynamoDB Local this spends on your account; pass --yes "
                       "(or --dry-run to see the preview alone)")
+
+
+def run_plan(sc: Scenario, endpoint: Endpoint, spend: Spend, load: bool = True, replay: bool = True) -> Plan:
+    """The cost preview of one run: its load, warm-up and replay."""
+    sizes = sample_sizes(sc)
+    phases = [load_phase(sc, sizes)] if load else []
+    phases.append(warmup_phase(sc, sc.load.warmup_for(endpoint.kind), sizes))
+    if replay:
+        phases.append(replay_phase(sc, sizes))
+    return build_plan(sc, describe_target(endpoint), endpoint.region, phases, sc.load.run_time_s, spend)
+
+
+def describe_target(endpoint: Endpoint) -> str:
+    """The target as a person names it (summaries and reports say the same)."""
+    if endpoint.kind == "local":
+        return f"DynamoDB Local at {endpoint.url}"
+    if endpoint.kind == "aws":
+        return f"AWS DynamoDB in {endpoint.region}"
+    return f"endpoint {endpoint.url} (region {endpoint.region})"
+
+
+def consent(sc: Scenario, endpoint: Endpoint, spend: Spend, echo: Echo, load: bool = True,
+            replay: bool = True) -> None:
+    """Off DynamoDB Local: the preview, then proceed only with consent (nothing is billed on Local)."""
+    if endpoint.kind != "local":
+        authorise(run_plan(sc, endpoint, spend, load, replay), spend, echo)
+
+
+def replay_budget(budget: UnitBudget, processes: int) -> dict[str, Any]:
+    """What is left of the cap for the replay, and each load process's share (the processes
+    count apart until the distributed channel carries live counters)."""
+    return {"limit": budget.limit, "used_before_replay": round(budget.used, 3),
+            "replay_per_process": round(budget.remaining / processes, 3), "processes": processes}

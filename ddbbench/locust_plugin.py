@@ -31,9 +31,12 @@ import gevent
 import locust.stats
 import psutil
 from locust import User, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from locust.exception import StopUser
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
+from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
+from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.execute import Result
 from ddbbench.locust_buckets import two_significant_digits
@@ -42,7 +45,7 @@ from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.replay import ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
-from ddbbench.rundir import base_manifest, create_run_dir, write_manifest
+from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, write_manifest
 from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
@@ -85,6 +88,12 @@ def _add_arguments(parser: Any) -> None:
                        "or an http(s) URL")
     group.add_argument("--ddb-design", default="", env_var="DDBBENCH_DESIGN",
                        help="key design (default: the scenario's)")
+    group.add_argument("--ddb-yes", action="store_true", default=False,
+                       help="off DynamoDB Local: agree to the cost preview (required to start)")
+    group.add_argument("--ddb-max-request-units", type=float, default=None,
+                       help="stop sending once this many request units are consumed (split per process)")
+    group.add_argument("--ddb-max-cost", type=float, default=None,
+                       help="refuse a plan over this many USD, and stop when it is spent")
 
 
 @events.init.add_listener
@@ -97,7 +106,11 @@ def _on_init(environment: Any, **_: Any) -> None:
     if run_dir is not None and (run_dir / "manifest.json").exists():
         _state["run"] = read_resolved(run_dir)  # the hand-off from `ddbbench run`
     elif not isinstance(environment.runner, WorkerRunner):
-        _state["run"] = resolve_from_options(opts)  # plain Locust: this is the entry point
+        _state["run"] = run = resolve_from_options(opts)  # plain Locust: this is the entry point
+        _state["spend"] = spend = Spend(yes=opts.ddb_yes, max_cost=opts.ddb_max_cost,
+                                        max_request_units=opts.ddb_max_request_units)
+        # Off DynamoDB Local the test spends: the preview, and no start without --ddb-yes.
+        consent(run.scenario, run.endpoint, spend, _echo, load=False)
 
 
 def resolve_from_options(opts: Any) -> ResolvedRun:
@@ -129,6 +142,9 @@ def _on_test_start(environment: Any, **_: Any) -> None:
             run_dir.mkdir(parents=True, exist_ok=True)
             manifest = base_manifest(run_dir, run.scenario.to_dict(), run.endpoint.describe(),
                                      source="locust")
+            budget = _state["spend"].budget() if "spend" in _state else None
+            if budget is not None:
+                manifest["request_units"] = replay_budget(budget, run.scenario.load.processes)
             write_manifest(run_dir, manifest)
             print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
     if isinstance(runner, MasterRunner):
@@ -140,7 +156,9 @@ def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path) -> None:
     load = run.scenario.load
     opts = environment.parsed_options
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
-    ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency)
+    share = (read_manifest(run_dir).get("request_units") or {}).get("replay_per_process")
+    ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency,
+                               budget=None if share is None else UnitBudget(float(share)))
     ctx.on_result = partial(_fire_request_event, environment)
     ctx.start_measuring_after(load.warmup_s)
     _state["ctx"] = ctx
@@ -160,6 +178,21 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
             loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
         path = ctx.close()
         print(f"ddbbench: wrote {path}", file=sys.stderr)
+
+
+def _echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cap_reached(environment: Any) -> None:
+    """This process's share of the cap is spent: stop its users; a single process ends the
+    test (a bounded end: the results are written as after any stop)."""
+    if _state.get("capped"):
+        return
+    _state["capped"] = True
+    _echo("ddbbench: request-unit cap reached in this process: stopping")
+    if isinstance(environment.runner, LocalRunner):
+        gevent.spawn(environment.runner.quit)
 
 
 def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
@@ -209,7 +242,11 @@ class ConversationUser(User):
 
     @task
     def access_pattern(self) -> None:
-        if self.open_loop is not None:
-            self.open_loop.run()  # until the test stops
-        else:
-            self.ctx.step(self.rng)
+        if not self.ctx.capped:
+            if self.open_loop is not None:
+                self.open_loop.run()  # until the test stops, or the cap is spent
+            else:
+                self.ctx.step(self.rng)
+        if self.ctx.capped:
+            _cap_reached(self.environment)
+            raise StopUser()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ddbbench.budget import UnitBudget
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
 from ddbbench.execute import Result, execute
@@ -39,12 +40,14 @@ class ReplayContext:
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
+    budget: UnitBudget | None = None  # this process's share of --max-request-units
 
     @classmethod
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
-               pool_size: int) -> ReplayContext:
+               pool_size: int, budget: UnitBudget | None = None) -> ReplayContext:
         label = f"{socket.gethostname()}-{os.getpid()}"
         return cls(
+            budget=budget,
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
             factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
@@ -80,6 +83,8 @@ class ReplayContext:
         (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
         request's (intended) start against the warm-up cut-off."""
         result = execute(self.client, call, intended_perf_ns)
+        if self.budget is not None:  # every request is billed, warm-up window included
+            self.budget.add(result.capacity + result.index_capacity)
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
@@ -95,6 +100,13 @@ class ReplayContext:
         pattern, call = self.next_call(rng)
         return pattern, self.send(pattern, call)
 
+    @property
+    def capped(self) -> bool:
+        """This process's share of the request-unit cap is spent: send nothing more."""
+        return self.budget is not None and self.budget.exhausted
+
     def close(self) -> Path:
-        return self.recorder.close({"counters": dict(self.counters),
-                                    "model": self.scenario.load.model})
+        extra: dict[str, object] = {"counters": dict(self.counters), "model": self.scenario.load.model}
+        if self.budget is not None:
+            extra["request_units"] = self.budget.to_dict()
+        return self.recorder.close(extra)

@@ -191,6 +191,18 @@ def cmd_knee(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from ddbbench.iam import PLACEHOLDER_ACCOUNT, caller_account, iam_policy
+
+    sc = _scenario_from(args)
+    account = args.account or caller_account(sc.region, args.profile)
+    if account is None:
+        echo(f"no AWS credentials answered STS GetCallerIdentity: account shown as {PLACEHOLDER_ACCOUNT} "
+             "(or give --account)")
+    print(json.dumps(iam_policy(sc, account or PLACEHOLDER_ACCOUNT, sc.region), indent=2))
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from ddbbench.designs import check_scenario_design
 
@@ -231,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     # One function per command, in the order `ddbbench --help` lists them.
     for add in (_add_local_parser, _add_load_parser, _add_generate_parser, _add_run_parser,
                 _add_compare_designs_parser, _add_designs_parser, _add_report_parser, _add_compare_parser,
-                _add_plan_parser, _add_knee_parser, _add_scenarios_parser):
+                _add_plan_parser, _add_knee_parser, _add_scenarios_parser, _add_iam_policy_parser):
         add(sub)
     return parser
 
@@ -379,6 +391,16 @@ def _add_scenarios_parser(sub: _Commands) -> None:
     p.add_argument("file", nargs="?", help="scenarios file (default: --scenarios-file)")
     _common(p, scenario=False)
     p.set_defaults(func=cmd_scenarios)
+
+
+def _add_iam_policy_parser(sub: _Commands) -> None:
+    p = sub.add_parser("iam-policy", help="print the least-privilege IAM policy (JSON) of a scenario "
+                       "on its key design: load, replay, teardown")
+    _common(p)
+    p.add_argument("--account", help="AWS account id in the ARNs (default: STS GetCallerIdentity, "
+                   "else the placeholder ACCOUNT_ID)")
+    _credentials_flags(p)
+    p.set_defaults(func=cmd_iam_policy)
 
 
 def _percentile(text: str) -> float:

@@ -66,6 +66,8 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
     slo = run.manifest["scenario"]["slo"]
+    if not summary["patterns"]:  # e.g. a cap spent before the measured window began
+        return [], [f"{t}: left out, no measured requests" for t in CHARTS]
     charts = [(LATENCY, percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
               (OVER_TIME, percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
               (CAPACITY, capacity_figure(frames.capacity([summary])))]

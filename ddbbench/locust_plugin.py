@@ -32,7 +32,7 @@ import locust.stats
 import psutil
 from locust import User, events, task
 from locust.exception import StopUser
-from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
@@ -184,15 +184,13 @@ def _echo(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _cap_reached(environment: Any) -> None:
-    """This process's share of the cap is spent: stop its users; a single process ends the
-    test (a bounded end: the results are written as after any stop)."""
-    if _state.get("capped"):
-        return
-    _state["capped"] = True
-    _echo("ddbbench: request-unit cap reached in this process: stopping")
-    if isinstance(environment.runner, LocalRunner):
-        gevent.spawn(environment.runner.quit)
+def _cap_reached() -> None:
+    """This process's share of the cap is spent: its users stop (StopUser) and it sends
+    nothing more; the test still ends at its run time, when the results are written as
+    always. (Quitting the runner from a user raced Locust's own shutdown: measurements lost.)"""
+    if not _state.get("capped"):
+        _state["capped"] = True
+        _echo("ddbbench: request-unit cap reached in this process: its users stop")
 
 
 def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
@@ -248,5 +246,5 @@ class ConversationUser(User):
             else:
                 self.ctx.step(self.rng)
         if self.ctx.capped:
-            _cap_reached(self.environment)
+            _cap_reached()
             raise StopUser()

@@ -193,7 +193,7 @@ def test_the_policy_covers_every_action_called_and_nothing_more(stub_run: dict[s
 def test_a_cap_stops_the_replay_with_partial_results_marked(tmp_path: Path, isolated_cache: Path) -> None:
     with StubServer() as stub:  # 1 unit per request (2 for a chained create, 1 per table of a batch)
         proc = run_cli("run", "--scenarios-file", str(scenarios_file(tmp_path)), "-s", "t",
-                       "--target", stub.endpoint, "--skip-load", "--yes", "--max-request-units", "30",
+                       "--target", stub.endpoint, "--skip-load", "--yes", "--max-request-units", "200",
                        timeout=180)
         sent = stub.stats()["requests"]
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -201,9 +201,12 @@ def test_a_cap_stops_the_replay_with_partial_results_marked(tmp_path: Path, isol
     manifest = json.loads((run_dir / "manifest.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
     assert manifest["status"] == "stopped_by_cap" and summary["stopped_by_cap"] is True
-    assert manifest["request_units"]["replay_per_process"] == 30
+    assert manifest["request_units"]["replay_per_process"] == 200
     assert "stopped by the request-unit cap" in proc.stderr
     assert "WARNING: stopped by the request-unit cap" in proc.stdout
-    # 120 arrivals were planned; the process stopped once 30 units were spent.
-    assert sent < 60 and 0 < summary["overall"]["count"] < 60
+    # 120 arrivals were planned (40 in the unmeasured first second), about 3 units each on
+    # average; the process stopped once 200 units were spent.
+    units = json.loads(next((run_dir / "histograms").glob("*.json")).read_text())["extra"]["request_units"]
+    assert units["exhausted"] is True and 200 <= units["used"] < 260  # requests in flight finish
+    assert sent < 100 and 0 < summary["overall"]["count"] < 80
     assert (run_dir / "report.html").exists()

@@ -50,6 +50,7 @@ class Spend:
     max_cost: float | None = None  # USD
     max_request_units: float | None = None
     prices_file: Path | None = None
+    flag: str = "--"  # option prefix in messages: "--ddb-" under plain Locust
 
     def __post_init__(self) -> None:
         for flag, value in (("--max-cost", self.max_cost), ("--max-request-units", self.max_request_units)):
@@ -204,8 +205,8 @@ def authorise(plan: Plan, spend: Spend, echo: Echo, ask: Callable[[str], str] | 
         ask = input
     if ask is not None and ask("Proceed and spend this? Type yes: ").strip().lower() == "yes":
         return
-    raise ConfigError("not confirmed: off DynamoDB Local this spends on your account; pass --yes "
-                      "(or --dry-run to see the preview alone)")
+    raise ConfigError(f"not confirmed: off DynamoDB Local this spends on your account; pass {spend.flag}yes"
+                      + (" (or --dry-run to see the preview alone)" if spend.flag == "--" else ""))
 
 
 def run_plan(sc: Scenario, endpoint: Endpoint, spend: Spend, load: bool = True, replay: bool = True) -> Plan:

@@ -108,7 +108,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     elif not isinstance(environment.runner, WorkerRunner):
         _state["run"] = run = resolve_from_options(opts)  # plain Locust: this is the entry point
         _state["spend"] = spend = Spend(yes=opts.ddb_yes, max_cost=opts.ddb_max_cost,
-                                        max_request_units=opts.ddb_max_request_units)
+                                        max_request_units=opts.ddb_max_request_units, flag="--ddb-")
         # Off DynamoDB Local the test spends: the preview, and no start without --ddb-yes.
         consent(run.scenario, run.endpoint, spend, _echo, load=False)
 

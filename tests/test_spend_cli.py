@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from ddbbench.designs import make_design, table_specs_for
 from ddbbench.iam import iam_policy
 from ddbbench.scenario import Client, load_scenario
 from ddbbench.stub import StubServer
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -210,3 +212,42 @@ def test_a_cap_stops_the_replay_with_partial_results_marked(tmp_path: Path, isol
     assert units["exhausted"] is True and 200 <= units["used"] < 260  # requests in flight finish
     assert sent < 100 and 0 < summary["overall"]["count"] < 80
     assert (run_dir / "report.html").exists()
+
+
+def test_plain_locust_refuses_to_start_off_local_without_ddb_yes(moto: Any, moto_url: str,
+                                                                  tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles" / "dynamodb_patterns.py"),
+           "--headless", "-u", "1", "-r", "1", "-t", "2s", "--ddb-scenarios-file",
+           str(scenarios_file(tmp_path)), "--ddb-scenario", "t", "--ddb-target", moto_url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env=dict(os.environ))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Cost preview" in proc.stderr and "replay: 120 requests over 3s" in proc.stderr
+    assert "ddbbench: error: not confirmed: off DynamoDB Local this spends on your account; pass --ddb-yes" \
+        in proc.stderr
+    assert moto.list_tables()["TableNames"] == []
+
+
+def test_a_named_profile_reaches_the_load_processes(tmp_path: Path, isolated_cache: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_text(f"[bench]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = {SECRET}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    path = scenarios_file(tmp_path, duration_s=2)
+    proc = run_cli("run", "--scenarios-file", str(path), "-s", "t", "--target", "http://127.0.0.1:9",
+                   "--profile", "nope", "--yes", timeout=60)
+    assert proc.returncode == 2 and "--profile: 'nope' is not a profile of the AWS config; known: bench" \
+        in proc.stderr
+    with StubServer() as stub:
+        proc = run_cli("run", "--scenarios-file", str(path), "-s", "t", "--target", stub.endpoint,
+                       "--skip-load", "--yes", "--profile", "bench", timeout=180)
+        seen = stub.stats()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert seen["access_keys"] == {"AKIAPROFILEKEY000001": seen["requests"]} and seen["requests"] > 40
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    target = json.loads((run_dir / "manifest.json").read_text())["target"]
+    assert (target["profile"], target["credentials"]) == ("bench", "profile bench")
+    assert not any(SECRET.encode() in p.read_bytes() for p in run_dir.rglob("*") if p.is_file())

@@ -230,8 +230,9 @@ def describe_target(endpoint: Endpoint) -> str:
 
 def consent(sc: Scenario, endpoint: Endpoint, spend: Spend, echo: Echo, load: bool = True,
             replay: bool = True) -> None:
-    """Off DynamoDB Local: the preview, then proceed only with consent (nothing is billed on Local)."""
-    if endpoint.kind != "local":
+    """Off DynamoDB Local: the preview, then proceed only with consent (nothing is billed on
+    Local: no question there, but ``--dry-run`` still shows the preview and stops)."""
+    if endpoint.kind != "local" or spend.dry_run:
         authorise(run_plan(sc, endpoint, spend, load, replay), spend, echo)
 
 

@@ -140,7 +140,7 @@ def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
 
 def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo: Echo) -> None:
     """Off DynamoDB Local: the preview of the load, the warm-up and every step, then consent."""
-    if endpoint.kind == "local":
+    if endpoint.kind == "local" and not req.spend.dry_run:
         return
     sc = req.scenario
     sizes = sample_sizes(sc)

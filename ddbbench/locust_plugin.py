@@ -88,6 +88,8 @@ def _add_arguments(parser: Any) -> None:
                        "or an http(s) URL")
     group.add_argument("--ddb-design", default="", env_var="DDBBENCH_DESIGN",
                        help="key design (default: the scenario's)")
+    group.add_argument("--ddb-profile", default="", help="AWS profile name (default: the standard "
+                       "boto3 chain); recorded by name in the manifest, for every process")
     group.add_argument("--ddb-yes", action="store_true", default=False,
                        help="off DynamoDB Local: agree to the cost preview (required to start)")
     group.add_argument("--ddb-max-request-units", type=float, default=None,
@@ -118,7 +120,8 @@ def resolve_from_options(opts: Any) -> ResolvedRun:
     scenario = apply_overrides(load_scenario(opts.ddb_scenarios_file, opts.ddb_scenario),
                                Overrides(target=opts.ddb_target or None, design=opts.ddb_design or None),
                                flag="--ddb-")
-    with open_target(scenario.target, scenario.region, start_local=False) as endpoint:
+    with open_target(scenario.target, scenario.region, start_local=False,
+                     profile=opts.ddb_profile or None) as endpoint:
         return ResolvedRun(scenario, endpoint)
 
 

@@ -76,7 +76,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                          "just for the load would lose the data when it stops)")
     with open_target(sc.target, sc.region, profile=args.profile) as endpoint:
         check_reachable(endpoint, sc.client)
-        consent(sc, endpoint, spend, echo, replay=False)
+        consent(sc, endpoint, spend, echo, warmup=False, replay=False)
         stats = load_data(endpoint, sc, args.recreate_tables, echo, resume=args.resume, budget=spend.budget())
     print(json.dumps(stats.to_dict(), indent=2))
     return 0

@@ -209,11 +209,13 @@ def authorise(plan: Plan, spend: Spend, echo: Echo, ask: Callable[[str], str] | 
                       + (" (or --dry-run to see the preview alone)" if spend.flag == "--" else ""))
 
 
-def run_plan(sc: Scenario, endpoint: Endpoint, spend: Spend, load: bool = True, replay: bool = True) -> Plan:
-    """The cost preview of one run: its load, warm-up and replay."""
+def run_plan(sc: Scenario, endpoint: Endpoint, spend: Spend, load: bool = True, warmup: bool = True,
+             replay: bool = True) -> Plan:
+    """The cost preview of one run: its load, warm-up and replay (those it has)."""
     sizes = sample_sizes(sc)
     phases = [load_phase(sc, sizes)] if load else []
-    phases.append(warmup_phase(sc, sc.load.warmup_for(endpoint.kind), sizes))
+    if warmup:
+        phases.append(warmup_phase(sc, sc.load.warmup_for(endpoint.kind), sizes))
     if replay:
         phases.append(replay_phase(sc, sizes))
     return build_plan(sc, describe_target(endpoint), endpoint.region, phases, sc.load.run_time_s, spend)
@@ -229,11 +231,11 @@ def describe_target(endpoint: Endpoint) -> str:
 
 
 def consent(sc: Scenario, endpoint: Endpoint, spend: Spend, echo: Echo, load: bool = True,
-            replay: bool = True) -> None:
+            warmup: bool = True, replay: bool = True) -> None:
     """Off DynamoDB Local: the preview, then proceed only with consent (nothing is billed on
     Local: no question there, but ``--dry-run`` still shows the preview and stops)."""
     if endpoint.kind != "local" or spend.dry_run:
-        authorise(run_plan(sc, endpoint, spend, load, replay), spend, echo)
+        authorise(run_plan(sc, endpoint, spend, load, warmup, replay), spend, echo)
 
 
 def replay_budget(budget: UnitBudget, processes: int) -> dict[str, Any]:

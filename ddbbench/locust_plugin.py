@@ -112,7 +112,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         _state["spend"] = spend = Spend(yes=opts.ddb_yes, max_cost=opts.ddb_max_cost,
                                         max_request_units=opts.ddb_max_request_units, flag="--ddb-")
         # Off DynamoDB Local the test spends: the preview, and no start without --ddb-yes.
-        consent(run.scenario, run.endpoint, spend, _echo, load=False)
+        consent(run.scenario, run.endpoint, spend, _echo, load=False, warmup=False)
 
 
 def resolve_from_options(opts: Any) -> ResolvedRun:

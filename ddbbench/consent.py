@@ -231,11 +231,15 @@ def describe_target(endpoint: Endpoint) -> str:
 
 
 def consent(sc: Scenario, endpoint: Endpoint, spend: Spend, echo: Echo, load: bool = True,
-            warmup: bool = True, replay: bool = True) -> None:
+            warmup: bool = True, replay: bool = True) -> Plan | None:
     """Off DynamoDB Local: the preview, then proceed only with consent (nothing is billed on
-    Local: no question there, but ``--dry-run`` still shows the preview and stops)."""
-    if endpoint.kind != "local" or spend.dry_run:
-        authorise(run_plan(sc, endpoint, spend, load, warmup, replay), spend, echo)
+    Local: no question there, but ``--dry-run`` still shows the preview and stops). Returns
+    the plan agreed to (None on Local)."""
+    if endpoint.kind == "local" and not spend.dry_run:
+        return None
+    plan = run_plan(sc, endpoint, spend, load, warmup, replay)
+    authorise(plan, spend, echo)
+    return plan
 
 
 def replay_budget(budget: UnitBudget, processes: int) -> dict[str, Any]:

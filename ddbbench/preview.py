@@ -175,6 +175,16 @@ class Plan:
                                      + (row["write_capacity"] or 0) * p.provisioned.wcu_hour)
         return usd
 
+    def to_dict(self) -> dict[str, Any]:
+        """What a run's manifest records of the preview it was given consent on."""
+        cost = self.cost()
+        return {"target": self.target, "read_units": round(self.read_units, 1),
+                "write_units": round(self.write_units, 1),
+                "phases": [{"name": p.name, "read_units": round(p.read, 1), "write_units": round(p.write, 1),
+                            "bounded": p.bounded} for p in self.phases],
+                "cost_usd": None if cost is None else round(cost, 6), "unpriced": self.unpriced(),
+                "prices_as_of": self.prices.as_of, "cap_units": self.cap_units}
+
     def cap_cost(self) -> float | None:
         """The most ``cap_units`` can cost: every unit at the dearer (write) on-demand price."""
         if self.cap_units is None or self.unpriced():

@@ -116,14 +116,15 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        if not req.consented:
-            consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
+        plan = None if req.consented else consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
         budget = req.budget if req.budget is not None else req.spend.budget()
         run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
         # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
         manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
         manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
         manifest |= table_record(sc, endpoint)
+        if plan is not None:  # what the user agreed to spend
+            manifest["preview"] = plan.to_dict()
         write_manifest(run_dir, manifest)
         echo(f"run directory: {run_dir}")
         if not req.skip_load:

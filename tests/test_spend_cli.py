@@ -169,6 +169,8 @@ def test_no_secret_in_any_output(stub_run: dict[str, Any]) -> None:
         assert SECRET.encode() not in path.read_bytes(), path
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["target"]["credentials"] == "default-chain" and manifest["target"]["profile"] is None
+    assert manifest["preview"]["prices_as_of"] == "2024-11-01" and manifest["preview"]["cost_usd"] > 0
+    assert [p["name"] for p in manifest["preview"]["phases"]] == ["warm-up", "replay"]  # --skip-load
 
 
 def test_the_policy_covers_every_action_called_and_nothing_more(stub_run: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ from ddbbench.consent import (
     warmup_phase,
 )
 from ddbbench.errors import ConfigError, Interrupted
+from ddbbench.preview import Plan
 from ddbbench.run import (
     Echo,
     StoppedByCap,
@@ -138,10 +139,11 @@ def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
     return path
 
 
-def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo: Echo) -> None:
-    """Off DynamoDB Local: the preview of the load, the warm-up and every step, then consent."""
+def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo: Echo) -> Plan | None:
+    """Off DynamoDB Local: the preview of the load, the warm-up and every step, then consent;
+    the plan agreed to (None on Local)."""
     if endpoint.kind == "local" and not req.spend.dry_run:
-        return
+        return None
     sc = req.scenario
     sizes = sample_sizes(sc)
     phases = [load_phase(sc, sizes)] if not req.skip_load else []
@@ -150,8 +152,9 @@ def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo:
     phases += [replay_phase(step, sizes, f"step {k} ({rate:g} requests/s)")
                for k, (rate, step) in enumerate(zip(rates, steps, strict=True), 1)]
     seconds = sum(step.load.run_time_s for step in steps)
-    authorise(build_plan(sc, describe_target(endpoint), endpoint.region, phases, seconds, req.spend),
-              req.spend, echo)
+    plan = build_plan(sc, describe_target(endpoint), endpoint.region, phases, seconds, req.spend)
+    authorise(plan, req.spend, echo)
+    return plan
 
 
 def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo,
@@ -232,10 +235,10 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        knee_consent(endpoint, req, rates, echo)
+        plan = knee_consent(endpoint, req, rates, echo)
         budget = req.spend.budget()
         knee_dir = create_run_dir(req.reports_root, f"{sc.name}-knee")
-        knee = knee_doc(req, rates, endpoint)
+        knee = knee_doc(req, rates, endpoint) | ({"preview": plan.to_dict()} if plan else {})
         write_knee(knee_dir, knee)
         echo(f"knee directory: {knee_dir}")
         shared = prepare(endpoint, req, echo, budget)

@@ -269,7 +269,9 @@ def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any
     return {
         "format": "ddbbench-summary", "format_version": SUMMARY_FORMAT_VERSION,
         "run_id": run.run_id, "scenario": run.manifest["scenario"]["name"], "design": run.design,
-        "target": run.manifest["target"], "duration_s": round(duration, 3),
+        "target": run.manifest["target"], "measured": measured_target(run.manifest["target"]),
+        "stopped_by_cap": run.manifest.get("status") == "stopped_by_cap",
+        "duration_s": round(duration, 3),
         "client": ",".join(run.clients), "measurements_format_version": run.measurements_version,
         "test_start_unix_s": run.test_start_unix_s, "latency_of": _latency_of(run),
         "slo": section,
@@ -280,6 +282,26 @@ def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any
         "generator": generator_health(run.processes),
         "calibration": run.manifest.get("calibration", {"requests": 0}),
     }
+
+
+LOCAL_CAVEAT = ("latencies measure DynamoDB Local and the client on this machine, not the DynamoDB "
+                "service; consumed capacity units and item sizes carry over to the service")
+
+
+def measured_target(target: dict[str, Any]) -> dict[str, Any]:
+    """What the run measured, in words: the target's kind and, for DynamoDB Local, what its
+    latencies do and do not say.
+
+    >>> measured_target({"kind": "aws", "region": "eu-west-1"})["target"]
+    'AWS DynamoDB, region eu-west-1'
+    """
+    kind = target.get("kind")
+    if kind == "local":
+        return {"kind": "local", "target": f"DynamoDB Local ({target.get('url')})", "caveat": LOCAL_CAVEAT}
+    if kind == "aws":
+        return {"kind": "aws", "target": f"AWS DynamoDB, region {target.get('region')}", "caveat": None}
+    return {"kind": kind, "target": f"endpoint URL {target.get('url')} (region {target.get('region')})",
+            "caveat": None}
 
 
 def _latency_of(run: RunData) -> str:

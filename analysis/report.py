@@ -67,6 +67,8 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
     slo = run.manifest["scenario"]["slo"]
+    if not summary["patterns"]:  # e.g. a cap spent before the measured window began
+        return [], [f"{t}: left out, no measured requests" for t in CHARTS]
     charts = [(LATENCY, percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
               (OVER_TIME, percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
               (CAPACITY, capacity_figure(frames.capacity([summary])))]
@@ -106,7 +108,8 @@ def report_html(run: RunData, summary: dict[str, Any]) -> str:
                        for title, fig in charts)
     notes = "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in left_out)
     health = "".join(f"<p class=\"{'warn' if 'WARNING' in line else 'note'}\">"
-                     f"{html.escape(line)}</p>" for line in footer(summary))
+                     f"{html.escape(line)}</p>" for line in footer(summary)
+                     if not line.startswith("target: "))  # the target leads the page
     rate_head, rates = rate_rows(summary)
     return _PAGE.format(
         title=html.escape(f"ddbbench {summary['run_id']}"),
@@ -120,7 +123,43 @@ def report_html(run: RunData, summary: dict[str, Any]) -> str:
                                 percentile_rows(summary, with_ci=True), "percentiles"),
         rates=_html_table(rate_head, rates, "rates"),
         capacity=_html_table(CAPACITY_HEAD, capacity_rows(summary), "capacity"),
-        images=images + notes, manifest=html.escape(json.dumps(run.manifest, indent=2)))
+        images=images + notes, manifest=html.escape(json.dumps(run.manifest, indent=2)),
+        measured=_measured_html(summary), table_settings=_table_settings_html(run.manifest))
+
+
+TABLE_SETTINGS_HEAD = ["table", "index", "billing mode", "RCU", "WCU", "on-demand maximum",
+                       "warm throughput", "table class"]
+
+
+def table_settings_rows(manifest: dict[str, Any]) -> list[list[str]]:
+    """The tables' settings as the run created them (manifest ``table_settings``)."""
+    def units(d: dict[str, Any] | None) -> str:
+        return ", ".join(f"{k} {v:,}" for k, v in d.items() if k != "Status") if d else "-"
+
+    return [[r["table"], r["index"] or "-", r["billing_mode"].replace("_", "-"),
+             "-" if r["read_capacity"] is None else str(r["read_capacity"]),
+             "-" if r["write_capacity"] is None else str(r["write_capacity"]),
+             units(r["on_demand_max"]), units(r["warm"]), r["table_class"] if r["index"] is None else "-"]
+            for r in (manifest.get("table_settings") or {}).get("tables", [])]
+
+
+def _table_settings_html(manifest: dict[str, Any]) -> str:
+    rows = table_settings_rows(manifest)
+    if not rows:
+        return ""
+    notes = "".join(f"<p class=\"note\">{html.escape(n)}</p>"
+                    for n in manifest["table_settings"].get("notes", []))
+    return "<h2>Table settings</h2>\n" + _html_table(TABLE_SETTINGS_HEAD, rows, "table-settings") + notes
+
+
+def _measured_html(summary: dict[str, Any]) -> str:
+    measured = summary.get("measured") or {}
+    if not measured:
+        return ""
+    caveat = f" <b>Note:</b> {html.escape(measured['caveat'])}." if measured.get("caveat") else ""
+    capped = ("<p class=\"warn\">Stopped by the request-unit cap: the run ended early; partial "
+              "results.</p>" if summary.get("stopped_by_cap") else "")
+    return f"<p id=\"measured\">Measured against {html.escape(measured['target'])}.{caveat}</p>{capped}"
 
 
 def _ci_note(summary: dict[str, Any]) -> str:
@@ -163,6 +202,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 85%; }}
 <p>Scenario <b>{scenario}</b>, key design <b>{design}</b>. SLO <span class="{overall_class}">{overall}</span>.
 Latencies in milliseconds from microsecond HDR histograms (3 significant digits), timed around
 each SDK call (client overhead included).</p>
+{measured}
 <h2>Verdicts</h2>
 {verdicts}
 {health}
@@ -173,6 +213,7 @@ each SDK call (client overhead included).</p>
 {rates}
 <h2>Consumed capacity</h2>
 {capacity}
+{table_settings}
 {images}
 <h2>Manifest</h2>
 <pre>{manifest}</pre>

@@ -204,8 +204,8 @@ def footer(summary: dict[str, Any]) -> list[str]:
              f"({overall['error_rate']:.2%}; throttled {overall['throttle_rate']:.2%}), "
              f"{overall['throughput_rps']:.1f} req/s over {summary['duration_s']:.1f}s; "
              f"SLO {overall_text(summary['slo'])}"]
-    return (lines + _unreachable_lines(summary) + _generator_lines(summary["generator"])
-            + _calibration_lines(summary))
+    return (_target_lines(summary) + lines + _unreachable_lines(summary)
+            + _generator_lines(summary["generator"]) + _calibration_lines(summary))
 
 
 def _unreachable_lines(summary: dict[str, Any]) -> list[str]:
@@ -217,6 +217,19 @@ def _unreachable_lines(summary: dict[str, Any]) -> list[str]:
     return [f"WARNING: the target stopped answering at {stamp} ({gen['unreachable_since_s']:.1f} s "
             "into the test; only connection errors since): the run stopped early and is NOT "
             "trustworthy"]
+
+
+def _target_lines(summary: dict[str, Any]) -> list[str]:
+    """Where it was measured, first: a DynamoDB Local latency is not the service's."""
+    measured = summary.get("measured")
+    if not measured:  # summaries written before the field
+        return []
+    lines = [f"target: {measured['target']}"
+             + (f": {measured['caveat']}" if measured.get("caveat") else "")]
+    if summary.get("stopped_by_cap"):
+        lines.append("WARNING: stopped by the request-unit cap (--max-request-units / --max-cost): "
+                     "the run ended early; these are partial results")
+    return lines
 
 
 def _generator_lines(gen: dict[str, Any]) -> list[str]:

@@ -31,8 +31,9 @@ from datagen.chunks import DEFAULT_CHUNK_SIZE, Batch, Chunk, batches, chunk_item
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Generator, largest_conversation
 from datagen.ratelimit import WriteCap
+from ddbbench.budget import UnitBudget, units_of
 from ddbbench.client import Endpoint
-from ddbbench.designs import Design, make_design
+from ddbbench.designs import Design, make_design, table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted
 from ddbbench.scenario import Dataset, Scenario
 from ddbbench.tables import count_items, ensure_tables
@@ -69,6 +70,9 @@ class LoadStats:
     resumed: bool = False
     replaced_checkpoint: bool = False  # a fresh load started over an unfinished one
     rate_cap: dict[str, Any] = field(default_factory=dict)
+    budget: UnitBudget | None = None  # --max-request-units: what this load consumed of it
+    stopped_by_cap: bool = False  # the budget ran out: the load ended early, unverified
+    table_notes: list[str] = field(default_factory=list)  # table settings not applied
 
     @property
     def items_per_s(self) -> float:
@@ -86,7 +90,9 @@ class LoadStats:
                 "written_per_table": dict(self.written), "retried_per_table": dict(self.retried),
                 "failed_per_table": dict(self.failed), "chunks": self.chunks,
                 "items_skipped": self.items_skipped, "resumed": self.resumed,
-                "rate_cap": self.rate_cap}
+                "rate_cap": self.rate_cap, "stopped_by_cap": self.stopped_by_cap,
+                "request_units": self.budget.to_dict() if self.budget else None,
+                "table_notes": self.table_notes}
 
 
 # --- writing one batch ---------------------------------------------------------------------
@@ -103,9 +109,13 @@ class BatchFailed(BenchError):
 
 
 def write_batch(client: Any, items: Batch, max_rounds: int = 12, base_delay_s: float = 0.05,
-                sleep: Callable[[float], None] = time.sleep, cap: WriteCap | None = None) -> Counter[str]:
+                sleep: Callable[[float], None] = time.sleep, cap: WriteCap | None = None,
+                budget: UnitBudget | None = None) -> Counter[str]:
     """Write one batch until nothing is unprocessed; return the item writes retried, per
-    table. Raises ``BatchFailed`` (with what was not written) when it cannot."""
+    table. Raises ``BatchFailed`` (with what was not written) when it cannot. With a
+    ``budget`` the units DynamoDB reports (ConsumedCapacity, index writes included) count
+    against it."""
+    extra = {"ReturnConsumedCapacity": "INDEXES"} if budget is not None else {}
     pending: dict[str, list[dict[str, Any]]] = {}
     for table, item in items:
         pending.setdefault(table, []).append({"PutRequest": {"Item": item}})
@@ -118,7 +128,10 @@ def write_batch(client: Any, items: Batch, max_rounds: int = 12, base_delay_s: f
         if cap is not None:
             cap.acquire(r["PutRequest"]["Item"] for reqs in pending.values() for r in reqs)
         try:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            resp = client.batch_write_item(RequestItems=pending, **extra)
+            pending = resp.get("UnprocessedItems") or {}
+            if budget is not None:
+                budget.add(units_of(resp.get("ConsumedCapacity")))
         except botocore.exceptions.ClientError as exc:
             err = exc.response.get("Error", {})
             if err.get("Code") not in RETRYABLE:
@@ -163,13 +176,16 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
                  recreate: bool = False, verify: bool = True, progress: Progress | None = None, *,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, cap: WriteCap | None = None,
                  checkpoint: CheckpointFile | None = None, resume: bool = False,
-                 count: Counting = count_items) -> LoadStats:
+                 count: Counting = count_items, budget: UnitBudget | None = None,
+                 table_specs: list[dict[str, Any]] | None = None) -> LoadStats:
     """Create the design's tables if needed, write the dataset, verify the counts.
 
     With ``checkpoint``, the chunks written are recorded as the load goes and kept if it stops;
     ``resume`` then writes only the chunks not recorded (the tables are kept, never recreated).
     ``count(client, table)`` counts a table for the verification (``described_item_count``
-    on DynamoDB Local).
+    on DynamoDB Local). ``budget`` (``--max-request-units``) ends the load early, cleanly, when
+    spent: the stats say ``stopped_by_cap``, the checkpoint is kept, nothing is verified.
+    ``table_specs``: the CreateTable arguments (default: the design's, on demand).
     """
     if resume and (checkpoint is None or recreate):
         raise ConfigError("--resume: continues a load into the tables as they are; it cannot be "
@@ -180,12 +196,14 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     chunks = plan_chunks(dataset, chunk_size)
     wanted = identity(dataset, design.name, design.table_names(), chunk_size)
     state = resume_state(checkpoint, wanted) if resume and checkpoint else None
-    created = ensure_tables(client, design.table_specs(), recreate=recreate and not resume)
+    specs = design.table_specs() if table_specs is None else table_specs
+    created = ensure_tables(client, specs, recreate=recreate and not resume)
     if state is not None and created:
         raise BenchError(f"--resume: table(s) {', '.join(created)} did not exist (now created empty): "
                          "the items the checkpoint records are gone; load without --resume")
     stats = LoadStats(largest_possible_item=largest, resumed=state is not None,
-                      replaced_checkpoint=not resume and checkpoint is not None and checkpoint.path.exists())
+                      replaced_checkpoint=not resume and checkpoint is not None and checkpoint.path.exists(),
+                      budget=budget)
     if state is None:
         fresh = recreate or set(created) == set(design.table_names())
         state = LoadState(wanted, len(chunks), fresh_tables=fresh)
@@ -198,6 +216,8 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     stats.tables = {t: state.items.get(t, 0) for t in design.table_names()}
     stats.bytes, stats.max_item = dict(state.bytes), dict(state.max_item)
     stats.items_total = sum(stats.tables.values())
+    if stats.stopped_by_cap:
+        return stats  # partial on purpose: the checkpoint stays for a later --resume
     if checkpoint is not None:
         checkpoint.remove()  # everything is written: nothing is left to resume
     if verify:
@@ -304,6 +324,7 @@ class _Writer:
         self.inflight: dict[Future[Counter[str]], _InFlight] = {}
         self.failures: list[BatchFailed] = []
         self.interrupted = False
+        self.budget = stats.budget
 
     def run(self, todo: list[Chunk]) -> None:
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ddbbench-load")
@@ -312,7 +333,7 @@ class _Writer:
                 self._report()
                 for chunk in todo:
                     self._write_chunk(pool, chunk)
-                    if self.failures:
+                    if self.failures or self.stats.stopped_by_cap:
                         break
                 self._drain()
             except KeyboardInterrupt:
@@ -346,7 +367,10 @@ class _Writer:
                 self._collect()
             if self.failures:
                 return
-            fut = pool.submit(write_batch, self.client, batch, cap=self.cap)
+            if self.budget is not None and self.budget.exhausted:
+                self.stats.stopped_by_cap = True  # batches in flight finish; no new one starts
+                return
+            fut = pool.submit(write_batch, self.client, batch, cap=self.cap, budget=self.budget)
             self.inflight[fut] = _InFlight(open_chunk, tables, ended)
             open_chunk.pending += 1
         open_chunk.generated = True
@@ -419,15 +443,20 @@ def checkpoint_for(endpoint: Endpoint, tables: list[str]) -> CheckpointFile | No
 
 
 def load_scenario(client: Any, endpoint: Endpoint, scenario: Scenario, recreate: bool = False,
-                  resume: bool = False, progress: Progress | None = None) -> LoadStats:
-    """``load_dataset`` with the scenario's design, dataset and loader settings."""
+                  resume: bool = False, progress: Progress | None = None,
+                  budget: UnitBudget | None = None) -> LoadStats:
+    """``load_dataset`` with the scenario's design, dataset, table and loader settings."""
     design = make_design(scenario.design, scenario.tables)
     opts = scenario.loader
     cap = WriteCap(opts.max_items_per_s, opts.max_wcu_per_s)
-    return load_dataset(client, design, scenario.dataset, workers=opts.workers, recreate=recreate,
-                        progress=progress, chunk_size=opts.chunk_size, cap=cap if cap.active else None,
-                        checkpoint=checkpoint_for(endpoint, design.table_names()), resume=resume,
-                        count=described_item_count if endpoint.kind == "local" else count_items)
+    specs, notes = table_specs_for(scenario, on_local=endpoint.kind == "local")
+    stats = load_dataset(client, design, scenario.dataset, workers=opts.workers, recreate=recreate,
+                         progress=progress, chunk_size=opts.chunk_size, cap=cap if cap.active else None,
+                         checkpoint=checkpoint_for(endpoint, design.table_names()), resume=resume,
+                         count=described_item_count if endpoint.kind == "local" else count_items,
+                         budget=budget, table_specs=specs)
+    stats.table_notes = notes
+    return stats
 
 
 def summary_line(stats: LoadStats) -> str:
@@ -442,5 +471,9 @@ def summary_line(stats: LoadStats) -> str:
     for name, cap in stats.rate_cap.items():
         parts.append(f"capped at {cap['cap']:g} {name.replace('_per_s', '')}/s "
                      f"(threads waited {cap['waited_s']:.1f}s in all)")
-    parts.append(f"verified: {stats.verified}")
+    if stats.stopped_by_cap and stats.budget is not None:
+        parts.append(f"STOPPED by --max-request-units after {stats.budget.used:,.1f} of "
+                     f"{stats.budget.limit:,.0f} units (partial load, not verified)")
+    else:
+        parts.append(f"verified: {stats.verified}")
     return "; ".join(parts)

@@ -28,7 +28,17 @@ def _scenario_from(args: argparse.Namespace) -> Scenario:
     overrides = Overrides(target=getattr(args, "target", None), design=getattr(args, "design", None),
                           duration_s=getattr(args, "duration", None), users=getattr(args, "users", None),
                           processes=getattr(args, "processes", None))
-    return apply_overrides(load_scenario(args.scenarios_file, args.scenario), overrides)
+    sc = apply_overrides(load_scenario(args.scenarios_file, args.scenario), overrides)
+    return dataclasses.replace(sc, region=args.region) if getattr(args, "region", None) else sc
+
+
+def _spend_from(args: argparse.Namespace) -> Any:
+    """Consent, dry run and caps off DynamoDB Local (ddbbench/consent.py)."""
+    from ddbbench.consent import Spend
+
+    return Spend(yes=args.yes, dry_run=args.dry_run, max_cost=args.max_cost,
+                 max_request_units=args.max_request_units,
+                 prices_file=Path(args.prices) if getattr(args, "prices", None) else None)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -55,16 +65,19 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from ddbbench.client import check_reachable, open_target
+    from ddbbench.consent import consent
     from ddbbench.run import load_data
 
     sc = _with_loader_flags(_scenario_from(args), args)
+    spend = _spend_from(args)
     if sc.target == "local" and local.read_state() is None:
         raise BenchError("`ddbbench load` with target local needs a running DynamoDB Local: "
                          "start one with `ddbbench local start` (an in-memory server started "
                          "just for the load would lose the data when it stops)")
-    with open_target(sc.target, sc.region) as endpoint:
+    with open_target(sc.target, sc.region, profile=args.profile) as endpoint:
         check_reachable(endpoint, sc.client)
-        stats = load_data(endpoint, sc, args.recreate_tables, echo, resume=args.resume)
+        consent(sc, endpoint, spend, echo, warmup=False, replay=False)
+        stats = load_data(endpoint, sc, args.recreate_tables, echo, resume=args.resume, budget=spend.budget())
     print(json.dumps(stats.to_dict(), indent=2))
     return 0
 
@@ -96,7 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.master else Workers()
     req = RunRequest(scenario=_scenario_from(args), scenarios_file=Path(args.scenarios_file),
                      reports_root=Path(args.reports_dir), port=args.port,
-                     skip_load=args.skip_load, recreate_tables=args.recreate_tables, workers=workers)
+                     skip_load=args.skip_load, recreate_tables=args.recreate_tables, workers=workers,
+                     spend=_spend_from(args), profile=args.profile)
     run_dir, summary = run_scenario(req, echo)
     print(summary_table(summary))
     print(f"\nreport: {run_dir / 'report.html'}")
@@ -111,7 +125,8 @@ def cmd_compare_designs(args: argparse.Namespace) -> int:
     req = DesignsRequest(scenario=_scenario_from(args), designs=parse_designs(args.designs),
                          scenarios_file=Path(args.scenarios_file), reports_root=Path(args.reports_dir),
                          recreate_tables=bool(args.recreate_tables),
-                         prices_file=Path(args.prices) if args.prices else None)
+                         prices_file=Path(args.prices) if args.prices else None,
+                         spend=_spend_from(args), profile=args.profile)
     root, _ = compare_designs(req, echo)
     print((root / "comparison.md").read_text())
     print(f"comparison: {root / 'comparison.html'}")
@@ -172,10 +187,23 @@ def cmd_knee(args: argparse.Namespace) -> int:
     req = KneeRequest(scenario=_scenario_from(args), reports_root=Path(args.reports_dir),
                       start=args.start, step=args.step, max=args.max, step_s=args.step_s,
                       settle_s=args.settle_s, error_budget=args.error_budget, port=args.port,
-                      skip_load=args.skip_load, recreate_tables=args.recreate_tables)
+                      skip_load=args.skip_load, recreate_tables=args.recreate_tables,
+                      spend=_spend_from(args), profile=args.profile)
     knee_dir, _ = run_knee(req, echo)
     print((knee_dir / "knee.md").read_text())
     print(f"knee: {knee_dir / 'knee.md'} (chart: knee.png)")
+    return 0
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from ddbbench.iam import PLACEHOLDER_ACCOUNT, caller_account, iam_policy
+
+    sc = _scenario_from(args)
+    account = args.account or caller_account(sc.region, args.profile)
+    if account is None:
+        echo(f"no AWS credentials answered STS GetCallerIdentity: account shown as {PLACEHOLDER_ACCOUNT} "
+             "(or give --account)")
+    print(json.dumps(iam_policy(sc, account or PLACEHOLDER_ACCOUNT, sc.region), indent=2))
     return 0
 
 
@@ -219,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     # One function per command, in the order `ddbbench --help` lists them.
     for add in (_add_local_parser, _add_load_parser, _add_generate_parser, _add_run_parser,
                 _add_compare_designs_parser, _add_designs_parser, _add_report_parser, _add_compare_parser,
-                _add_plan_parser, _add_knee_parser, _add_scenarios_parser):
+                _add_plan_parser, _add_knee_parser, _add_scenarios_parser, _add_iam_policy_parser):
         add(sub)
     return parser
 
@@ -242,6 +270,8 @@ def _add_load_parser(sub: _Commands) -> None:
                    help="cap the items written per second (override loader.max_items_per_s)")
     p.add_argument("--max-wcu-per-s", type=_rate, help="cap the write capacity used per second "
                    "(override loader.max_wcu_per_s)")
+    _spend_flags(p)
+    _credentials_flags(p)
     p.set_defaults(func=cmd_load)
 
 
@@ -275,6 +305,8 @@ def _add_run_parser(sub: _Commands) -> None:
     p.add_argument("--check", action="store_true", help="exit 3 when the run completed but missed "
                    "an objective (default: report the miss and exit 0)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    _spend_flags(p)
+    _credentials_flags(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -289,6 +321,8 @@ def _add_compare_designs_parser(sub: _Commands) -> None:
                    help="allow deleting and recreating tables on a target other than local")
     p.add_argument("--prices", help="price table (default: analysis/prices.yaml)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    _spend_flags(p, prices=False)
+    _credentials_flags(p)
     p.set_defaults(func=cmd_compare_designs)
 
 
@@ -358,6 +392,8 @@ def _add_knee_parser(sub: _Commands) -> None:
     p.add_argument("--port", type=int, help="port for a DynamoDB Local the knee run starts")
     p.add_argument("--skip-load", action="store_true", help="step against tables already loaded")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
+    _spend_flags(p)
+    _credentials_flags(p)
     p.set_defaults(func=cmd_knee)
 
 
@@ -377,6 +413,16 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a count >= 1")
     return value
+
+
+def _add_iam_policy_parser(sub: _Commands) -> None:
+    p = sub.add_parser("iam-policy", help="print the least-privilege IAM policy (JSON) of a scenario "
+                       "on its key design: load, replay, teardown")
+    _common(p)
+    p.add_argument("--account", help="AWS account id in the ARNs (default: STS GetCallerIdentity, "
+                   "else the placeholder ACCOUNT_ID)")
+    _credentials_flags(p)
+    p.set_defaults(func=cmd_iam_policy)
 
 
 def _percentile(text: str) -> float:
@@ -403,6 +449,34 @@ def _rate(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number > 0")
+    return value
+
+
+def _spend_flags(p: argparse.ArgumentParser, prices: bool = True) -> None:
+    """Consent and caps off DynamoDB Local (docs/real-tables-spend.md)."""
+    g = p.add_argument_group("spending (off DynamoDB Local)")
+    g.add_argument("--yes", action="store_true", help="agree to the cost preview without being asked")
+    g.add_argument("--dry-run", action="store_true", help="show the cost preview and do nothing")
+    g.add_argument("--max-cost", type=_positive, metavar="USD",
+                   help="refuse a plan over USD (exit 2), and stop once request units worth USD are used")
+    g.add_argument("--max-request-units", type=_positive, metavar="N",
+                   help="stop the load and the replay cleanly once N request units are consumed")
+    if prices:
+        g.add_argument("--prices", help="price table (default: analysis/prices.yaml)")
+
+
+def _credentials_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", help="AWS profile name (default: the standard boto3 chain)")
+    p.add_argument("--region", help="override the scenario's region")
+
+
 def _tables_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--recreate-tables", dest="recreate_tables", action="store_true", default=None,
@@ -422,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BenchError as exc:
-        print(f"ddbbench: error: {exc}", file=sys.stderr)
+        print(f"ddbbench: {'error: ' if exc.exit_code else ''}{exc}", file=sys.stderr)  # 0: a dry run
         return exc.exit_code
     except KeyboardInterrupt:
         print("ddbbench: interrupted", file=sys.stderr)

@@ -18,7 +18,7 @@ import botocore.config
 import botocore.exceptions
 
 from ddbbench import local
-from ddbbench.errors import BenchError, UnusableInput
+from ddbbench.errors import BenchError, ConfigError, UnusableInput
 from ddbbench.lean import LeanClient
 from ddbbench.scenario import Client
 
@@ -49,12 +49,19 @@ class Endpoint:
     region: str
     managed: bool = False  # True when this run started DynamoDB Local itself
     credentials: str | None = None  # None: decided here, once (credentials_source)
+    profile: str | None = None  # a named profile of the AWS config (--profile): its NAME only
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown target kind {self.kind!r}")  # a bug: kinds come from code
+        if self.kind == "local":
+            object.__setattr__(self, "profile", None)  # Local takes fixed keys, whatever the profile
         if self.credentials is None or self.kind == "local":
-            object.__setattr__(self, "credentials", credentials_source(self.kind, self.url))
+            object.__setattr__(self, "credentials", credentials_source(self.kind, self.url, self.profile))
+
+    def session(self) -> boto3.session.Session:
+        """A boto3 session with the standard credential chain (or the named profile)."""
+        return boto3.session.Session(profile_name=self.profile) if self.profile else boto3.session.Session()
 
     @property
     def is_loopback(self) -> bool:
@@ -62,7 +69,7 @@ class Endpoint:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "url": self.url, "region": self.region, "managed": self.managed,
-                "credentials": self.credentials}
+                "credentials": self.credentials, "profile": self.profile}
 
     def describe(self) -> dict[str, Any]:
         described = self.to_dict()
@@ -77,10 +84,10 @@ class Endpoint:
         if kind not in KINDS:
             raise UnusableInput(f"{where}.kind: {kind!r} is not a target kind; allowed: {', '.join(KINDS)}")
         return cls(str(kind), doc.get("url"), str(doc.get("region", "us-east-1")),
-                   bool(doc.get("managed", False)), doc.get("credentials"))
+                   bool(doc.get("managed", False)), doc.get("credentials"), doc.get("profile"))
 
 
-def credentials_source(kind: str, url: str | None) -> str:
+def credentials_source(kind: str, url: str | None, profile: str | None = None) -> str:
     """Where a target's keys come from, decided once per run.
 
     DynamoDB Local (kind local) keeps tables per access key, so everything uses the fixed
@@ -89,6 +96,8 @@ def credentials_source(kind: str, url: str | None) -> str:
     """
     if kind == "local":
         return LOCAL_FIXED
+    if profile:
+        return f"profile {profile}"
     loopback = url is not None and urlparse(url).hostname in LOOPBACK
     if loopback and boto3.session.Session().get_credentials() is None:
         return LOCAL_FIXED
@@ -97,17 +106,19 @@ def credentials_source(kind: str, url: str | None) -> str:
 
 @contextlib.contextmanager
 def open_target(target: str, region: str, port: int | None = None,
-                start_local: bool = True) -> Iterator[Endpoint]:
+                start_local: bool = True, profile: str | None = None) -> Iterator[Endpoint]:
     """The one target resolver: a scenario target (or ``--target``) as an ``Endpoint``.
 
     ``local`` reuses `ddbbench local start`'s server, else starts an in-memory one for the
     duration of the block (``start_local``) or refuses. Everything downstream (the loader, the
     load processes, knee steps) receives the resolved endpoint, never the target text.
     """
+    if profile:
+        check_profile(profile)
     if target == "aws":
-        yield Endpoint("aws", None, region)
+        yield Endpoint("aws", None, region, profile=profile)
     elif target != "local":
-        yield Endpoint("endpoint", target, region)
+        yield Endpoint("endpoint", target, region, profile=profile)
     elif (running := local.read_state()) is not None:
         yield Endpoint("local", running.endpoint, region)
     elif not start_local:
@@ -131,9 +142,17 @@ def make_client(endpoint: Endpoint, cfg: Client, pool_size: int = 10) -> Any:
     )
     creds = LOCAL_CREDENTIALS if endpoint.credentials == LOCAL_FIXED else {}
     if cfg.kind == "lean":  # same credentials, endpoint and config; see ddbbench.lean
-        session = boto3.session.Session(**creds)
+        session = boto3.session.Session(**creds) if creds else endpoint.session()
         return LeanClient.create(session, endpoint.url, config, cfg, max(pool_size, 10))
-    return boto3.session.Session().client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
+    return endpoint.session().client("dynamodb", endpoint_url=endpoint.url, config=config, **creds)
+
+
+def check_profile(profile: str) -> None:
+    """Refuse a profile the AWS config does not have, naming the ones it has."""
+    known = boto3.session.Session().available_profiles
+    if profile not in known:
+        raise ConfigError(f"--profile: {profile!r} is not a profile of the AWS config; "
+                          f"known: {', '.join(known) or 'none'}")
 
 
 def check_reachable(endpoint: Endpoint, cfg: Client) -> None:

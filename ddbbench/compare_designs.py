@@ -20,8 +20,18 @@ from analysis.designs import build_design_comparison
 from analysis.prices import load_prices
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Conversation, Message, candidate_messages, entities, iso
-from ddbbench.client import Endpoint, make_client
-from ddbbench.designs import DESIGNS, Design, make_design, with_design
+from ddbbench.client import Endpoint, check_reachable, make_client, open_target
+from ddbbench.consent import (
+    Spend,
+    authorise,
+    build_plan,
+    describe_target,
+    load_phase,
+    replay_phase,
+    sample_sizes,
+    warmup_phase,
+)
+from ddbbench.designs import DESIGNS, Design, make_design, table_specs_for, with_design
 from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
@@ -147,6 +157,28 @@ class DesignsRequest:
     growth_appends: int = GROWTH_APPENDS
     recreate_tables: bool = False  # required off DynamoDB Local: each design replaces the tables
     prices_file: Path | None = None  # default: analysis/prices.yaml
+    spend: Spend = dataclasses.field(default_factory=Spend)
+    profile: str | None = None
+
+
+def designs_consent(req: DesignsRequest, scenarios: dict[str, Scenario], echo: Echo) -> None:
+    """Off DynamoDB Local: one preview of every design's load, warm-up and replay, one consent."""
+    sc = req.scenario
+    if sc.target == "local":
+        return
+    with open_target(sc.target, sc.region, start_local=False, profile=req.profile) as endpoint:
+        check_reachable(endpoint, sc.client)
+        phases, specs = [], []
+        for name, design_sc in scenarios.items():
+            sizes = sample_sizes(design_sc)
+            phases += [load_phase(design_sc, sizes, f"{name}: load"),
+                       warmup_phase(design_sc, design_sc.load.warmup_for(endpoint.kind), sizes,
+                                    f"{name}: warm-up"),
+                       replay_phase(design_sc, sizes, f"{name}: replay")]
+            specs += table_specs_for(design_sc, on_local=False)[0]
+        seconds = sc.load.run_time_s * len(scenarios)
+        plan = build_plan(sc, describe_target(endpoint), endpoint.region, phases, seconds, req.spend, specs)
+        authorise(plan, req.spend, echo)
 
 
 def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
@@ -156,6 +188,8 @@ def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, An
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "
                           "each design's tables (they share names); pass --recreate-tables to allow it")
+    designs_consent(req, scenarios, echo)
+    budget = req.spend.budget()  # one cap for every design's run
     root = create_run_dir(req.reports_root, f"{req.scenario.name}-designs")
     echo(f"comparison directory: {root}")
     meta = {"scenario": req.scenario.name, "designs": list(req.designs),
@@ -165,6 +199,7 @@ def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, An
         echo(f"--- design {k}/{len(scenarios)}: {name} ({DESIGNS[name].summary})")
         run_scenario(RunRequest(
             scenario=sc, scenarios_file=req.scenarios_file, reports_root=root / "designs",
-            run_name=name, recreate_tables=True,
+            run_name=name, recreate_tables=True, spend=req.spend, consented=True, budget=budget,
+            profile=req.profile,
             after_replay=lambda endpoint, s: after_replay(endpoint, s, req.growth_appends)), echo)
     return root, build_design_comparison(root, meta, req.prices_file)

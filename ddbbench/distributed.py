@@ -28,6 +28,7 @@ import gevent
 from ddbbench import __version__
 from ddbbench.deltas import Delta, DeltaMerger
 from ddbbench.resolved import ResolvedRun
+from ddbbench.rundir import read_manifest
 from ddbbench.runformat import CSV_COLUMNS, FORMAT_VERSION, write_process_file
 
 RUN = "ddbbench:run"  # master -> worker: the resolved run
@@ -102,7 +103,9 @@ class Master:
 
     def _message(self) -> dict[str, Any]:
         users = max(1, int(getattr(self.environment.runner, "target_user_count", 0) or 1))
-        return run_message(self.run, 1.0 / users) | {"test_start_unix_s": self.started}
+        units = (read_manifest(self.run_dir).get("request_units") or {}).get("replay_per_process")
+        return run_message(self.run, 1.0 / users) | {"test_start_unix_s": self.started,
+                                                      "units_share": units}
 
     def _on_connect(self, client_id: str, **_: Any) -> None:
         # A worker joining a running test gets the run before its spawn message (same socket).
@@ -175,6 +178,7 @@ class Worker:
     run: ResolvedRun | None = None
     test_start_unix_s: float = 0.0
     open_share: float = 1.0
+    units_share: float | None = None  # this worker's share of --max-request-units
     seq: int = 0
     finished: bool = False
     ctx: Any = None  # the ReplayContext, once measuring
@@ -199,6 +203,8 @@ class Worker:
         # may differ from the master's, the moment the message arrived does not (much).
         self.test_start_unix_s = time.time()
         self.open_share = float(msg.data.get("open_share", 1.0))
+        units = msg.data.get("units_share")
+        self.units_share = None if units is None else float(units)
         environment.runner.send_message(HELLO, hello)
 
     def _on_stop(self, environment: Any, **_: Any) -> None:
@@ -209,7 +215,7 @@ class Worker:
         counters = dict(self.ctx.counters)
         since = {k: v - self.sent_counters.get(k, 0) for k, v in counters.items()}
         self.sent_counters = counters
-        record = self.ctx.recorder.take_delta({"counters": since, "model": self.ctx.scenario.load.model})
+        record = self.ctx.recorder.take_delta(self.ctx.extra() | {"counters": since})
         return Delta(self.ctx.recorder.label, self.seq, record, tuple(self.ctx.recorder.take_rows()),
                      final)
 

@@ -39,10 +39,32 @@ from analysis.knee import (
 )
 from analysis.report import build_report
 from analysis.rundata import load_run, requests_frame
+from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, open_target
+from ddbbench.consent import (
+    Spend,
+    authorise,
+    build_plan,
+    describe_target,
+    load_phase,
+    replay_budget,
+    replay_phase,
+    sample_sizes,
+    warmup_phase,
+)
 from ddbbench.errors import ConfigError, Interrupted
-from ddbbench.run import Echo, load_data, replay, warm_up
+from ddbbench.preview import Plan
+from ddbbench.run import (
+    Echo,
+    StoppedByCap,
+    load_data,
+    replay,
+    replay_capped,
+    replay_used,
+    table_record,
+    warm_up,
+)
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
 
@@ -62,6 +84,8 @@ class KneeRequest:
     port: int | None = None
     skip_load: bool = False
     recreate_tables: bool | None = None
+    spend: Spend = dataclasses.field(default_factory=Spend)
+    profile: str | None = None
 
     @property
     def settle(self) -> float:
@@ -115,19 +139,43 @@ def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
     return path
 
 
-def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo) -> dict[str, Any]:
+def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo: Echo) -> Plan | None:
+    """Off DynamoDB Local: the preview of the load, the warm-up and every step, then consent;
+    the plan agreed to (None on Local)."""
+    if endpoint.kind == "local" and not req.spend.dry_run:
+        return None
+    sc = req.scenario
+    sizes = sample_sizes(sc)
+    phases = [load_phase(sc, sizes)] if not req.skip_load else []
+    phases.append(warmup_phase(sc, sc.load.warmup_for(endpoint.kind), sizes))
+    steps = [step_scenario(sc, rate, req.step_s, req.settle) for rate in rates]
+    phases += [replay_phase(step, sizes, f"step {k} ({rate:g} requests/s)")
+               for k, (rate, step) in enumerate(zip(rates, steps, strict=True), 1)]
+    seconds = sum(step.load.run_time_s for step in steps)
+    plan = build_plan(sc, describe_target(endpoint), endpoint.region, phases, seconds, req.spend)
+    authorise(plan, req.spend, echo)
+    return plan
+
+
+def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo,
+            budget: UnitBudget | None = None) -> dict[str, Any]:
     """Load, calibrate and warm up once for all steps; what each step's manifest records."""
     sc = req.scenario
-    shared: dict[str, Any] = {}
+    shared: dict[str, Any] = table_record(sc, endpoint)
     if not req.skip_load:
-        shared["load"] = load_data(endpoint, sc, req.recreate_tables, echo).to_dict()
+        stats = load_data(endpoint, sc, req.recreate_tables, echo, budget=budget)
+        shared["load"] = stats.to_dict()
+        if stats.stopped_by_cap:
+            raise StoppedByCap("the request-unit cap ended the knee run's load before the first "
+                               "step; raise --max-request-units / --max-cost or load less")
     shared["calibration"] = calibrate(sc, sc.load.calibration_requests)
-    shared["warmup"] = {**warm_up(endpoint, sc, echo), "shared": "sent once before the first step"}
+    shared["warmup"] = {**warm_up(endpoint, sc, echo, budget), "shared": "sent once before the first step"}
     return shared
 
 
 def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: KneeRequest,
-             shared: dict[str, Any], echo: Echo) -> tuple[dict[str, Any], str]:
+             shared: dict[str, Any], echo: Echo,
+             budget: UnitBudget | None = None) -> tuple[dict[str, Any], str]:
     """One step as a run directory; its record (with verdict) and Locust's status."""
     sc = step_scenario(req.scenario, rate, req.step_s, req.settle)
     step_dir = knee_dir / "steps" / f"{index:02d}-{rate:g}rps"
@@ -137,11 +185,17 @@ def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: K
     manifest = base_manifest(step_dir, sc.to_dict(), endpoint.describe(), source="ddbbench knee")
     manifest |= {"scenarios_file": str(record_file), **shared,
                  "knee": {"dir": str(knee_dir), "step": index, "offered_rps": rate}}
+    if budget is not None:
+        manifest["request_units"] = replay_budget(budget, sc.load.processes)
     write_manifest(step_dir, manifest)
     echo(f"step {index}: {rate:g} requests/s offered")
     status = replay(sc, step_dir, echo)
-    summary = build_report(step_dir)
+    if budget is not None:
+        budget.add(replay_used(step_dir))
+        if status == "complete" and replay_capped(step_dir):
+            status = STOPPED_BY_CAP
     update_manifest(step_dir, status=status, finished_at=_now())
+    summary = build_report(step_dir)
     achieved = achieved_rps(requests_frame(step_dir), summary["overall"]["count"])
     record = step_record(index, rate, measured_seconds(req.step_s, req.settle), summary,
                          overall_latency(load_run(step_dir)), achieved)
@@ -177,27 +231,34 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Step the rate up until a step fails; return the knee directory and knee.json's content."""
     rates = check_request(req)
     sc = req.scenario
-    with open_target(sc.target, sc.region, req.port) as endpoint:
+    with open_target(sc.target, sc.region, req.port, profile=req.profile) as endpoint:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
+        plan = knee_consent(endpoint, req, rates, echo)
+        budget = req.spend.budget()
         knee_dir = create_run_dir(req.reports_root, f"{sc.name}-knee")
-        knee = knee_doc(req, rates, endpoint)
+        knee = knee_doc(req, rates, endpoint) | ({"preview": plan.to_dict()} if plan else {})
         write_knee(knee_dir, knee)
         echo(f"knee directory: {knee_dir}")
-        shared = prepare(endpoint, req, echo)
+        shared = prepare(endpoint, req, echo, budget)
         knee["shared"] = shared
         status = "complete"
         for index, rate in enumerate(rates, 1):
-            record, status = run_step(knee_dir, index, rate, endpoint, req, shared, echo)
+            record, status = run_step(knee_dir, index, rate, endpoint, req, shared, echo, budget)
             knee["steps"].append(record)
             echo(step_line(record))
             write_knee(knee_dir, knee)
             if status != "complete" or record["verdict"]["status"] != "pass":
                 break
     finished = status == "complete"
-    knee |= {"status": status, "finished_at": _now(),
-             "result": knee_result(knee["steps"], rates[-1], finished)}
+    result = knee_result(knee["steps"], rates[-1], finished)
+    if status == STOPPED_BY_CAP:  # the last step is partial: judge the steps before it
+        result = {**knee_result(knee["steps"][:-1], rates[-1], False), "outcome": STOPPED_BY_CAP,
+                  "message": f"the request-unit cap was spent during step {len(knee['steps'])}; "
+                             "the steps before it are complete"}
+        finished = True
+    knee |= {"status": status, "finished_at": _now(), "result": result}
     write_knee(knee_dir, knee, chart=True)
     if not finished:
         raise Interrupted(f"interrupted; partial results kept in {knee_dir}")

@@ -32,10 +32,13 @@ import locust.runners
 import locust.stats
 import psutil
 from locust import User, events, task
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
+from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
 from ddbbench.distributed import Master, Worker
+from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.execute import Result
 from ddbbench.locust_buckets import two_significant_digits
@@ -45,7 +48,7 @@ from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, replay_line
 from ddbbench.replay import UNREACHABLE_S, ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
-from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
+from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
@@ -93,6 +96,14 @@ def _add_arguments(parser: Any) -> None:
                        "or an http(s) URL")
     group.add_argument("--ddb-design", default="", env_var="DDBBENCH_DESIGN",
                        help="key design (default: the scenario's)")
+    group.add_argument("--ddb-profile", default="", help="AWS profile name (default: the standard "
+                       "boto3 chain); recorded by name in the manifest, for every process")
+    group.add_argument("--ddb-yes", action="store_true", default=False,
+                       help="off DynamoDB Local: agree to the cost preview (required to start)")
+    group.add_argument("--ddb-max-request-units", type=float, default=None,
+                       help="stop sending once this many request units are consumed (split per process)")
+    group.add_argument("--ddb-max-cost", type=float, default=None,
+                       help="refuse a plan over this many USD, and stop when it is spent")
 
 
 @events.init.add_listener
@@ -110,7 +121,11 @@ def _on_init(environment: Any, **_: Any) -> None:
     if run_dir is not None and (run_dir / "manifest.json").exists():
         _state["run"] = read_resolved(run_dir)  # the hand-off from `ddbbench run`
     else:
-        _state["run"] = resolve_from_options(opts)  # plain Locust: this is the entry point
+        _state["run"] = run = resolve_from_options(opts)  # plain Locust: this is the entry point
+        _state["spend"] = spend = Spend(yes=opts.ddb_yes, max_cost=opts.ddb_max_cost,
+                                        max_request_units=opts.ddb_max_request_units, flag="--ddb-")
+        # Off DynamoDB Local the test spends: the preview, and no start without --ddb-yes.
+        consent(run.scenario, run.endpoint, spend, _echo, load=False, warmup=False)
     if isinstance(environment.runner, MasterRunner):
         _state["master"] = Master(environment, _state["run"], run_dir or Path())
         _state["master"].install()
@@ -121,7 +136,8 @@ def resolve_from_options(opts: Any) -> ResolvedRun:
     scenario = apply_overrides(load_scenario(opts.ddb_scenarios_file, opts.ddb_scenario),
                                Overrides(target=opts.ddb_target or None, design=opts.ddb_design or None),
                                flag="--ddb-")
-    with open_target(scenario.target, scenario.region, start_local=False) as endpoint:
+    with open_target(scenario.target, scenario.region, start_local=False,
+                     profile=opts.ddb_profile or None) as endpoint:
         return ResolvedRun(scenario, endpoint)
 
 
@@ -138,7 +154,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
             raise ConfigError("this worker did not receive the run from its master (a master "
                               "running another ddbbench version, or a master without ddbbench?)")
         worker.ctx = start_measuring(environment, worker.run, None, worker_index=runner.worker_index,
-                                     test_start_unix_s=worker.test_start_unix_s)
+                                     test_start_unix_s=worker.test_start_unix_s,
+                                     units_share=worker.units_share)
         _state["open_share"] = worker.open_share
         return
     run = _state["run"]
@@ -147,6 +164,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         manifest = base_manifest(run_dir, run.scenario.to_dict(), run.endpoint.describe(),
                                  source="locust")
+        budget = _state["spend"].budget() if "spend" in _state else None
+        if budget is not None:
+            processes = max(1, int(getattr(runner, "target_user_count", 0) or 0)) \
+                if isinstance(runner, MasterRunner) else run.scenario.load.processes
+            manifest["request_units"] = replay_budget(budget, processes)
         write_manifest(run_dir, manifest)
         print(f"ddbbench: run directory {run_dir}", file=sys.stderr)
     if isinstance(runner, MasterRunner):
@@ -158,11 +180,17 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 
 def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path | None, *,
-                    worker_index: int = 0, test_start_unix_s: float | None = None) -> ReplayContext:
+                    worker_index: int = 0, test_start_unix_s: float | None = None,
+                    units_share: float | None = None) -> ReplayContext:
+    """This process's replay context; ``units_share``: its share of the request-unit cap (from
+    the manifest, or from the master's run message on a worker)."""
     load = run.scenario.load
     opts = environment.parsed_options
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
+    if units_share is None and run_dir is not None:
+        units_share = (read_manifest(run_dir).get("request_units") or {}).get("replay_per_process")
     ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency,
+                               budget=None if units_share is None else UnitBudget(float(units_share)),
                                worker_index=worker_index, test_start_unix_s=test_start_unix_s)
     ctx.on_result = partial(_fire_request_event, environment)
     ctx.on_unreachable = partial(_stop_unreachable, environment)
@@ -229,6 +257,19 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         print(f"ddbbench: wrote {path}", file=sys.stderr)
 
 
+def _echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cap_reached() -> None:
+    """This process's share of the cap is spent: its users stop (StopUser) and it sends
+    nothing more; the test still ends at its run time, when the results are written as
+    always. (Quitting the runner from a user raced Locust's own shutdown: measurements lost.)"""
+    if not _state.get("capped"):
+        _state["capped"] = True
+        _echo("ddbbench: request-unit cap reached in this process: its users stop")
+
+
 def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
     # Only measured requests reach Locust, so its request counts equal ddbbench's.
     environment.events.request.fire(
@@ -278,7 +319,11 @@ class ConversationUser(User):
 
     @task
     def access_pattern(self) -> None:
-        if self.open_loop is not None:
-            self.open_loop.run()  # until the test stops
-        else:
-            self.ctx.step(self.rng)
+        if not self.ctx.capped:
+            if self.open_loop is not None:
+                self.open_loop.run()  # until the test stops, or the cap is spent
+            else:
+                self.ctx.step(self.rng)
+        if self.ctx.capped:
+            _cap_reached()
+            raise StopUser()

@@ -50,6 +50,8 @@ class OpenLoop:
         pending: float | None = None  # the arrival being slept towards or waiting for a slot
         try:
             for t in self.times:
+                if self.ctx.capped:
+                    return  # the request-unit cap is spent: a bounded end, no new arrival
                 pending = t
                 wait_until(t)
                 pattern, call = self.ctx.next_call(self.rng)  # drawn in arrival order

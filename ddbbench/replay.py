@@ -19,6 +19,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from ddbbench.budget import UnitBudget
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
 from ddbbench.execute import Result, execute
@@ -132,16 +133,18 @@ class ReplayContext:
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
+    budget: UnitBudget | None = None  # this process's share of --max-request-units
 
     worker_index: int = 0  # this load process among the run's workers (0: the only one)
 
     @classmethod
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path | None,
-               pool_size: int, *, worker_index: int = 0,
+               pool_size: int, budget: UnitBudget | None = None, *, worker_index: int = 0,
                test_start_unix_s: float | None = None) -> ReplayContext:
         """``run_dir`` None: measurements stay in memory and travel as deltas (a worker)."""
         label = f"{socket.gethostname()}-{os.getpid()}"
         return cls(
+            budget=budget,
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
             factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
@@ -184,6 +187,8 @@ class ReplayContext:
         (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
         request's (intended) start against the warm-up cut-off."""
         result = execute(self.client, call, intended_perf_ns)
+        if self.budget is not None:  # every request is billed, warm-up window included
+            self.budget.add(result.capacity + result.index_capacity)
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
@@ -202,9 +207,21 @@ class ReplayContext:
         pattern, call = self.next_call(rng)
         return pattern, self.send(pattern, call)
 
+    @property
+    def capped(self) -> bool:
+        """This process's share of the request-unit cap is spent: send nothing more."""
+        return self.budget is not None and self.budget.exhausted
+
     def close(self) -> Path:
+        return self.recorder.close(self.extra())
+
+    def extra(self) -> dict[str, Any]:
+        """What a process file records beside the measurements: counters, load model, when
+        the target stopped answering, this process's request-unit budget."""
         extra: dict[str, Any] = {"counters": dict(self.counters), "model": self.scenario.load.model}
         unreachable = self.reachability.record()
         if unreachable is not None:
             extra["unreachable"] = unreachable  # read by analysis.metrics.target_unreachable
-        return self.recorder.close(extra)
+        if self.budget is not None:
+            extra["request_units"] = self.budget.to_dict()
+        return extra

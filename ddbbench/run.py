@@ -6,6 +6,7 @@ which must not happen in this process (it uses threads and boto3 for loading).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -15,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ from typing import Any
 from analysis.report import build_report
 from analysis.summary_text import summary_table
 from datagen.loader import LoadStats, load_scenario, summary_line
+from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
+from ddbbench.consent import Spend, consent, replay_budget
+from ddbbench.designs import table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
@@ -33,6 +37,7 @@ from ddbbench.progress import PROGRESS_PREFIX, LiveLine, ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.runformat import read_process_file
 from ddbbench.scenario import Scenario
+from ddbbench.table_settings import describe_specs
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
@@ -75,30 +80,40 @@ class RunRequest:
     workers: Workers = Workers()
     # Extra measurements against the live target after the replay; recorded in the manifest.
     after_replay: Callable[[Endpoint, Scenario], dict[str, Any]] | None = None
+    spend: Spend = field(default_factory=Spend)  # consent, dry run and caps off DynamoDB Local
+    consented: bool = False  # the caller has shown the preview and had consent (compare-designs)
+    budget: UnitBudget | None = None  # a cap shared with other runs (default: the spend's own)
+    profile: str | None = None  # --profile: a named AWS profile (its name is recorded, never keys)
+
+
+class StoppedByCap(BenchError):
+    """The request-unit cap ended the load before anything was replayed (exit code 1)."""
 
 
 def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = None,
-              echo: Echo | None = None, resume: bool = False) -> LoadStats:
+              echo: Echo | None = None, resume: bool = False, budget: UnitBudget | None = None) -> LoadStats:
     """Generate and bulk-load the scenario's dataset (fresh tables on DynamoDB Local unless
-    resuming an interrupted load)."""
+    resuming an interrupted load); ``budget`` stops it cleanly when spent."""
     recreate = endpoint.kind == "local" and not resume if recreate is None else recreate
     client = make_client(endpoint, scenario.client, pool_size=scenario.loader.workers)
     progress = ProgressPrinter("load", unit="entities") if echo else None
-    stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress)
+    stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress,
+                          budget=budget)
     if echo:
         echo(summary_line(stats))
     return stats
 
 
-def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo) -> dict[str, Any]:
+def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo,
+            budget: UnitBudget | None = None) -> dict[str, Any]:
     """Send ``load.warmup_requests`` of the scenario's mix, unmeasured, before the run.
 
     DynamoDB Local is a JVM: its first couple of thousand requests are several times slower
     while the JIT compiles (measured here: p50 9 ms falling to 2 ms after ~1,500 requests).
     """
-    n = scenario.load.warmup_requests
+    n = scenario.load.warmup_for(endpoint.kind)
     if n == 0:
-        return {"requests": 0}
+        return {"requests": 0, "configured": scenario.load.warmup_requests}
     client = make_client(endpoint, scenario.client)
     factory = RequestFactory.for_scenario(scenario, salt=process_salt())
     picker = PatternPicker(scenario.mix)
@@ -106,48 +121,70 @@ def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo) -> dict[str, Any
     outcomes: Counter[str] = Counter()
     progress = ProgressPrinter("warm-up", unit="requests")
     started = time.perf_counter()
-    for k in range(n):
-        outcomes[execute(client, factory.make(picker.pick(rng), rng)).outcome] += 1
-        progress(k + 1, n)
-    return {"requests": n, "seconds": round(time.perf_counter() - started, 3),
-            "outcomes": dict(outcomes)}
+    sent = 0
+    while sent < n and not (budget is not None and budget.exhausted):
+        result = execute(client, factory.make(picker.pick(rng), rng))
+        outcomes[result.outcome] += 1
+        if budget is not None:
+            budget.add(result.capacity + result.index_capacity)
+        sent += 1
+        progress(sent, n)
+    return {"requests": sent, "configured": scenario.load.warmup_requests,
+            "seconds": round(time.perf_counter() - started, 3), "outcomes": dict(outcomes),
+            "stopped_by_cap": sent < n}
 
 
 def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run one scenario end to end; return the run directory and its summary."""
     sc = req.scenario
-    with open_target(sc.target, sc.region, req.port) as endpoint:
+    with open_target(sc.target, sc.region, req.port, profile=req.profile) as endpoint:
         req.workers.check(endpoint, sc)
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
+        plan = None if req.consented else consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
+        budget = req.budget if req.budget is not None else req.spend.budget()
         run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
         # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
         manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
         manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
+        manifest |= table_record(sc, endpoint)
+        if plan is not None:  # what the user agreed to spend
+            manifest["preview"] = plan.to_dict()
         write_manifest(run_dir, manifest)
         echo(f"run directory: {run_dir}")
         if not req.skip_load:
-            stats = load_data(endpoint, sc, req.recreate_tables, echo)
+            stats = load_data(endpoint, sc, req.recreate_tables, echo, budget=budget)
             update_manifest(run_dir, load=stats.to_dict())
+            if stats.stopped_by_cap:
+                update_manifest(run_dir, status=STOPPED_BY_CAP, finished_at=_now())
+                raise StoppedByCap(f"the request-unit cap ended the load ({summary_line(stats)}); "
+                                   f"nothing was replayed; partial load recorded in {run_dir}")
         update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
-        update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
+        update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo, budget))
+        if budget is not None:
+            processes = req.workers.expected or sc.load.processes
+            update_manifest(run_dir, request_units=replay_budget(budget, processes))
         status = replay(sc, run_dir, echo, req.workers)
         unreachable = unreachable_since(run_dir)
         if unreachable is not None and status == "complete":
             status = "unreachable"
+        elif status == "complete" and replay_capped(run_dir):
+            status = STOPPED_BY_CAP
         if req.after_replay is not None and status == "complete":
             update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
-    summary = build_report(run_dir)
-    update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    update_manifest(run_dir, status=status, finished_at=_now(),
                     **({"unreachable": unreachable} if unreachable else {}))
+    summary = build_report(run_dir)
     if status == "unreachable":
         assert unreachable is not None
         echo(summary_table(summary))
         raise BenchError(f"the target stopped answering at {unreachable['since']} "
-                                f"({unreachable['since_s']:.1f} s into the test; only connection errors "
-                                f"since): the run stopped early; partial results and report in {run_dir}")
-    if status != "complete":
+                         f"({unreachable['since_s']:.1f} s into the test; only connection errors "
+                         f"since): the run stopped early; partial results and report in {run_dir}")
+    if status == STOPPED_BY_CAP:
+        echo(f"stopped by the request-unit cap: partial results in {run_dir}")
+    elif status != "complete":
         raise Interrupted(f"interrupted; partial results kept in {run_dir}")
     return run_dir, summary
 
@@ -166,6 +203,38 @@ def unreachable_since(run_dir: Path) -> dict[str, Any] | None:
             "since_unix_s": since, "since_s": round(since - start, 3),
             "detected_unix_s": mark["detected_unix_s"], "window_s": mark["window_s"],
             "process": record.label}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def table_record(sc: Scenario, endpoint: Endpoint) -> dict[str, Any]:
+    """The manifest's record of the tables' settings (as created) and what was not applied."""
+    specs, notes = table_specs_for(sc, on_local=endpoint.kind == "local")
+    return {"table_settings": {"tables": describe_specs(specs), "notes": notes}}
+
+
+def _process_units(run_dir: Path) -> list[dict[str, Any]]:
+    """Each load process's count against its share of the cap (none without a cap)."""
+    found = []
+    for path in sorted((run_dir / "histograms").glob("*.json")):
+        units = (json.loads(path.read_text()).get("extra") or {}).get("request_units")
+        if units:
+            found.append(units)
+    return found
+
+
+def replay_capped(run_dir: Path) -> bool:
+    """Whether a load process stopped because its share of the cap was spent."""
+    return any(u.get("exhausted") for u in _process_units(run_dir))
+
+
+def replay_used(run_dir: Path) -> float:
+    """Request units the replay's processes counted."""
+    return sum(float(u.get("used", 0.0)) for u in _process_units(run_dir))
+
+
 
 
 def _measurement_files(run_dir: Path) -> list[Path]:

@@ -27,9 +27,11 @@ import yaml
 from ddbbench.errors import ConfigError
 from ddbbench.facts import BATCH_WRITE_LIMIT, PATTERN_FACTS, PATTERNS, STATUSES, PatternFact
 from ddbbench.facts import SEED_PATTERNS as SEED_PATTERNS  # re-exported for existing imports
+from ddbbench.table_settings import TableSettings
 from ddbbench.typed import build, rule
 
 FORMAT_VERSION = 1
+LOCAL_WARMUP_REQUESTS = 3000  # DynamoDB Local's JIT (docs/measurement.md); billed anywhere else
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
 # The key designs of ddbbench/designs (checked there against its registry).
 DESIGN_NAMES = ("seed", "gsi-status-updated", "single-table", "messages-as-items", "sparse-active-index")
@@ -189,8 +191,9 @@ class Load:
     shows in the percentiles (coordinated omission); at most ``max_in_flight`` requests per
     process are outstanding, later ones wait and are counted as late.
     ``warmup_requests`` are sent before Locust starts (DynamoDB Local's JVM needs about 2,000
-    requests of JIT warm-up before its latency settles); the first ``warmup_s`` seconds of the
-    Locust run (spawning, connection set-up) are executed but not measured.
+    requests of JIT warm-up before its latency settles; null, the default, means
+    ``LOCAL_WARMUP_REQUESTS`` on DynamoDB Local and 0 elsewhere, where each is billed); the
+    first ``warmup_s`` seconds of the Locust run (spawning, connection set-up) are executed but not measured.
     ``calibration_requests`` measure the client's own overhead against a local stub first.
     """
 
@@ -203,7 +206,7 @@ class Load:
     stages: tuple[Stage, ...] = ()
     max_in_flight: int = rule(64, what="a request count", ge=1)
     processes: int = rule(1, what="a process count", ge=1, le=64)
-    warmup_requests: int = rule(3000, what="a request count", ge=0)
+    warmup_requests: int | None = rule(None, what="a request count", ge=0)
     warmup_s: float = rule(5.0, what="a duration in seconds", ge=0)
     calibration_requests: int = rule(300, what="a request count", ge=0)
 
@@ -217,6 +220,12 @@ class Load:
     def arrival_stages(self) -> tuple[Stage, ...]:
         """Open-model rates over the run: the stages, or arrival_rate for the whole run."""
         return self.stages or (Stage(self.run_time_s, self.arrival_rate),)
+
+    def warmup_for(self, target_kind: str) -> int:
+        """Warm-up requests on a target of this kind (``ddbbench.client.KINDS``)."""
+        if self.warmup_requests is not None:
+            return self.warmup_requests
+        return LOCAL_WARMUP_REQUESTS if target_kind == "local" else 0
 
     def validate(self, path: str) -> None:
         if self.stages and self.model != "open":
@@ -329,6 +338,7 @@ class Scenario:
     design: str = rule("seed", what="a key design", choices=DESIGN_NAMES)
     dataset: Dataset = field(default_factory=Dataset)
     tables: Tables = field(default_factory=Tables)
+    table_settings: TableSettings = field(default_factory=TableSettings)
     mix: Mix = field(default_factory=Mix)
     keys: Keys = field(default_factory=Keys)
     load: Load = field(default_factory=Load)

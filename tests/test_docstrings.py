@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbbench.arrivals",
-           "ddbbench.scenario", "ddbbench.deltas"]
+           "ddbbench.scenario", "ddbbench.deltas", "ddbbench.preview", "ddbbench.budget",
+           "ddbbench.table_settings", "ddbbench.iam"]
 
 
 @pytest.mark.parametrize("module", MODULES)

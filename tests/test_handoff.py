@@ -45,7 +45,7 @@ def test_the_replay_goes_where_the_command_line_said(isolated_cache: Path, tmp_p
             monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", stub.endpoint)
         target = stub.endpoint if how == "url" else "aws"
         proc = run_cli("run", "--scenarios-file", str(local_scenario(tmp_path)), "-s", "t",
-                       "--target", target, "--skip-load", "--duration", "4", timeout=180)
+                       "--target", target, "--skip-load", "--yes", "--duration", "4", timeout=180)
         assert proc.returncode == 0, proc.stderr[-3000:]
         seen = stub.stats()
     (run_dir,) = (tmp_path / "reports").iterdir()

@@ -187,7 +187,7 @@ def knee_scenarios(tmp_path: Path) -> Path:
 
 def knee_cli(stub: StubServer, scenarios: Path, tmp_path: Path, *rates: str) -> tuple[Any, dict[str, Any]]:
     proc = run_cli("knee", "--scenarios-file", str(scenarios), "-s", "k", "--target", stub.endpoint,
-                   "--skip-load", *rates, "--step-s", "3", "--settle-s", "1",
+                   "--skip-load", "--yes", *rates, "--step-s", "3", "--settle-s", "1",
                    "--reports-dir", str(tmp_path / "reports"), timeout=180)
     (knee_dir,) = (tmp_path / "reports").iterdir()
     return proc, json.loads((knee_dir / "knee.json").read_text()) | {"dir": str(knee_dir)}

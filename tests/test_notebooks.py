@@ -43,7 +43,7 @@ def small_runs(ddb_local: local.ServerInfo, tmp_path_factory: pytest.TempPathFac
     reports = root / "reports"
     for extra in ((), ("--skip-load",)):
         run_cli("run", "--scenarios-file", str(scenarios), "-s", "nb", "--target", ddb_local.endpoint,
-                "--reports-dir", str(reports), *extra, timeout=240, check=True)
+                "--reports-dir", str(reports), "--yes", *extra, timeout=240, check=True)
     return sorted(reports.iterdir())
 
 

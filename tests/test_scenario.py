@@ -40,8 +40,8 @@ from ddbbench.typed import Rule, build
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios.yaml"
 
-SCENARIO_KEYS = ("name, description, target, region, design, dataset, tables, mix, keys, load, measurement, "
-                 "slo, client, loader")
+SCENARIO_KEYS = ("name, description, target, region, design, dataset, tables, table_settings, mix, keys, "
+                 "load, measurement, slo, client, loader")
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
@@ -90,7 +90,7 @@ def test_shipped_smoke_values() -> None:
     assert sc.dataset == Dataset(seed=7, candidates=100, conversations=500, jobs=20,
                                  messages=Range(min=1, max=6))
     assert sc.load == Load(users=4, spawn_rate=4.0, duration_s=10.0, rate_per_user=10.0,
-                           warmup_requests=3000, warmup_s=5.0)
+                           warmup_requests=None, warmup_s=5.0)
     assert sc.load.model == "closed"
     assert sc.load.run_time_s == 10.0
     assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)  # all seven patterns
@@ -188,7 +188,7 @@ def test_empty_scenario_gets_all_defaults(body: Any) -> None:
     assert sc.dataset == Dataset(seed=42, candidates=1000, conversations=5000, jobs=200,
                                  messages=Range(2, 12))
     assert sc.load == Load(model="closed", users=8, spawn_rate=8.0, duration_s=None,
-                           rate_per_user=10.0, warmup_requests=3000, warmup_s=5.0)
+                           rate_per_user=10.0, warmup_requests=None, warmup_s=5.0)
     assert sc.load.run_time_s == 60.0
     assert sc.client == Client("standard", 3, 2.0, 5.0)
     assert sc.loader == Loader(4)
@@ -826,7 +826,8 @@ def test_the_scenario_model_imports_no_upper_layer() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('ddbbench.', 'datagen', 'analysis'))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=ROOT)
-    loaded = "['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.typed']"
+    loaded = ("['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.table_settings', "
+              "'ddbbench.typed']")
     assert proc.stdout.strip() == loaded
 
 

@@ -38,7 +38,7 @@ def write_scenarios(tmp_path: Path, **load: Any) -> Path:
 
 def run_against(stub: StubServer, scenarios: Path, *extra: str, code: int = 0) -> dict[str, Any]:
     proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "t", "--target", stub.endpoint,
-                   "--skip-load", *extra, timeout=180)
+                   "--skip-load", "--yes", *extra, timeout=180)
     assert proc.returncode == code, proc.stderr[-3000:]
     return latest_summary() | {"stderr": proc.stderr}
 
@@ -99,7 +99,7 @@ def test_a_stall_shows_in_open_model_percentiles_and_hides_in_closed(isolated_ca
 
 def stalled_run(stub: StubServer, scenarios: Path) -> dict[str, Any]:
     proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file",
-                             str(scenarios), "-s", "t", "--target", stub.endpoint, "--skip-load"],
+                             str(scenarios), "-s", "t", "--target", stub.endpoint, "--skip-load", "--yes"],
                             cwd=ROOT, env=dict(os.environ), text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     assert proc.stderr is not None

@@ -7,6 +7,8 @@ example).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ddbbench import scenario as scenario_model
 from ddbbench.designs.base import Call, Design, Item, TableItem, message_av, run_chain
 from ddbbench.designs.gsi_status_updated import GsiStatusUpdatedDesign
@@ -16,6 +18,7 @@ from ddbbench.designs.single_table import SingleTableDesign
 from ddbbench.designs.sparse_active_index import SparseActiveIndexDesign
 from ddbbench.errors import ConfigError
 from ddbbench.scenario import DESIGN_NAMES, Scenario, Tables
+from ddbbench.table_settings import apply_settings
 
 DESIGNS: dict[str, type[Design]] = {d.name: d for d in (
     SeedDesign, GsiStatusUpdatedDesign, SingleTableDesign, MessagesAsItemsDesign,
@@ -50,6 +53,13 @@ def check_scenario_design(sc: Scenario, path: str | None = None) -> None:
                           "only); remove it from query_statuses or choose another design")
 
 
+def table_specs_for(sc: Scenario, on_local: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """CreateTable arguments of the scenario's design with its ``table_settings`` (by role),
+    and notes on settings not applied (a role sharing a table; what DynamoDB Local ignores)."""
+    design = make_design(sc.design, sc.tables)
+    return apply_settings(design.table_specs(), design.roles(), sc.table_settings, on_local)
+
+
 def with_design(sc: Scenario, design: str, where: str = "--design") -> Scenario:
     """The scenario on another key design, checked as if it had been written in the file."""
     changed = scenario_model.with_design(sc, design, where)
@@ -58,4 +68,4 @@ def with_design(sc: Scenario, design: str, where: str = "--design") -> Scenario:
 
 
 __all__ = ["DESIGNS", "Call", "Design", "Item", "SeedDesign", "TableItem", "check_scenario_design",
-           "design_class", "make_design", "message_av", "run_chain", "with_design"]
+           "design_class", "make_design", "message_av", "run_chain", "table_specs_for", "with_design"]

@@ -189,6 +189,12 @@ class Design(ABC):
     def table_names(self) -> list[str]:
         return [spec["TableName"] for spec in self.table_specs()]
 
+    def roles(self) -> dict[str, str]:
+        """Which table plays each logical role of ``table_settings`` (several roles may share
+        one table: single-table). The status index is every GSI of the conversations table."""
+        return {"conversations": self.tables.conversations, "candidates": self.candidate_table(),
+                "events": self.event_table()}
+
     @cached_property
     def _hash_keys(self) -> dict[str, str]:
         return {spec["TableName"]: spec["KeySchema"][0]["AttributeName"] for spec in self.table_specs()}

@@ -31,9 +31,11 @@ from datagen.chunks import DEFAULT_CHUNK_SIZE, Batch, Chunk, batches, chunk_item
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Generator, largest_conversation
 from datagen.ratelimit import WriteCap
+from datagen.spotcheck import spot_check
 from ddbbench.client import Endpoint
 from ddbbench.designs import Design, make_design
 from ddbbench.errors import BenchError, ConfigError, Interrupted
+from ddbbench.ownership import Ownership
 from ddbbench.scenario import Dataset, Scenario
 from ddbbench.tables import count_items, ensure_tables
 
@@ -69,6 +71,7 @@ class LoadStats:
     resumed: bool = False
     replaced_checkpoint: bool = False  # a fresh load started over an unfinished one
     rate_cap: dict[str, Any] = field(default_factory=dict)
+    spot_reads: dict[str, Any] = field(default_factory=dict)  # off DynamoDB Local: what was read back
 
     @property
     def items_per_s(self) -> float:
@@ -86,7 +89,9 @@ class LoadStats:
                 "written_per_table": dict(self.written), "retried_per_table": dict(self.retried),
                 "failed_per_table": dict(self.failed), "chunks": self.chunks,
                 "items_skipped": self.items_skipped, "resumed": self.resumed,
-                "rate_cap": self.rate_cap}
+                "rate_cap": self.rate_cap,
+                "verification": ({"method": "acknowledged counts and spot reads", **self.spot_reads}
+                                 if self.spot_reads else {"method": "counted"})}
 
 
 # --- writing one batch ---------------------------------------------------------------------
@@ -163,13 +168,16 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
                  recreate: bool = False, verify: bool = True, progress: Progress | None = None, *,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, cap: WriteCap | None = None,
                  checkpoint: CheckpointFile | None = None, resume: bool = False,
-                 count: Counting = count_items) -> LoadStats:
+                 count: Counting | None = count_items, owner: Ownership | None = None) -> LoadStats:
     """Create the design's tables if needed, write the dataset, verify the counts.
 
     With ``checkpoint``, the chunks written are recorded as the load goes and kept if it stops;
     ``resume`` then writes only the chunks not recorded (the tables are kept, never recreated).
     ``count(client, table)`` counts a table for the verification (``described_item_count``
-    on DynamoDB Local).
+    on DynamoDB Local); with ``count=None`` nothing is counted: the loader's acknowledged
+    counts and ``SPOT_READS`` GetItems of sampled items verify the load (off DynamoDB Local,
+    where a COUNT scan would read and bill every item). With ``owner``, tables it does not
+    own are refused and kept ones checked against the design before anything is written.
     """
     if resume and (checkpoint is None or recreate):
         raise ConfigError("--resume: continues a load into the tables as they are; it cannot be "
@@ -180,7 +188,8 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     chunks = plan_chunks(dataset, chunk_size)
     wanted = identity(dataset, design.name, design.table_names(), chunk_size)
     state = resume_state(checkpoint, wanted) if resume and checkpoint else None
-    created = ensure_tables(client, design.table_specs(), recreate=recreate and not resume)
+    created = ensure_tables(client, design.table_specs(), recreate=recreate and not resume,
+                            owner=owner, design=design.name)
     if state is not None and created:
         raise BenchError(f"--resume: table(s) {', '.join(created)} did not exist (now created empty): "
                          "the items the checkpoint records are gone; load without --resume")
@@ -200,7 +209,10 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     stats.items_total = sum(stats.tables.values())
     if checkpoint is not None:
         checkpoint.remove()  # everything is written: nothing is left to resume
-    if verify:
+    if verify and count is None:
+        stats.verified = dict(stats.tables)  # acknowledged by the server, item by item
+        stats.spot_reads = spot_check(client, design, dataset)
+    elif verify:
         _verify(client, stats, state.fresh_tables, count)
     return stats
 
@@ -419,15 +431,18 @@ def checkpoint_for(endpoint: Endpoint, tables: list[str]) -> CheckpointFile | No
 
 
 def load_scenario(client: Any, endpoint: Endpoint, scenario: Scenario, recreate: bool = False,
-                  resume: bool = False, progress: Progress | None = None) -> LoadStats:
-    """``load_dataset`` with the scenario's design, dataset and loader settings."""
+                  resume: bool = False, progress: Progress | None = None,
+                  owner: Ownership | None = None) -> LoadStats:
+    """``load_dataset`` with the scenario's design, dataset and loader settings, writing only
+    to tables ``owner`` (default: the target's) owns."""
     design = make_design(scenario.design, scenario.tables)
     opts = scenario.loader
     cap = WriteCap(opts.max_items_per_s, opts.max_wcu_per_s)
     return load_dataset(client, design, scenario.dataset, workers=opts.workers, recreate=recreate,
                         progress=progress, chunk_size=opts.chunk_size, cap=cap if cap.active else None,
                         checkpoint=checkpoint_for(endpoint, design.table_names()), resume=resume,
-                        count=described_item_count if endpoint.kind == "local" else count_items)
+                        count=described_item_count if endpoint.kind == "local" else None,
+                        owner=owner or Ownership.for_target(endpoint, scenario))
 
 
 def summary_line(stats: LoadStats) -> str:
@@ -442,5 +457,9 @@ def summary_line(stats: LoadStats) -> str:
     for name, cap in stats.rate_cap.items():
         parts.append(f"capped at {cap['cap']:g} {name.replace('_per_s', '')}/s "
                      f"(threads waited {cap['waited_s']:.1f}s in all)")
-    parts.append(f"verified: {stats.verified}")
+    if stats.spot_reads:
+        parts.append(f"verified: {stats.verified} acknowledged, {stats.spot_reads['found']} of "
+                     f"{stats.spot_reads['read']} sampled items read back")
+    else:
+        parts.append(f"verified: {stats.verified}")
     return "; ".join(parts)

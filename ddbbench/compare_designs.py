@@ -25,6 +25,7 @@ from ddbbench.designs import DESIGNS, Design, make_design, with_design
 from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
+from ddbbench.resolved import owned_names
 from ddbbench.run import RunRequest, run_scenario
 from ddbbench.rundir import create_run_dir
 from ddbbench.scenario import Scenario
@@ -151,7 +152,8 @@ class DesignsRequest:
 
 def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run the scenario on each design; return the comparison directory and its summary."""
-    scenarios = {d: with_design(req.scenario, d) for d in req.designs}  # all refused up front
+    # All refused up front; each design's tables get their own automatic prefix off Local.
+    scenarios = {d: owned_names(with_design(req.scenario, d)) for d in req.designs}
     load_prices(req.prices_file)  # a bad price table fails now, not after the runs
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "

@@ -42,7 +42,8 @@ from analysis.rundata import load_run, requests_frame
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, open_target
 from ddbbench.errors import ConfigError, Interrupted
-from ddbbench.run import Echo, load_data, replay, warm_up
+from ddbbench.ownership import Ownership
+from ddbbench.run import Echo, prepare_tables, replay, warm_up
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
 
@@ -116,11 +117,14 @@ def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
 
 
 def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo) -> dict[str, Any]:
-    """Load, calibrate and warm up once for all steps; what each step's manifest records."""
+    """Load (into owned tables only; or check the tables), calibrate and warm up once for all
+    steps; what each step's manifest records."""
     sc = req.scenario
     shared: dict[str, Any] = {}
-    if not req.skip_load:
-        shared["load"] = load_data(endpoint, sc, req.recreate_tables, echo).to_dict()
+    stats = prepare_tables(endpoint, sc, Ownership.for_target(endpoint, sc), req.skip_load,
+                           req.recreate_tables, echo)
+    if stats is not None:
+        shared["load"] = stats
     shared["calibration"] = calibrate(sc, sc.load.calibration_requests)
     shared["warmup"] = {**warm_up(endpoint, sc, echo), "shared": "sent once before the first step"}
     return shared

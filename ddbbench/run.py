@@ -24,13 +24,17 @@ from analysis.report import build_report
 from datagen.loader import LoadStats, load_scenario, summary_line
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
+from ddbbench.designs import make_design
 from ddbbench.errors import BenchError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
+from ddbbench.ownership import Ownership
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
 from ddbbench.progress import ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
+from ddbbench.tables import check_tables
+from ddbbench.teardown import teardown_created
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
@@ -48,18 +52,21 @@ class RunRequest:
     skip_load: bool = False
     recreate_tables: bool | None = None  # None: recreate on DynamoDB Local only
     run_name: str | None = None  # the run directory's name (default: a new run id)
+    teardown: bool = False  # delete the tables this run created at its end (also after an error)
     # Extra measurements against the live target after the replay; recorded in the manifest.
     after_replay: Callable[[Endpoint, Scenario], dict[str, Any]] | None = None
 
 
 def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = None,
-              echo: Echo | None = None, resume: bool = False) -> LoadStats:
+              echo: Echo | None = None, resume: bool = False, owner: Ownership | None = None) -> LoadStats:
     """Generate and bulk-load the scenario's dataset (fresh tables on DynamoDB Local unless
-    resuming an interrupted load)."""
+    resuming an interrupted load) into tables ``owner`` (default: the target's) owns;
+    ``--recreate-tables`` only ever applies to owned tables."""
     recreate = endpoint.kind == "local" and not resume if recreate is None else recreate
     client = make_client(endpoint, scenario.client, pool_size=scenario.loader.workers)
     progress = ProgressPrinter("load", unit="entities") if echo else None
-    stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress)
+    stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress,
+                          owner=owner)
     if echo:
         echo(summary_line(stats))
     return stats
@@ -95,25 +102,47 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
-        # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
-        manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
-        manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
-        write_manifest(run_dir, manifest)
-        echo(f"run directory: {run_dir}")
-        if not req.skip_load:
-            stats = load_data(endpoint, sc, req.recreate_tables, echo)
-            update_manifest(run_dir, load=stats.to_dict())
-        update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
-        update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
-        status = replay(sc, run_dir, echo)
-        if req.after_replay is not None and status == "complete":
-            update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
+        owner = Ownership.for_target(endpoint, sc)
+        try:
+            run_dir, status = _run_on(endpoint, owner, req, echo)
+        finally:
+            if req.teardown:
+                teardown_created(owner, echo)
     summary = build_report(run_dir)
     update_manifest(run_dir, status=status, finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
     if status != "complete":
         raise Interrupted(f"interrupted; partial results kept in {run_dir}")
     return run_dir, summary
+
+
+def prepare_tables(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
+                   recreate: bool | None, echo: Echo) -> dict[str, Any] | None:
+    """Load (into owned tables only), or check the tables a replay without a load will use;
+    the load's statistics, or None."""
+    if skip_load:
+        design = make_design(sc.design, sc.tables)
+        check_tables(owner.client, design.table_specs(), owner, design.name)
+        return None
+    return load_data(endpoint, sc, recreate, echo, owner=owner).to_dict()
+
+
+def _run_on(endpoint: Endpoint, owner: Ownership, req: RunRequest, echo: Echo) -> tuple[Path, str]:
+    sc = req.scenario
+    run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
+    # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
+    manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
+    manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
+    write_manifest(run_dir, manifest)
+    echo(f"run directory: {run_dir}")
+    stats = prepare_tables(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
+    if stats is not None:
+        update_manifest(run_dir, load=stats)
+    update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
+    update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo))
+    status = replay(sc, run_dir, echo)
+    if req.after_replay is not None and status == "complete":
+        update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
+    return run_dir, status
 
 
 def check_objectives(summary: dict[str, Any]) -> None:

@@ -21,11 +21,11 @@ from analysis.prices import load_prices
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Conversation, Message, candidate_messages, entities, iso
 from ddbbench.client import Endpoint, make_client
-from ddbbench.designs import DESIGNS, Design, make_design, with_design
+from ddbbench.designs import DESIGNS, Design, make_design
 from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
-from ddbbench.resolved import owned_names
+from ddbbench.resolved import redesigned
 from ddbbench.run import RunRequest, run_scenario
 from ddbbench.rundir import create_run_dir
 from ddbbench.scenario import Scenario
@@ -153,7 +153,7 @@ class DesignsRequest:
 def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run the scenario on each design; return the comparison directory and its summary."""
     # All refused up front; each design's tables get their own automatic prefix off Local.
-    scenarios = {d: owned_names(with_design(req.scenario, d)) for d in req.designs}
+    scenarios = {d: redesigned(req.scenario, d) for d in req.designs}
     load_prices(req.prices_file)  # a bad price table fails now, not after the runs
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "

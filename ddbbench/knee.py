@@ -43,7 +43,7 @@ from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, open_target
 from ddbbench.errors import ConfigError, Interrupted
 from ddbbench.ownership import Ownership
-from ddbbench.run import Echo, prepare_tables, replay, warm_up
+from ddbbench.run import Echo, preflight, prepare_tables, replay, warm_up
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
 
@@ -116,13 +116,12 @@ def write_step_scenario(step_dir: Path, sc: Scenario) -> Path:
     return path
 
 
-def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo) -> dict[str, Any]:
+def prepare(endpoint: Endpoint, owner: Ownership, req: KneeRequest, echo: Echo) -> dict[str, Any]:
     """Load (into owned tables only; or check the tables), calibrate and warm up once for all
     steps; what each step's manifest records."""
     sc = req.scenario
     shared: dict[str, Any] = {}
-    stats = prepare_tables(endpoint, sc, Ownership.for_target(endpoint, sc), req.skip_load,
-                           req.recreate_tables, echo)
+    stats = prepare_tables(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
     if stats is not None:
         shared["load"] = stats
     shared["calibration"] = calibrate(sc, sc.load.calibration_requests)
@@ -185,11 +184,13 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
+        owner = Ownership.for_target(endpoint, sc)
+        preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables)
         knee_dir = create_run_dir(req.reports_root, f"{sc.name}-knee")
         knee = knee_doc(req, rates, endpoint)
         write_knee(knee_dir, knee)
         echo(f"knee directory: {knee_dir}")
-        shared = prepare(endpoint, req, echo)
+        shared = prepare(endpoint, owner, req, echo)
         knee["shared"] = shared
         status = "complete"
         for index, rate in enumerate(rates, 1):

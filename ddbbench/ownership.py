@@ -96,21 +96,23 @@ class Ownership:
     client: Any
     dataset: str
     enforce: bool = True
+    target: str = ""  # as --target takes it, for the commands a message suggests
     created: list[str] = field(default_factory=list)
 
     @classmethod
     def for_target(cls, endpoint: Endpoint, sc: Scenario) -> Ownership:
-        return cls(make_client(endpoint, sc.client), dataset_identity(sc), enforce=endpoint.kind != "local")
+        return cls(make_client(endpoint, sc.client), dataset_identity(sc), enforce=endpoint.kind != "local",
+                   target=endpoint.url if endpoint.kind == "endpoint" and endpoint.url else endpoint.kind)
 
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": OWNER_TAG, "Value": OWNER}, {"Key": DATASET_TAG, "Value": self.dataset}]
 
-    def refuse_foreign(self, existing: list[str], hint: str = "") -> None:
+    def refuse_foreign(self, existing: list[str]) -> None:
         """One error naming every existing table in ``existing`` the harness does not own."""
         foreign = [name for name in existing if self.enforce and not self.owns(name)]
         if foreign:
             names = ", ".join(foreign)
-            adopt = "; ".join(f"`ddbbench tables adopt {n}{hint} --yes`" for n in foreign)
+            adopt = f"`ddbbench tables adopt {' '.join(foreign)} --target {self.target} --yes`"
             raise NotOwned(f"table(s) {names} exist and are not owned by ddbbench (no ownership record "
                            "or tag): nothing was written; use the default table prefix or another "
                            f"--table-prefix, or mark them as ddbbench's with {adopt}")

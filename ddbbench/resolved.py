@@ -81,6 +81,13 @@ def owned_names(sc: Scenario, prefix: str | None = None) -> Scenario:
     return sc
 
 
+def redesigned(sc: Scenario, design: str, where: str = "--design") -> Scenario:
+    """The resolved scenario on another key design: an automatic prefix follows the design
+    (each design gets tables of its own); a prefix the user chose, or none, stays."""
+    changed = with_design(sc, design, where)
+    return owned_names(changed) if AUTO_PREFIX.match(sc.tables.prefix) else changed
+
+
 def apply_overrides(sc: Scenario, o: Overrides, flag: str = "--") -> Scenario:
     """The scenario with ``o`` applied, each value checked as the file's would be; ``flag``
     prefixes option names in messages (``--`` for ddbbench, ``--ddb-`` for Locust).

@@ -115,19 +115,28 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     return run_dir, summary
 
 
+def preflight(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
+              recreate: bool | None) -> None:
+    """Refuse, before any run directory or table is made, tables the harness does not own
+    or whose schema is not the design's (``ddbbench.tables.check_tables``)."""
+    design = make_design(sc.design, sc.tables)
+    recreate = endpoint.kind == "local" if recreate is None else recreate
+    check_tables(owner.client, design.table_specs(), owner, design.name, load=not skip_load,
+                 recreate=recreate)
+
+
 def prepare_tables(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
                    recreate: bool | None, echo: Echo) -> dict[str, Any] | None:
-    """Load (into owned tables only), or check the tables a replay without a load will use;
-    the load's statistics, or None."""
+    """Load into owned tables only (the load checks them again as it creates them); the
+    load's statistics, or None with ``skip_load``."""
     if skip_load:
-        design = make_design(sc.design, sc.tables)
-        check_tables(owner.client, design.table_specs(), owner, design.name)
         return None
     return load_data(endpoint, sc, recreate, echo, owner=owner).to_dict()
 
 
 def _run_on(endpoint: Endpoint, owner: Ownership, req: RunRequest, echo: Echo) -> tuple[Path, str]:
     sc = req.scenario
+    preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables)
     run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
     # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
     manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")

@@ -50,11 +50,16 @@ def ensure_tables(client: Any, specs: list[dict[str, Any]], recreate: bool = Fal
     return created
 
 
-def check_tables(client: Any, specs: list[dict[str, Any]], owner: Ownership, design: str) -> None:
-    """Before a replay without a load: the tables exist, are owned and match the design."""
+def check_tables(client: Any, specs: list[dict[str, Any]], owner: Ownership, design: str,
+                 load: bool = False, recreate: bool = False) -> None:
+    """Before a run writes anything: existing tables are owned, and match the design (all of
+    them must exist for a replay without a load; kept ones for a load)."""
     present = existing_tables(client)
     owner.refuse_foreign([s["TableName"] for s in specs if s["TableName"] in present])
-    check_schemas(client, specs, design)
+    if not load:
+        check_schemas(client, specs, design)
+    elif not recreate:
+        check_schemas(client, [s for s in specs if s["TableName"] in present], design)
 
 
 def _create(client: Any, spec: dict[str, Any], owner: Ownership | None) -> None:

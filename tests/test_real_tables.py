@@ -75,7 +75,7 @@ def write_scenarios(tmp_path: Path, tables: dict[str, str] | None = None, seed: 
         "dataset": {"seed": seed, "candidates": 20, "conversations": 60, "jobs": 5,
                     "messages": {"min": 1, "max": 3}},
         "client": {"max_attempts": 2},
-        "load": {"users": 2, "spawn_rate": 2, "duration_s": 3, "rate_per_user": 20,
+        "load": {"users": 2, "spawn_rate": 2, "duration_s": 5, "rate_per_user": 20,
                  "warmup_requests": 0, "warmup_s": 0, "calibration_requests": 20}}
     if tables:
         body["tables"] = tables
@@ -129,17 +129,17 @@ def test_run_knee_and_compare_designs_leave_a_foreign_table_alone(
     arn = make_foreign(client)
     scenarios = write_scenarios(tmp_path)
     no_prefix = ("--table-prefix", "")
-    cli(scenarios, moto_url, "run", "--duration", "3", *no_prefix, code=2)
-    cli(scenarios, moto_url, "run", "--duration", "3", "--skip-load", *no_prefix, code=2)
-    knee = ("knee", "--start", "4", "--step", "4", "--max", "4", "--step-s", "2", "--settle-s", "0")
+    cli(scenarios, moto_url, "run", "--duration", "5", *no_prefix, code=2)
+    cli(scenarios, moto_url, "run", "--duration", "5", "--skip-load", *no_prefix, code=2)
+    knee = ("knee", "--start", "4", "--step", "4", "--max", "4", "--step-s", "4", "--settle-s", "0")
     cli(scenarios, moto_url, *knee, *no_prefix, code=2)
-    designs = ("compare-designs", "--designs", "seed", "--duration", "3", "--recreate-tables")
+    designs = ("compare-designs", "--designs", "seed", "--duration", "5", "--recreate-tables")
     cli(scenarios, moto_url, *designs, *no_prefix, code=2)
     assert tables_of(client) == {PRODUCTION}  # nothing created by the refused commands
     reports = Path(os.environ["DDBBENCH_REPORTS"])
     assert not list(reports.rglob("locust.log"))  # nothing replayed either
 
-    out = cli(scenarios, moto_url, "run", "--duration", "3")
+    out = cli(scenarios, moto_url, "run", "--duration", "5")
     run_dir = Path(out.split("run directory: ")[1].split()[0])
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["scenario"]["tables"]["conversations"].startswith("ddbbench-")
@@ -161,7 +161,7 @@ def test_a_schema_mismatch_is_refused_with_nothing_written(
     mine = ("--table-prefix", "mine-")
     cli(scenarios, moto_url, "load", *mine, code=2)  # not owned yet: refused first
     cli(scenarios, moto_url, "tables", "adopt", wrong, "--yes")
-    for command in (("load",), ("run", "--skip-load", "--duration", "3")):
+    for command in (("load",), ("run", "--skip-load", "--duration", "5")):
         out = cli(scenarios, moto_url, *command, *mine, code=2)
         assert "do not match key design seed" in out
         assert f"{wrong}: attribute conversationId is N, the design needs S" in out
@@ -174,7 +174,7 @@ def test_teardown_deletes_only_owned_tables(moto_url: str, tmp_path: Path, isola
     client = client_for(moto_url)
     arn = make_foreign(client)
     scenarios = write_scenarios(tmp_path)
-    cli(scenarios, moto_url, "run", "--duration", "3", "--teardown")
+    cli(scenarios, moto_url, "run", "--duration", "5", "--teardown")
     assert prefixed(client) == set()  # what the run created is gone again
     cli(scenarios, moto_url, "load")
     listed = json.loads(run_cli("tables", "list", "--target", moto_url, check=True).stdout)
@@ -224,7 +224,7 @@ def test_dynamodb_local_keeps_no_tags_and_the_registry_records_ownership(
     cli(scenarios, url, "load", "--table-prefix", "", code=2)  # foreign: no record
     out = cli(scenarios, url, "load")
     assert "20 of 20 sampled items read back" in out
-    cli(scenarios, url, "run", "--skip-load", "--duration", "3")  # the registry: owned
+    cli(scenarios, url, "run", "--skip-load", "--duration", "5")  # the registry: owned
     cli(scenarios, url, "tables", "delete", "--yes")
     assert names["conversations"] in tables_of(client)
     assert not {t for t in tables_of(client) if t.startswith("ddbbench-") and own in t}

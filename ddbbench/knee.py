@@ -185,7 +185,7 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
         owner = Ownership.for_target(endpoint, sc)
-        preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables)
+        preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
         knee_dir = create_run_dir(req.reports_root, f"{sc.name}-knee")
         knee = knee_doc(req, rates, endpoint)
         write_knee(knee_dir, knee)

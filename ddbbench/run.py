@@ -116,13 +116,16 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
 
 
 def preflight(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
-              recreate: bool | None) -> None:
+              recreate: bool | None, echo: Echo) -> None:
     """Refuse, before any run directory or table is made, tables the harness does not own
     or whose schema is not the design's (``ddbbench.tables.check_tables``)."""
     design = make_design(sc.design, sc.tables)
     recreate = endpoint.kind == "local" if recreate is None else recreate
-    check_tables(owner.client, design.table_specs(), owner, design.name, load=not skip_load,
-                 recreate=recreate)
+    missing = check_tables(owner.client, design.table_specs(), owner, design.name,
+                           recreate=recreate and not skip_load)
+    if skip_load and missing:
+        echo(f"warning: table(s) {', '.join(missing)} do not exist at the target: their requests will "
+             "fail (ResourceNotFoundException); load them first with `ddbbench load`")
 
 
 def prepare_tables(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
@@ -136,7 +139,7 @@ def prepare_tables(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load
 
 def _run_on(endpoint: Endpoint, owner: Ownership, req: RunRequest, echo: Echo) -> tuple[Path, str]:
     sc = req.scenario
-    preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables)
+    preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
     run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
     # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
     manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")

@@ -79,7 +79,7 @@ def _index_differences(table: str, have: list[dict[str, Any]], want: list[dict[s
 
 
 def check_schemas(client: Any, specs: list[dict[str, Any]], design: str) -> None:
-    """Raise one ``SchemaMismatch`` listing every difference (a missing table included)."""
+    """Raise one ``SchemaMismatch`` listing every difference (a table that does not exist too)."""
     out = []
     for spec in specs:
         try:

@@ -51,15 +51,18 @@ def ensure_tables(client: Any, specs: list[dict[str, Any]], recreate: bool = Fal
 
 
 def check_tables(client: Any, specs: list[dict[str, Any]], owner: Ownership, design: str,
-                 load: bool = False, recreate: bool = False) -> None:
-    """Before a run writes anything: existing tables are owned, and match the design (all of
-    them must exist for a replay without a load; kept ones for a load)."""
+                 recreate: bool = False) -> list[str]:
+    """Before a run writes anything: the existing tables are owned and (unless they are to be
+    recreated) match the design. Returns the tables that do not exist.
+
+    A missing table is the caller's to judge: a load creates it; a replay warns, since
+    ``ddbbench.stub`` (the measurement-truth server) answers every request but has no tables."""
     present = existing_tables(client)
-    owner.refuse_foreign([s["TableName"] for s in specs if s["TableName"] in present])
-    if not load:
-        check_schemas(client, specs, design)
-    elif not recreate:
-        check_schemas(client, [s for s in specs if s["TableName"] in present], design)
+    kept = [s for s in specs if s["TableName"] in present]
+    owner.refuse_foreign([s["TableName"] for s in kept])
+    if not recreate:
+        check_schemas(client, kept, design)
+    return [s["TableName"] for s in specs if s["TableName"] not in present]
 
 
 def _create(client: Any, spec: dict[str, Any], owner: Ownership | None) -> None:

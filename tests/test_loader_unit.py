@@ -266,7 +266,8 @@ def test_load_stats() -> None:
                                "mean_item_bytes": {"A": 100.0, "B": 25.0},
                                "largest_possible_item_bytes": 900, "written_per_table": {},
                                "retried_per_table": {}, "failed_per_table": {}, "chunks": {},
-                               "items_skipped": 0, "resumed": False, "rate_cap": {}}
+                               "items_skipped": 0, "resumed": False, "rate_cap": {},
+                               "verification": {"method": "counted"}}
     assert LoadStats(items_written=5).items_per_s == 0.0
 
 

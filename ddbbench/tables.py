@@ -91,8 +91,9 @@ def delete_tables(client: Any, names: list[str]) -> list[str]:
                 raise
             continue
         gone.append(name)
-    for name in gone:
-        client.get_waiter("table_not_exists").wait(TableName=name)
+    for name in gone:  # the waiter's default polls every 20 s; a deletion takes seconds
+        client.get_waiter("table_not_exists").wait(TableName=name,
+                                                   WaiterConfig={"Delay": 2, "MaxAttempts": 300})
     return gone
 
 

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -28,7 +32,7 @@ from ddbbench import local
 from ddbbench.designs import SeedDesign
 from ddbbench.ownership import REGISTRY
 from ddbbench.scenario import Tables
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -170,12 +174,31 @@ def test_a_schema_mismatch_is_refused_with_nothing_written(
     assert client.describe_table(TableName=wrong)["Table"]["ItemCount"] == 0
 
 
+def interrupted_run_with_teardown(scenarios: Path, url: str) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file", str(scenarios),
+                             "-s", "t", "--target", url, "--duration", "60", "--teardown"],
+                            cwd=ROOT, env=dict(os.environ), text=True, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("replaying for"):
+            break
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "teardown: deleted ddbbench-" in err
+
+
 def test_teardown_deletes_only_owned_tables(moto_url: str, tmp_path: Path, isolated_cache: Path) -> None:
     client = client_for(moto_url)
     arn = make_foreign(client)
     scenarios = write_scenarios(tmp_path)
     cli(scenarios, moto_url, "run", "--duration", "5", "--teardown")
     assert prefixed(client) == set()  # what the run created is gone again
+    interrupted_run_with_teardown(scenarios, moto_url)
+    assert prefixed(client) == set()  # also after Ctrl-C
     cli(scenarios, moto_url, "load")
     listed = json.loads(run_cli("tables", "list", "--target", moto_url, check=True).stdout)
     assert {r["tableName"] for r in listed} == prefixed(client) and all(r["owned"] for r in listed)

@@ -181,10 +181,19 @@ def interrupted_run_with_teardown(scenarios: Path, url: str) -> None:
                             stdout=subprocess.PIPE, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stderr is not None
+    run_dir = None
     for line in proc.stderr:
+        if line.startswith("run directory: "):
+            run_dir = Path(line.split(": ", 1)[1].strip())
         if line.startswith("replaying for"):
             break
-    time.sleep(2)
+    assert run_dir is not None
+    deadline = time.monotonic() + 60
+    log = run_dir / "locust.log"
+    spawned = "All users spawned"
+    while time.monotonic() < deadline and spawned not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.2)
+    time.sleep(2)  # something measured: an interrupted run keeps partial results
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -157,7 +157,8 @@ def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, An
     load_prices(req.prices_file)  # a bad price table fails now, not after the runs
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "
-                          "each design's tables (they share names); pass --recreate-tables to allow it")
+                          "each design's tables (owned ones only), so every design starts from fresh "
+                          "tables; pass --recreate-tables to allow it")
     root = create_run_dir(req.reports_root, f"{req.scenario.name}-designs")
     echo(f"comparison directory: {root}")
     meta = {"scenario": req.scenario.name, "designs": list(req.designs),

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbbench.arrivals",
-           "ddbbench.scenario"]
+           "ddbbench.scenario", "ddbbench.ownership", "ddbbench.schemacheck"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -123,7 +123,8 @@ def capacity(summaries: Sequence[Summary]) -> pd.DataFrame:
     rows = [{"run": s["run_id"], "design": s["design"], "pattern": name, "count": row["count"],
              **{c: row[c] for c in CAPACITY_COLUMNS}}
             for s in summaries for name, row in s["patterns"].items()]
-    return pd.DataFrame(rows)
+    # columns: a run that measured no request still has a (empty) frame to chart
+    return pd.DataFrame(rows, columns=["run", "design", "pattern", "count", *CAPACITY_COLUMNS])
 
 
 def capacity_by_name(summaries: Sequence[Summary]) -> pd.DataFrame:

@@ -32,9 +32,11 @@ from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Generator, largest_conversation
 from datagen.ratelimit import WriteCap
 from ddbbench.budget import UnitBudget, units_of
+from datagen.spotcheck import spot_check
 from ddbbench.client import Endpoint
 from ddbbench.designs import Design, make_design, table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted
+from ddbbench.ownership import Ownership
 from ddbbench.scenario import Dataset, Scenario
 from ddbbench.tables import count_items, ensure_tables
 
@@ -73,6 +75,7 @@ class LoadStats:
     budget: UnitBudget | None = None  # --max-request-units: what this load consumed of it
     stopped_by_cap: bool = False  # the budget ran out: the load ended early, unverified
     table_notes: list[str] = field(default_factory=list)  # table settings not applied
+    spot_reads: dict[str, Any] = field(default_factory=dict)  # off DynamoDB Local: what was read back
 
     @property
     def items_per_s(self) -> float:
@@ -92,7 +95,9 @@ class LoadStats:
                 "items_skipped": self.items_skipped, "resumed": self.resumed,
                 "rate_cap": self.rate_cap, "stopped_by_cap": self.stopped_by_cap,
                 "request_units": self.budget.to_dict() if self.budget else None,
-                "table_notes": self.table_notes}
+                "table_notes": self.table_notes,
+                "verification": ({"method": "acknowledged counts and spot reads", **self.spot_reads}
+                                 if self.spot_reads else {"method": "counted"})}
 
 
 # --- writing one batch ---------------------------------------------------------------------
@@ -176,16 +181,21 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
                  recreate: bool = False, verify: bool = True, progress: Progress | None = None, *,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, cap: WriteCap | None = None,
                  checkpoint: CheckpointFile | None = None, resume: bool = False,
-                 count: Counting = count_items, budget: UnitBudget | None = None,
-                 table_specs: list[dict[str, Any]] | None = None) -> LoadStats:
+                 count: Counting | None = count_items, budget: UnitBudget | None = None,
+                 table_specs: list[dict[str, Any]] | None = None,
+                 owner: Ownership | None = None) -> LoadStats:
     """Create the design's tables if needed, write the dataset, verify the counts.
 
     With ``checkpoint``, the chunks written are recorded as the load goes and kept if it stops;
     ``resume`` then writes only the chunks not recorded (the tables are kept, never recreated).
     ``count(client, table)`` counts a table for the verification (``described_item_count``
-    on DynamoDB Local). ``budget`` (``--max-request-units``) ends the load early, cleanly, when
-    spent: the stats say ``stopped_by_cap``, the checkpoint is kept, nothing is verified.
-    ``table_specs``: the CreateTable arguments (default: the design's, on demand).
+    on DynamoDB Local); with ``count=None`` nothing is counted: the loader's acknowledged
+    counts and ``SPOT_READS`` GetItems of sampled items verify the load (off DynamoDB Local,
+    where a COUNT scan would read and bill every item). With ``owner``, tables it does not
+    own are refused and kept ones checked against the design before anything is written.
+    ``budget`` (``--max-request-units``) ends the load early, cleanly, when spent: the stats
+    say ``stopped_by_cap``, the checkpoint is kept, nothing is verified. ``table_specs``: the
+    CreateTable arguments (default: the design's, on demand).
     """
     if resume and (checkpoint is None or recreate):
         raise ConfigError("--resume: continues a load into the tables as they are; it cannot be "
@@ -197,7 +207,8 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     wanted = identity(dataset, design.name, design.table_names(), chunk_size)
     state = resume_state(checkpoint, wanted) if resume and checkpoint else None
     specs = design.table_specs() if table_specs is None else table_specs
-    created = ensure_tables(client, specs, recreate=recreate and not resume)
+    created = ensure_tables(client, specs, recreate=recreate and not resume,
+                            owner=owner, design=design.name)
     if state is not None and created:
         raise BenchError(f"--resume: table(s) {', '.join(created)} did not exist (now created empty): "
                          "the items the checkpoint records are gone; load without --resume")
@@ -220,7 +231,10 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
         return stats  # partial on purpose: the checkpoint stays for a later --resume
     if checkpoint is not None:
         checkpoint.remove()  # everything is written: nothing is left to resume
-    if verify:
+    if verify and count is None:
+        stats.verified = dict(stats.tables)  # acknowledged by the server, item by item
+        stats.spot_reads = spot_check(client, design, dataset)
+    elif verify:
         _verify(client, stats, state.fresh_tables, count)
     return stats
 
@@ -444,8 +458,9 @@ def checkpoint_for(endpoint: Endpoint, tables: list[str]) -> CheckpointFile | No
 
 def load_scenario(client: Any, endpoint: Endpoint, scenario: Scenario, recreate: bool = False,
                   resume: bool = False, progress: Progress | None = None,
-                  budget: UnitBudget | None = None) -> LoadStats:
-    """``load_dataset`` with the scenario's design, dataset, table and loader settings."""
+                  budget: UnitBudget | None = None, owner: Ownership | None = None) -> LoadStats:
+    """``load_dataset`` with the scenario's design, dataset, table and loader settings, writing
+    only to tables ``owner`` (default: the target's) owns."""
     design = make_design(scenario.design, scenario.tables)
     opts = scenario.loader
     cap = WriteCap(opts.max_items_per_s, opts.max_wcu_per_s)
@@ -453,8 +468,9 @@ def load_scenario(client: Any, endpoint: Endpoint, scenario: Scenario, recreate:
     stats = load_dataset(client, design, scenario.dataset, workers=opts.workers, recreate=recreate,
                          progress=progress, chunk_size=opts.chunk_size, cap=cap if cap.active else None,
                          checkpoint=checkpoint_for(endpoint, design.table_names()), resume=resume,
-                         count=described_item_count if endpoint.kind == "local" else count_items,
-                         budget=budget, table_specs=specs)
+                         count=described_item_count if endpoint.kind == "local" else None,
+                         budget=budget, table_specs=specs,
+                         owner=owner or Ownership.for_target(endpoint, scenario))
     stats.table_notes = notes
     return stats
 
@@ -474,6 +490,9 @@ def summary_line(stats: LoadStats) -> str:
     if stats.stopped_by_cap and stats.budget is not None:
         parts.append(f"STOPPED by --max-request-units after {stats.budget.used:,.1f} of "
                      f"{stats.budget.limit:,.0f} units (partial load, not verified)")
+    if stats.spot_reads:
+        parts.append(f"verified: {stats.verified} acknowledged, {stats.spot_reads['found']} of "
+                     f"{stats.spot_reads['read']} sampled items read back")
     else:
         parts.append(f"verified: {stats.verified}")
     return "; ".join(parts)

@@ -27,7 +27,8 @@ def _scenario_from(args: argparse.Namespace) -> Scenario:
 
     overrides = Overrides(target=getattr(args, "target", None), design=getattr(args, "design", None),
                           duration_s=getattr(args, "duration", None), users=getattr(args, "users", None),
-                          processes=getattr(args, "processes", None))
+                          processes=getattr(args, "processes", None),
+                          table_prefix=getattr(args, "table_prefix", None))
     sc = apply_overrides(load_scenario(args.scenarios_file, args.scenario), overrides)
     return dataclasses.replace(sc, region=args.region) if getattr(args, "region", None) else sc
 
@@ -110,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     req = RunRequest(scenario=_scenario_from(args), scenarios_file=Path(args.scenarios_file),
                      reports_root=Path(args.reports_dir), port=args.port,
                      skip_load=args.skip_load, recreate_tables=args.recreate_tables, workers=workers,
-                     spend=_spend_from(args), profile=args.profile)
+                     spend=_spend_from(args), profile=args.profile, teardown=args.teardown)
     run_dir, summary = run_scenario(req, echo)
     print(summary_table(summary))
     print(f"\nreport: {run_dir / 'report.html'}")
@@ -204,6 +205,14 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
         echo(f"no AWS credentials answered STS GetCallerIdentity: account shown as {PLACEHOLDER_ACCOUNT} "
              "(or give --account)")
     print(json.dumps(iam_policy(sc, account or PLACEHOLDER_ACCOUNT, sc.region), indent=2))
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from ddbbench.teardown import TablesRequest, manage_tables
+
+    req = TablesRequest(scenario=_scenario_from(args), action=args.action, names=tuple(args.names),
+                        dataset=args.dataset, yes=args.yes)
+    print(json.dumps(manage_tables(req, echo), indent=2))
     return 0
 
 
@@ -238,6 +247,8 @@ def _common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
         p.add_argument("--scenario", "-s", default="baseline", help="scenario name (default: %(default)s)")
         p.add_argument("--target", help="override the scenario target: local, aws or an http(s) URL")
         p.add_argument("--design", help="override the scenario's key design (see `ddbbench designs`)")
+        p.add_argument("--table-prefix", help="prefix of the table names ('' for the names as written; "
+                       "default: ddbbench-<dataset id>- off DynamoDB Local, none on it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     # One function per command, in the order `ddbbench --help` lists them.
     for add in (_add_local_parser, _add_load_parser, _add_generate_parser, _add_run_parser,
                 _add_compare_designs_parser, _add_designs_parser, _add_report_parser, _add_compare_parser,
-                _add_plan_parser, _add_knee_parser, _add_scenarios_parser, _add_iam_policy_parser):
+                _add_plan_parser, _add_knee_parser, _add_tables_parser, _add_scenarios_parser,
+                _add_iam_policy_parser):
         add(sub)
     return parser
 
@@ -302,6 +314,8 @@ def _add_run_parser(sub: _Commands) -> None:
     p.add_argument("--master-bind-host", default="*", help="with --master: interface to listen on "
                    "(default: all)")
     p.add_argument("--master-bind-port", type=int, default=5557, help="with --master (default: %(default)s)")
+    p.add_argument("--teardown", action="store_true",
+                   help="delete the tables this run created at its end (also after an error or Ctrl-C)")
     p.add_argument("--check", action="store_true", help="exit 3 when the run completed but missed "
                    "an objective (default: report the miss and exit 0)")
     p.add_argument("--reports-dir", default=str(reports_dir()), help="default: %(default)s")
@@ -395,6 +409,17 @@ def _add_knee_parser(sub: _Commands) -> None:
     _spend_flags(p)
     _credentials_flags(p)
     p.set_defaults(func=cmd_knee)
+
+
+def _add_tables_parser(sub: _Commands) -> None:
+    p = sub.add_parser("tables", help="list, delete or adopt the tables ddbbench owns on the target "
+                       "(docs/real-tables.md)")
+    p.add_argument("action", choices=("list", "delete", "adopt"))
+    p.add_argument("names", nargs="*", metavar="NAME", help="adopt: the table(s) to mark as owned")
+    _common(p)
+    p.add_argument("--dataset", help="delete: only the tables of this dataset id (`tables list`)")
+    p.add_argument("--yes", action="store_true", help="delete or adopt: do it (without: say what)")
+    p.set_defaults(func=cmd_tables)
 
 
 def _add_scenarios_parser(sub: _Commands) -> None:

@@ -31,10 +31,11 @@ from ddbbench.consent import (
     sample_sizes,
     warmup_phase,
 )
-from ddbbench.designs import DESIGNS, Design, make_design, table_specs_for, with_design
+from ddbbench.designs import DESIGNS, Design, make_design, table_specs_for
 from ddbbench.designs.base import ITEM_OVERHEAD_BYTES, index_entry
 from ddbbench.errors import ConfigError
 from ddbbench.execute import execute
+from ddbbench.resolved import redesigned
 from ddbbench.run import RunRequest, run_scenario
 from ddbbench.rundir import create_run_dir
 from ddbbench.scenario import Scenario
@@ -183,11 +184,13 @@ def designs_consent(req: DesignsRequest, scenarios: dict[str, Scenario], echo: E
 
 def compare_designs(req: DesignsRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
     """Run the scenario on each design; return the comparison directory and its summary."""
-    scenarios = {d: with_design(req.scenario, d) for d in req.designs}  # all refused up front
+    # All refused up front; each design's tables get their own automatic prefix off Local.
+    scenarios = {d: redesigned(req.scenario, d) for d in req.designs}
     load_prices(req.prices_file)  # a bad price table fails now, not after the runs
     if req.scenario.target != "local" and not req.recreate_tables:
         raise ConfigError(f"--target {req.scenario.target}: compare-designs deletes and recreates "
-                          "each design's tables (they share names); pass --recreate-tables to allow it")
+                          "each design's tables (owned ones only), so every design starts from fresh "
+                          "tables; pass --recreate-tables to allow it")
     designs_consent(req, scenarios, echo)
     budget = req.spend.budget()  # one cap for every design's run
     root = create_run_dir(req.reports_root, f"{req.scenario.name}-designs")

@@ -54,11 +54,13 @@ from ddbbench.consent import (
     warmup_phase,
 )
 from ddbbench.errors import ConfigError, Interrupted
+from ddbbench.ownership import Ownership
 from ddbbench.preview import Plan
 from ddbbench.run import (
     Echo,
     StoppedByCap,
-    load_data,
+    preflight,
+    prepare_tables,
     replay,
     replay_capped,
     replay_used,
@@ -157,13 +159,14 @@ def knee_consent(endpoint: Endpoint, req: KneeRequest, rates: list[float], echo:
     return plan
 
 
-def prepare(endpoint: Endpoint, req: KneeRequest, echo: Echo,
+def prepare(endpoint: Endpoint, owner: Ownership, req: KneeRequest, echo: Echo,
             budget: UnitBudget | None = None) -> dict[str, Any]:
-    """Load, calibrate and warm up once for all steps; what each step's manifest records."""
+    """Load (into owned tables only; or check the tables), calibrate and warm up once for all
+    steps; what each step's manifest records."""
     sc = req.scenario
     shared: dict[str, Any] = table_record(sc, endpoint)
-    if not req.skip_load:
-        stats = load_data(endpoint, sc, req.recreate_tables, echo, budget=budget)
+    stats = prepare_tables(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo, budget)
+    if stats is not None:
         shared["load"] = stats.to_dict()
         if stats.stopped_by_cap:
             raise StoppedByCap("the request-unit cap ended the knee run's load before the first "
@@ -235,13 +238,15 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
+        owner = Ownership.for_target(endpoint, sc)
+        preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
         plan = knee_consent(endpoint, req, rates, echo)
         budget = req.spend.budget()
         knee_dir = create_run_dir(req.reports_root, f"{sc.name}-knee")
         knee = knee_doc(req, rates, endpoint) | ({"preview": plan.to_dict()} if plan else {})
         write_knee(knee_dir, knee)
         echo(f"knee directory: {knee_dir}")
-        shared = prepare(endpoint, req, echo, budget)
+        shared = prepare(endpoint, owner, req, echo, budget)
         knee["shared"] = shared
         status = "complete"
         for index, rate in enumerate(rates, 1):

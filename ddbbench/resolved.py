@@ -26,6 +26,7 @@ from typing import Any
 from ddbbench.client import Endpoint
 from ddbbench.designs import check_scenario_design, with_design
 from ddbbench.errors import ConfigError, UnusableInput
+from ddbbench.ownership import AUTO_PREFIX, auto_prefix, with_table_prefix
 from ddbbench.rundir import read_manifest
 from ddbbench.scenario import Scenario, check_target
 from ddbbench.typed import build
@@ -60,6 +61,31 @@ class Overrides:
     duration_s: float | None = None
     users: int | None = None
     processes: int | None = None
+    table_prefix: str | None = None  # None: ddbbench-<dataset identity>- off DynamoDB Local
+
+
+def owned_names(sc: Scenario, prefix: str | None = None) -> Scenario:
+    """The scenario with its final table names: ``prefix`` when given ("" keeps the names as
+    written), else off DynamoDB Local the automatic ``ddbbench-<identity>-`` (recomputed if the
+    design or dataset changed), else the names as they are. Applied once, by the resolution.
+
+    >>> owned_names(Scenario(name="t", target="aws")).tables.events.startswith("ddbbench-")
+    True
+    >>> owned_names(Scenario(name="t")).tables.events
+    'PoppAIEventLog'
+    """
+    if prefix is not None:
+        return with_table_prefix(sc, prefix)
+    if sc.target != "local" and (not sc.tables.prefix or AUTO_PREFIX.match(sc.tables.prefix)):
+        return with_table_prefix(sc, auto_prefix(sc))
+    return sc
+
+
+def redesigned(sc: Scenario, design: str, where: str = "--design") -> Scenario:
+    """The resolved scenario on another key design: an automatic prefix follows the design
+    (each design gets tables of its own); a prefix the user chose, or none, stays."""
+    changed = with_design(sc, design, where)
+    return owned_names(changed) if AUTO_PREFIX.match(sc.tables.prefix) else changed
 
 
 def apply_overrides(sc: Scenario, o: Overrides, flag: str = "--") -> Scenario:
@@ -90,7 +116,7 @@ def apply_overrides(sc: Scenario, o: Overrides, flag: str = "--") -> Scenario:
         load = dataclasses.replace(sc.load, **changes)
         load.validate(f"scenarios.{sc.name}.load (with command-line overrides)")
         sc = dataclasses.replace(sc, load=load)
-    return sc
+    return owned_names(sc, o.table_prefix)
 
 
 def scenario_from_dict(doc: dict[str, Any], where: str) -> Scenario:

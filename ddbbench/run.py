@@ -28,9 +28,10 @@ from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
 from ddbbench.consent import Spend, consent, replay_budget
-from ddbbench.designs import table_specs_for
+from ddbbench.designs import make_design, table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
+from ddbbench.ownership import Ownership
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
 from ddbbench.progress import PROGRESS_PREFIX, LiveLine, ProgressPrinter
@@ -38,6 +39,8 @@ from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update
 from ddbbench.runformat import read_process_file
 from ddbbench.scenario import Scenario
 from ddbbench.table_settings import describe_specs
+from ddbbench.tables import check_tables
+from ddbbench.teardown import teardown_created
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
@@ -78,6 +81,7 @@ class RunRequest:
     recreate_tables: bool | None = None  # None: recreate on DynamoDB Local only
     run_name: str | None = None  # the run directory's name (default: a new run id)
     workers: Workers = Workers()
+    teardown: bool = False  # delete the tables this run created at its end (also after an error)
     # Extra measurements against the live target after the replay; recorded in the manifest.
     after_replay: Callable[[Endpoint, Scenario], dict[str, Any]] | None = None
     spend: Spend = field(default_factory=Spend)  # consent, dry run and caps off DynamoDB Local
@@ -91,14 +95,17 @@ class StoppedByCap(BenchError):
 
 
 def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = None,
-              echo: Echo | None = None, resume: bool = False, budget: UnitBudget | None = None) -> LoadStats:
+              echo: Echo | None = None, resume: bool = False, budget: UnitBudget | None = None,
+              owner: Ownership | None = None) -> LoadStats:
     """Generate and bulk-load the scenario's dataset (fresh tables on DynamoDB Local unless
-    resuming an interrupted load); ``budget`` stops it cleanly when spent."""
+    resuming an interrupted load) into tables ``owner`` (default: the target's) owns;
+    ``--recreate-tables`` only ever applies to owned tables; ``budget`` stops it cleanly
+    when spent."""
     recreate = endpoint.kind == "local" and not resume if recreate is None else recreate
     client = make_client(endpoint, scenario.client, pool_size=scenario.loader.workers)
     progress = ProgressPrinter("load", unit="entities") if echo else None
     stats = load_scenario(client, endpoint, scenario, recreate=recreate, resume=resume, progress=progress,
-                          budget=budget)
+                          budget=budget, owner=owner)
     if echo:
         echo(summary_line(stats))
     return stats
@@ -142,37 +149,12 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        plan = None if req.consented else consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
-        budget = req.budget if req.budget is not None else req.spend.budget()
-        run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
-        # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
-        manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
-        manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
-        manifest |= table_record(sc, endpoint)
-        if plan is not None:  # what the user agreed to spend
-            manifest["preview"] = plan.to_dict()
-        write_manifest(run_dir, manifest)
-        echo(f"run directory: {run_dir}")
-        if not req.skip_load:
-            stats = load_data(endpoint, sc, req.recreate_tables, echo, budget=budget)
-            update_manifest(run_dir, load=stats.to_dict())
-            if stats.stopped_by_cap:
-                update_manifest(run_dir, status=STOPPED_BY_CAP, finished_at=_now())
-                raise StoppedByCap(f"the request-unit cap ended the load ({summary_line(stats)}); "
-                                   f"nothing was replayed; partial load recorded in {run_dir}")
-        update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
-        update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo, budget))
-        if budget is not None:
-            processes = req.workers.expected or sc.load.processes
-            update_manifest(run_dir, request_units=replay_budget(budget, processes))
-        status = replay(sc, run_dir, echo, req.workers)
-        unreachable = unreachable_since(run_dir)
-        if unreachable is not None and status == "complete":
-            status = "unreachable"
-        elif status == "complete" and replay_capped(run_dir):
-            status = STOPPED_BY_CAP
-        if req.after_replay is not None and status == "complete":
-            update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
+        owner = Ownership.for_target(endpoint, sc)
+        try:
+            run_dir, status, unreachable = _run_on(endpoint, owner, req, echo)
+        finally:
+            if req.teardown:
+                teardown_created(owner, echo)
     update_manifest(run_dir, status=status, finished_at=_now(),
                     **({"unreachable": unreachable} if unreachable else {}))
     summary = build_report(run_dir)
@@ -203,6 +185,68 @@ def unreachable_since(run_dir: Path) -> dict[str, Any] | None:
             "since_unix_s": since, "since_s": round(since - start, 3),
             "detected_unix_s": mark["detected_unix_s"], "window_s": mark["window_s"],
             "process": record.label}
+
+
+def preflight(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
+              recreate: bool | None, echo: Echo) -> None:
+    """Refuse, before any run directory or table is made, tables the harness does not own
+    or whose schema is not the design's (``ddbbench.tables.check_tables``)."""
+    design = make_design(sc.design, sc.tables)
+    recreate = endpoint.kind == "local" if recreate is None else recreate
+    missing = check_tables(owner.client, design.table_specs(), owner, design.name,
+                           recreate=recreate and not skip_load)
+    if skip_load and missing:
+        echo(f"warning: table(s) {', '.join(missing)} do not exist at the target: their requests will "
+             "fail (ResourceNotFoundException); load them first with `ddbbench load`")
+
+
+def prepare_tables(endpoint: Endpoint, sc: Scenario, owner: Ownership, skip_load: bool,
+                   recreate: bool | None, echo: Echo, budget: UnitBudget | None = None) -> LoadStats | None:
+    """Load into owned tables only (the load checks them again as it creates them); the
+    load's statistics, or None with ``skip_load``."""
+    if skip_load:
+        return None
+    return load_data(endpoint, sc, recreate, echo, budget=budget, owner=owner)
+
+
+def _run_on(endpoint: Endpoint, owner: Ownership, req: RunRequest,
+            echo: Echo) -> tuple[Path, str, dict[str, Any] | None]:
+    """The run against a resolved endpoint: (run directory, status, when the target stopped
+    answering if it did)."""
+    sc = req.scenario
+    preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
+    plan = None if req.consented else consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
+    budget = req.budget if req.budget is not None else req.spend.budget()
+    run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
+    # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
+    manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
+    manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
+    manifest |= table_record(sc, endpoint)
+    if plan is not None:  # what the user agreed to spend
+        manifest["preview"] = plan.to_dict()
+    write_manifest(run_dir, manifest)
+    echo(f"run directory: {run_dir}")
+    stats = prepare_tables(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo, budget)
+    if stats is not None:
+        update_manifest(run_dir, load=stats.to_dict())
+        if stats.stopped_by_cap:
+            update_manifest(run_dir, status=STOPPED_BY_CAP, finished_at=_now())
+            raise StoppedByCap(f"the request-unit cap ended the load ({summary_line(stats)}); "
+                               f"nothing was replayed; partial load recorded in {run_dir}")
+    update_manifest(run_dir, calibration=calibrate(sc, sc.load.calibration_requests))
+    update_manifest(run_dir, warmup=warm_up(endpoint, sc, echo, budget))
+    if budget is not None:
+        processes = req.workers.expected or sc.load.processes
+        update_manifest(run_dir, request_units=replay_budget(budget, processes))
+    status = replay(sc, run_dir, echo, req.workers)
+    unreachable = unreachable_since(run_dir)
+    if unreachable is not None and status == "complete":
+        status = "unreachable"
+    elif status == "complete" and replay_capped(run_dir):
+        status = STOPPED_BY_CAP
+    if req.after_replay is not None and status == "complete":
+        update_manifest(run_dir, after_replay=req.after_replay(endpoint, sc))
+    return run_dir, status, unreachable
 
 
 def _now() -> str:

@@ -103,10 +103,17 @@ class Tables:
     status_index: str = "candidateId-status-index"
     candidates: str = "PoppAICandidateProfiles"
     events: str = "PoppAIEventLog"
+    # The part of each table name added for ownership (docs/real-tables.md); set by the
+    # resolution (ddbbench.resolved), which strips it again to find the logical names.
+    prefix: str = ""
 
     def validate(self, path: str) -> None:
         for name in ("conversations", "status_index", "candidates", "events"):
             _check_table_name(getattr(self, name), f"{path}.{name}")
+        for name in ("conversations", "candidates", "events"):
+            if not getattr(self, name).startswith(self.prefix):
+                raise ConfigError(f"{path}.prefix: {getattr(self, name)!r} does not start with "
+                                  f"{self.prefix!r}; choose a prefix with --table-prefix instead")
 
 
 def pattern_fields(field_of: Callable[[PatternFact], tuple[str, Any] | None]) -> Callable[[type], type]:

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbbench.arrivals",
            "ddbbench.scenario", "ddbbench.deltas", "ddbbench.preview", "ddbbench.budget",
-           "ddbbench.table_settings", "ddbbench.iam"]
+           "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -267,7 +267,8 @@ def test_load_stats() -> None:
                                "largest_possible_item_bytes": 900, "written_per_table": {},
                                "retried_per_table": {}, "failed_per_table": {}, "chunks": {},
                                "items_skipped": 0, "resumed": False, "rate_cap": {},
-                               "stopped_by_cap": False, "request_units": None, "table_notes": []}
+                               "stopped_by_cap": False, "request_units": None, "table_notes": [],
+                               "verification": {"method": "counted"}}
     assert LoadStats(items_written=5).items_per_s == 0.0
 
 

@@ -146,7 +146,8 @@ def test_to_dict_round_trips_through_parse() -> None:
     body = sc.to_dict()
     assert body["tables"] == {"conversations": "PoppAIChatConversations",
                               "status_index": "candidateId-status-index",
-                              "candidates": "PoppAICandidateProfiles", "events": "PoppAIEventLog"}
+                              "candidates": "PoppAICandidateProfiles", "events": "PoppAIEventLog",
+                              "prefix": ""}
     del body["name"]
     assert parse_scenarios(doc_with(body, "baseline"))["baseline"] == sc
 

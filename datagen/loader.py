@@ -31,8 +31,8 @@ from datagen.chunks import DEFAULT_CHUNK_SIZE, Batch, Chunk, batches, chunk_item
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.model import Generator, largest_conversation
 from datagen.ratelimit import WriteCap
-from ddbbench.budget import UnitBudget, units_of
 from datagen.spotcheck import spot_check
+from ddbbench.budget import UnitBudget, units_of
 from ddbbench.client import Endpoint
 from ddbbench.designs import Design, make_design, table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted

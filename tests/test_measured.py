@@ -23,6 +23,7 @@ def test_the_footer_leads_with_the_target_and_flags_a_capped_run() -> None:
     summary = {"measured": measured_target({"kind": "local", "url": "http://h:1"}), "stopped_by_cap": True,
                "overall": {"count": 1, "errors": 0, "error_rate": 0.0, "throttle_rate": 0.0,
                            "throughput_rps": 1.0, "slo_met": True}, "duration_s": 1.0,
+               "slo": {"status": "pass", "met": True, "verdicts": []},
                "generator": {"processes": [], "saturated": False, "threshold_pct": 80.0, "late_starts": 0,
                              "cap_waits": 0, "not_started": 0}}
     lines = footer(summary)

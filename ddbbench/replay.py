@@ -19,7 +19,8 @@ from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
-from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
+from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns.state import salt_for
 from ddbbench.recorder import COUNTERS, Recorder
 from ddbbench.scenario import Scenario
 
@@ -44,14 +45,17 @@ class ReplayContext:
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path,
                pool_size: int) -> ReplayContext:
         label = f"{socket.gethostname()}-{os.getpid()}"
-        return cls(
+        ctx = cls(
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
-            factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
+            factory=RequestFactory.for_scenario(scenario, salt=salt_for(scenario, "replay")),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
                               raw_fraction=scenario.measurement.raw_fraction),
         )
+        if scenario.load.deterministic:
+            ctx.phase_offset = 0.0  # the same arrival times, relative to the schedule's start
+        return ctx
 
     def user_rng(self) -> random.Random:
         """A reproducible request stream per user: seeded by dataset seed and user number."""

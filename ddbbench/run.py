@@ -27,7 +27,8 @@ from ddbbench.client import Endpoint, check_reachable, make_client, open_target
 from ddbbench.errors import BenchError, Interrupted, ObjectiveMissed
 from ddbbench.execute import execute
 from ddbbench.paths import PROJECT_ROOT
-from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
+from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns.state import salt_for
 from ddbbench.progress import ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
 from ddbbench.scenario import Scenario
@@ -75,7 +76,7 @@ def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo) -> dict[str, Any
     if n == 0:
         return {"requests": 0}
     client = make_client(endpoint, scenario.client)
-    factory = RequestFactory.for_scenario(scenario, salt=process_salt())
+    factory = RequestFactory.for_scenario(scenario, salt=salt_for(scenario, "warmup"))
     picker = PatternPicker(scenario.mix)
     rng = random.Random(f"{scenario.dataset.seed}:warmup")
     outcomes: Counter[str] = Counter()

@@ -1,0 +1,147 @@
+"""The capacity gate: what each request consumes and writes, baseline against candidate.
+
+Consumed capacity per request is what a design or code change really changes on DynamoDB, what
+it costs, and the one figure from DynamoDB Local that carries over to the service. Unlike
+latency it hardly moves between runs of the same code (the `ci` scenario is seeded and its
+request count fixed: docs/ci-gate.md), so the tolerance can be small and fixed.
+
+Compared per pattern (summary format 3, ``analysis.metrics``):
+
+- capacity units per request on every table ``"T"`` and index ``"T/ix"`` (``capacity_by_name``);
+- items and bytes written per request (DynamoDB's item sizing);
+- item growth per append: ``append_message``'s bytes written per request, i.e. what each
+  append adds to the conversation by DynamoDB's sizing rules (the appended message under the
+  seed design; the new message item where messages are items).
+
+A figure that grows by more than the tolerance, or appears where the baseline had none, is a
+regression; one that falls by more is reported as lower ("refresh the baseline"), not failed.
+
+    >>> base = {"update_status": {"capacity_kind": "write", "items_written_per_request": 1.0,
+    ...     "bytes_written_per_request": 80.0,
+    ...     "capacity_by_name": {"T/ix": {"per_request": 1.92}}}}
+    >>> cand = {"update_status": {**base["update_status"],
+    ...     "capacity_by_name": {"T/ix": {"per_request": 3.0}}}}
+    >>> [r.message for r in compare_capacity(base, cand, 0.02) if r.regression]
+    ['update_status: WCU/request on T/ix 1.92 -> 3.00 (+56%)']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TOLERANCE = 0.02
+GROWTH_PATTERN = "append_message"
+# Items and bytes written: (summary key, label)
+_WRITTEN = (("items_written_per_request", "items written/request"),
+            ("bytes_written_per_request", "bytes written/request"))
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One figure of one pattern in both runs; ``change`` is relative (None from 0 or absent)."""
+
+    pattern: str
+    what: str  # e.g. "WCU/request", "bytes written/request"
+    on: str  # a table or "T/index"; "" for figures of the whole request
+    baseline: float | None
+    candidate: float | None
+    tolerance: float
+
+    @property
+    def change(self) -> float | None:
+        if self.baseline is None or self.candidate is None or self.baseline == 0:
+            return None
+        return self.candidate / self.baseline - 1
+
+    @property
+    def regression(self) -> bool:
+        """Grew beyond the tolerance, or appeared (from nothing to something)."""
+        if self.candidate is None or self.candidate == 0:
+            return False
+        if self.baseline is None or self.baseline == 0:
+            return True
+        return self.candidate > self.baseline * (1 + self.tolerance)
+
+    @property
+    def lower(self) -> bool:
+        """Fell beyond the tolerance (or disappeared): not a failure, but the baseline is stale."""
+        if self.baseline is None or self.baseline == 0:
+            return False
+        return self.candidate is None or self.candidate < self.baseline * (1 - self.tolerance)
+
+    @property
+    def verdict(self) -> str:
+        return "REGRESSION" if self.regression else "lower" if self.lower else "pass"
+
+    @property
+    def change_text(self) -> str:
+        if self.change is not None:
+            return f"{self.change:+.0%}" if abs(self.change) >= 0.01 else f"{self.change:+.2%}"
+        if self.baseline in (None, 0) and self.candidate:
+            return "new"
+        return "gone" if self.baseline and not self.candidate else "="
+
+    @property
+    def message(self) -> str:
+        where = f" on {self.on}" if self.on else ""
+        return (f"{self.pattern}: {self.what}{where} {_num(self.baseline)} -> {_num(self.candidate)} "
+                f"({self.change_text})")
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "none"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.4f}"
+
+
+def pattern_rows(pattern: str, base: dict[str, Any] | None, cand: dict[str, Any] | None,
+                 tolerance: float) -> list[CapacityRow]:
+    """The capacity rows of one pattern (either side may be missing: None)."""
+    either = cand or base or {}
+    unit = "WCU/request" if either.get("capacity_kind") == "write" else "RCU/request"
+    b_names = (base or {}).get("capacity_by_name", {})
+    c_names = (cand or {}).get("capacity_by_name", {})
+    rows = []
+    for name in sorted(set(b_names) | set(c_names)):
+        b, c = b_names.get(name, {}).get("per_request"), c_names.get(name, {}).get("per_request")
+        if (b or 0) == 0 and (c or 0) == 0:
+            continue  # e.g. a query's base table: 0 units in both
+        rows.append(CapacityRow(pattern, unit, name, b, c, tolerance))
+    for key, label in _WRITTEN:
+        b, c = (base or {}).get(key), (cand or {}).get(key)
+        if (b or 0) == 0 and (c or 0) == 0:
+            continue  # a read pattern writes nothing
+        if pattern == GROWTH_PATTERN and key == "bytes_written_per_request":
+            label = "item growth/append (bytes)"
+        rows.append(CapacityRow(pattern, label, "", b, c, tolerance))
+    return rows
+
+
+def compare_capacity(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]],
+                     tolerance: float = DEFAULT_TOLERANCE) -> list[CapacityRow]:
+    """Rows for every pattern of either summary's ``patterns``."""
+    return [row for pattern in sorted(set(base) | set(cand))
+            for row in pattern_rows(pattern, base.get(pattern), cand.get(pattern), tolerance)]
+
+
+def capacity_input_problems(summary: dict[str, Any], name: str) -> list[str]:
+    """Why a summary cannot be capacity-gated (empty when it can): it must keep capacity per
+    table and index and the bytes written (run directory format 2, summary format 3)."""
+    if summary.get("measurements_format_version", 1) < 2 or summary.get("format_version", 0) < 3:
+        return [f"the {name} run was recorded by an older ddbbench (measurements format "
+                f"{summary.get('measurements_format_version', 1)}): it has no capacity per table "
+                "and index or bytes written; refresh the baseline (re-run it with this ddbbench)"]
+    return []
+
+
+def unstable_rows(rows: list[CapacityRow], cand_patterns: dict[str, dict[str, Any]]) -> list[str]:
+    """Notes on what makes a candidate's figures not comparable as they stand: failed requests
+    consume no capacity, so a pattern with errors looks cheaper than it is."""
+    notes = []
+    for pattern in sorted({r.pattern for r in rows}):
+        errors = cand_patterns.get(pattern, {}).get("errors", 0)
+        if errors:
+            notes.append(f"{pattern}: {errors} failed request(s) in the candidate consume no "
+                         "capacity: its per-request figures are understated")
+    return notes

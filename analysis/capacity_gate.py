@@ -76,6 +76,8 @@ class CapacityRow:
 
     @property
     def change_text(self) -> str:
+        if self.change == 0:
+            return "="
         if self.change is not None:
             return f"{self.change:+.0%}" if abs(self.change) >= 0.01 else f"{self.change:+.2%}"
         if self.baseline in (None, 0) and self.candidate:

@@ -13,11 +13,10 @@ p99 of 50 requests is their maximum, and says nothing about the p99.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import math
 
 import numpy as np
 import pandas as pd

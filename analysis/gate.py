@@ -90,7 +90,7 @@ _CAP_HEAD = ("pattern", "figure", "on", "baseline", "candidate", "change", "verd
 
 def _rows(result: GateResult) -> list[list[str]]:
     return [[c.pattern, f"p{c.percentile:g}", f"{c.baseline_ms:.3f}", f"{c.candidate_ms:.3f}",
-             f"x{c.ratio:.3f}", f"{c.ci_low:.3f}-{c.ci_high:.3f}",
+             f"x{c.ratio:.3f}", "-" if c.notes else f"{c.ci_low:.3f}-{c.ci_high:.3f}",
              "REGRESSION" if c.regression else "not judged" if c.notes else "pass"]
             for c in result.patterns]
 

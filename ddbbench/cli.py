@@ -310,7 +310,8 @@ def _add_compare_parser(sub: _Commands) -> None:
                    help="allowed growth of the percentile, as a fraction (default: %(default)s)")
     abs_group = p.add_mutually_exclusive_group()
     abs_group.add_argument("--absolute-ms", type=float,
-                           help="also fail when the candidate's percentile is at or above this (default: off)")
+                           help="also fail when the candidate's percentile is at or above this "
+                           "(default: off)")
     abs_group.add_argument("--absolute-slo", action="store_true", help="also fail when the candidate "
                            "misses its scenario's objective at the judged percentile (default: off)")
     p.add_argument("--markdown", help="write a markdown summary (for a pull request) here")

@@ -7,7 +7,9 @@ request count fixed: docs/ci-gate.md), so the tolerance can be small and fixed.
 
 Compared per pattern (summary format 3, ``analysis.metrics``):
 
-- capacity units per request on every table ``"T"`` and index ``"T/ix"`` (``capacity_by_name``);
+- capacity units per request on all tables and on all indexes together, and on every table
+  ``"T"`` and index ``"T/ix"`` (``capacity_by_name``); when the key design differs, tables and
+  indexes have other names: the totals are judged, the named rows are shown for information;
 - items and bytes written per request (DynamoDB's item sizing);
 - item growth per append: ``append_message``'s bytes written per request, i.e. what each
   append adds to the conversation by DynamoDB's sizing rules (the appended message under the
@@ -23,6 +25,8 @@ regression; one that falls by more is reported as lower ("refresh the baseline")
     ...     "capacity_by_name": {"T/ix": {"per_request": 3.0}}}}
     >>> [r.message for r in compare_capacity(base, cand, 0.02) if r.regression]
     ['update_status: WCU/request on T/ix 1.92 -> 3.00 (+56%)']
+
+(the summaries' ``index_capacity_per_request`` totals, left out here, give an "all indexes" row)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 DEFAULT_TOLERANCE = 0.02
 GROWTH_PATTERN = "append_message"
 # Items and bytes written: (summary key, label)
+_TOTALS = (("capacity_per_request", "all tables"), ("index_capacity_per_request", "all indexes"))
 _WRITTEN = (("items_written_per_request", "items written/request"),
             ("bytes_written_per_request", "bytes written/request"))
 
@@ -47,6 +52,7 @@ class CapacityRow:
     baseline: float | None
     candidate: float | None
     tolerance: float
+    judged: bool = True  # False: shown, never a regression (a name under another key design)
 
     @property
     def change(self) -> float | None:
@@ -57,7 +63,7 @@ class CapacityRow:
     @property
     def regression(self) -> bool:
         """Grew beyond the tolerance, or appeared (from nothing to something)."""
-        if self.candidate is None or self.candidate == 0:
+        if not self.judged or self.candidate is None or self.candidate == 0:
             return False
         if self.baseline is None or self.baseline == 0:
             return True
@@ -66,12 +72,14 @@ class CapacityRow:
     @property
     def lower(self) -> bool:
         """Fell beyond the tolerance (or disappeared): not a failure, but the baseline is stale."""
-        if self.baseline is None or self.baseline == 0:
+        if not self.judged or self.baseline is None or self.baseline == 0:
             return False
         return self.candidate is None or self.candidate < self.baseline * (1 - self.tolerance)
 
     @property
     def verdict(self) -> str:
+        if not self.judged:
+            return "info"
         return "REGRESSION" if self.regression else "lower" if self.lower else "pass"
 
     @property
@@ -98,18 +106,22 @@ def _num(value: float | None) -> str:
 
 
 def pattern_rows(pattern: str, base: dict[str, Any] | None, cand: dict[str, Any] | None,
-                 tolerance: float) -> list[CapacityRow]:
+                 tolerance: float, same_design: bool = True) -> list[CapacityRow]:
     """The capacity rows of one pattern (either side may be missing: None)."""
     either = cand or base or {}
     unit = "WCU/request" if either.get("capacity_kind") == "write" else "RCU/request"
+    rows = []
+    for key, on in _TOTALS:
+        b, c = (base or {}).get(key), (cand or {}).get(key)
+        if (b or 0) != 0 or (c or 0) != 0:
+            rows.append(CapacityRow(pattern, unit, on, b, c, tolerance))
     b_names = (base or {}).get("capacity_by_name", {})
     c_names = (cand or {}).get("capacity_by_name", {})
-    rows = []
     for name in sorted(set(b_names) | set(c_names)):
         b, c = b_names.get(name, {}).get("per_request"), c_names.get(name, {}).get("per_request")
         if (b or 0) == 0 and (c or 0) == 0:
             continue  # e.g. a query's base table: 0 units in both
-        rows.append(CapacityRow(pattern, unit, name, b, c, tolerance))
+        rows.append(CapacityRow(pattern, unit, name, b, c, tolerance, judged=same_design))
     for key, label in _WRITTEN:
         b, c = (base or {}).get(key), (cand or {}).get(key)
         if (b or 0) == 0 and (c or 0) == 0:
@@ -121,10 +133,10 @@ def pattern_rows(pattern: str, base: dict[str, Any] | None, cand: dict[str, Any]
 
 
 def compare_capacity(base: dict[str, dict[str, Any]], cand: dict[str, dict[str, Any]],
-                     tolerance: float = DEFAULT_TOLERANCE) -> list[CapacityRow]:
+                     tolerance: float = DEFAULT_TOLERANCE, same_design: bool = True) -> list[CapacityRow]:
     """Rows for every pattern of either summary's ``patterns``."""
     return [row for pattern in sorted(set(base) | set(cand))
-            for row in pattern_rows(pattern, base.get(pattern), cand.get(pattern), tolerance)]
+            for row in pattern_rows(pattern, base.get(pattern), cand.get(pattern), tolerance, same_design)]
 
 
 def capacity_input_problems(summary: dict[str, Any], name: str) -> list[str]:

@@ -44,7 +44,8 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> Gat
     result.notes += [n for n in [design_note(*summaries)] if n]
     if th.capacity:
         result.capacity = compare_capacity(summaries[0]["patterns"], summaries[1]["patterns"],
-                                           th.capacity_tolerance)
+                                           th.capacity_tolerance,
+                                           summaries[0]["design"] == summaries[1]["design"])
         result.notes += unstable_rows(result.capacity, summaries[1]["patterns"])
     saturated = saturation_notes(*summaries)
     result.notes += saturated

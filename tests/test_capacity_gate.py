@@ -106,3 +106,17 @@ def test_the_sample_rule() -> None:
     assert (samples_needed(99), samples_needed(95), samples_needed(99.9)) == (1000, 200, 10000)
     assert not_enough_data(999, 99) == "not enough data (n=999; p99 needs 1,000)"
     assert not_enough_data(1000, 99) is None
+
+
+def test_under_another_key_design_the_totals_are_judged_and_the_names_shown() -> None:
+    seed = {**update_status(2.59, 2.09), "capacity_per_request": 2.09, "index_capacity_per_request": 2.59}
+    single = {"capacity_kind": "write", "items_written_per_request": 1.0, "bytes_written_per_request": 82.9,
+              "capacity_per_request": 2.09, "index_capacity_per_request": 4.42,
+              "capacity_by_name": {"Conv": {"per_request": 2.09}, "Conv/GSI1": {"per_request": 4.42}}}
+    rows = compare_capacity({"update_status": seed}, {"update_status": single}, same_design=False)
+    assert [r.message for r in rows if r.regression] == [
+        "update_status: WCU/request on all indexes 2.59 -> 4.42 (+71%)"]
+    assert {r.on: r.verdict for r in rows if r.on.startswith("Conv/")} == {IX: "info", "Conv/GSI1": "info"}
+    same_units = compare_capacity({"update_status": seed}, {"update_status": {**single, **{
+        "index_capacity_per_request": 2.59}}}, same_design=False)
+    assert not any(r.regression for r in same_units)  # moved to another index, not more

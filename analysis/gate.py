@@ -47,11 +47,21 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> Gat
                                            th.capacity_tolerance,
                                            summaries[0]["design"] == summaries[1]["design"])
         result.notes += unstable_rows(result.capacity, summaries[1]["patterns"])
+    result.notes += unsent_notes(*summaries)
     saturated = saturation_notes(*summaries)
     result.notes += saturated
     if th.latency and not saturated:
         result.patterns = _latency(baseline, candidate, runs[1].manifest["scenario"]["slo"], th)
     return result
+
+
+def unsent_notes(*summaries: dict[str, Any]) -> list[str]:
+    """Open-model arrivals never sent: the run fell behind its schedule and stopped before the
+    end of the request sequence, so the runs' requests (and capacity per request) differ."""
+    return [f"the {name} run never sent {s['generator'].get('not_started', 0):,} of its arrivals "
+            "(the machine could not keep up): capacity per request is over fewer requests"
+            for name, s in zip(("baseline", "candidate"), summaries, strict=True)
+            if s["generator"].get("not_started", 0)]
 
 
 def _latency(baseline: str | Path, candidate: str | Path, slo: dict[str, Any],

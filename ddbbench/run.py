@@ -36,6 +36,9 @@ from ddbbench.scenario import Scenario
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
 STOP_TIMEOUT_S = 10  # Locust's --stop-timeout: users finish their current request
+# load.deterministic: the whole schedule is sent, so runs hold the same requests; a loop that
+# fell behind (a loaded machine) gets this long after the run time to send the rest.
+DETERMINISTIC_STOP_TIMEOUT_S = 30
 MEASUREMENTS_GRACE_S = STOP_TIMEOUT_S + 10.0  # beyond the drain: stopping users, writing files
 Echo = Callable[[str], None]
 
@@ -192,7 +195,8 @@ def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
     users, spawn_rate = locust_users(sc)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
-           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(STOP_TIMEOUT_S),
+           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout",
+           str(DETERMINISTIC_STOP_TIMEOUT_S if load.deterministic else STOP_TIMEOUT_S),
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
            "--json-file", str(run_dir / "locust_stats"), "--ddb-run-dir", str(run_dir)]
     if load.processes > 1:

@@ -16,11 +16,12 @@ pytestmark = pytest.mark.e2e
 
 
 def short_ci(tmp_path: Path) -> Path:
-    """The shipped `ci` scenario with a short warm-up (correctness, not sample size, is tested:
-    latency is then mostly "not enough data", capacity is judged in full)."""
+    """The shipped `ci` scenario, short and slow (correctness, not sample size, is tested:
+    latency is then "not enough data", capacity is judged in full; a rate a loaded machine
+    keeps up with after a short warm-up)."""
     doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
     ci = doc["scenarios"]["ci"]
-    ci["load"]["warmup_requests"] = 300
+    ci["load"].update(warmup_requests=300, arrival_rate=50)
     path = tmp_path / "scenarios.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"ci": ci}}))
     return path

@@ -31,14 +31,11 @@ from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.patterns.state import salt_for
 from ddbbench.progress import ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, update_manifest, write_manifest
-from ddbbench.scenario import Scenario
+from ddbbench.scenario import Load, Scenario
 
 LOCUSTFILE = PROJECT_ROOT / "locustfiles" / "dynamodb_patterns.py"
 LOCUST_GRACE_S = 60.0  # beyond the run time: start-up, spawn, stop timeout, writing results
 STOP_TIMEOUT_S = 10  # Locust's --stop-timeout: users finish their current request
-# load.deterministic: the whole schedule is sent, so runs hold the same requests; a loop that
-# fell behind (a loaded machine) gets this long after the run time to send the rest.
-DETERMINISTIC_STOP_TIMEOUT_S = 30
 MEASUREMENTS_GRACE_S = STOP_TIMEOUT_S + 10.0  # beyond the drain: stopping users, writing files
 Echo = Callable[[str], None]
 
@@ -140,7 +137,7 @@ def replay(sc: Scenario, run_dir: Path, echo: Echo) -> str:
     update_manifest(run_dir, locust={"command": cmd})
     echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc)} "
          f"(Locust log: {run_dir / 'locust.log'})")
-    status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S)
+    status = run_locust(cmd, run_dir, sc.load.run_time_s + stop_timeout_s(sc.load) + LOCUST_GRACE_S)
     wait_for_measurements(run_dir, sc, echo)
     return status
 
@@ -188,6 +185,13 @@ def locust_users(sc: Scenario) -> tuple[int, float]:
     return load.users, load.spawn_rate
 
 
+def stop_timeout_s(load: Load) -> int:
+    """Locust's --stop-timeout. Under load.deterministic the whole schedule is sent, so that
+    runs hold the same requests: a loop that fell behind (a loaded machine) gets up to the run
+    time again to send the rest (its lateness shows in the latencies)."""
+    return max(STOP_TIMEOUT_S, math.ceil(load.run_time_s)) if load.deterministic else STOP_TIMEOUT_S
+
+
 def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
     """Locust's own options (headless, users, run time, output files) and the run directory:
     the scenario, its overrides and the target travel in the manifest, not on this line."""
@@ -195,8 +199,7 @@ def locust_command(sc: Scenario, run_dir: Path) -> list[str]:
     users, spawn_rate = locust_users(sc)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
-           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout",
-           str(DETERMINISTIC_STOP_TIMEOUT_S if load.deterministic else STOP_TIMEOUT_S),
+           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(stop_timeout_s(load)),
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
            "--json-file", str(run_dir / "locust_stats"), "--ddb-run-dir", str(run_dir)]
     if load.processes > 1:

@@ -21,7 +21,8 @@ def short_ci(tmp_path: Path) -> Path:
     keeps up with after a short warm-up)."""
     doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
     ci = doc["scenarios"]["ci"]
-    ci["load"].update(warmup_requests=300, arrival_rate=50)
+    ci["load"].update(warmup_requests=300, arrival_rate=50, calibration_requests=0)
+    ci["dataset"].update(candidates=50, conversations=200)
     path = tmp_path / "scenarios.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"ci": ci}}))
     return path

@@ -159,3 +159,32 @@ def unstable_rows(rows: list[CapacityRow], cand_patterns: dict[str, dict[str, An
             notes.append(f"{pattern}: {errors} failed request(s) in the candidate consume no "
                          "capacity: its per-request figures are understated")
     return notes
+
+
+CALIBRATION_FACTOR = 3.0
+CALIBRATION_FLOOR = 0.001  # 0.1%: identical baselines would otherwise allow no change at all
+
+
+def calibrated_tolerance(baselines: list[dict[str, dict[str, Any]]], factor: float = CALIBRATION_FACTOR,
+                         floor: float = CALIBRATION_FLOOR) -> tuple[float, str]:
+    """A tolerance from several baseline runs of the same code (their summaries' ``patterns``):
+    ``factor`` x the largest relative spread (max / min - 1) of any figure among them, at least
+    ``floor``; and a sentence saying how it was found.
+
+    >>> b = [{"p": {"capacity_kind": "read", "capacity_by_name": {"T": {"per_request": v}}}}
+    ...      for v in (0.50, 0.501, 0.5005)]
+    >>> calibrated_tolerance(b)[0]
+    0.006
+    """
+    values: dict[tuple[str, str, str], list[float]] = {}
+    for patterns in baselines:
+        for row in compare_capacity(patterns, patterns):
+            if row.baseline:
+                values.setdefault((row.pattern, row.what, row.on), []).append(row.baseline)
+    spreads = {key: max(v) / min(v) - 1 for key, v in values.items() if len(v) == len(baselines)}
+    worst = max(spreads, key=lambda k: spreads[k], default=None)
+    spread = spreads[worst] if worst else 0.0
+    tolerance = round(max(floor, factor * spread), 6)
+    where = f" ({worst[0]} {worst[1]}{' on ' + worst[2] if worst[2] else ''})" if worst and spread else ""
+    return tolerance, (f"capacity tolerance calibrated on {len(baselines)} baselines: {factor:g} x the "
+                       f"largest spread {spread:.3%}{where}, at least {floor:.1%}")

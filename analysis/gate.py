@@ -8,11 +8,19 @@ for (``absolute_ms`` or ``absolute_slo``): on a shared CI machine it fails ident
 
 from __future__ import annotations
 
+import dataclasses
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis.capacity_gate import capacity_input_problems, compare_capacity, unstable_rows
+from analysis.capacity_gate import (
+    CALIBRATION_FACTOR,
+    calibrated_tolerance,
+    capacity_input_problems,
+    compare_capacity,
+    unstable_rows,
+)
 from analysis.compare import (
     GateResult,
     Thresholds,
@@ -28,30 +36,49 @@ from analysis.summary_text import fixed_width, markdown_table
 from ddbbench.errors import BenchError, UnusableInput
 
 
-def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds) -> GateResult:
+def _summaries(run_dirs: Sequence[str | Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The runs' manifests and summaries (exit 2 for an unreadable run directory)."""
     try:
-        runs = [load_run(baseline), load_run(candidate)]
+        runs = [load_run(d) for d in run_dirs]
     except BenchError as exc:
         raise UnusableInput(str(exc)) from None
-    summaries = [summarize(r, ci=None) for r in runs]
-    problems = comparability_problems(runs[0].manifest, runs[1].manifest, *summaries)
+    return [r.manifest for r in runs], [summarize(r, ci=None) for r in runs]
+
+
+def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds,
+             more_baselines: Sequence[str | Path] = (),
+             calibration_factor: float = CALIBRATION_FACTOR) -> GateResult:
+    """The verdict on ``candidate`` against ``baseline``; with ``more_baselines`` (runs of the
+    baseline's code), the capacity tolerance is calibrated on their spread."""
+    manifests, summaries = _summaries([baseline, candidate, *more_baselines])
+    problems = comparability_problems(manifests[0], manifests[1], *summaries[:2])
+    for extra, (manifest, summary) in enumerate(zip(manifests[2:], summaries[2:], strict=True)):
+        problems += [f"baseline {more_baselines[extra]}: {p}" for p in
+                     comparability_problems(manifests[0], manifest, summaries[0], summary)]
     if th.capacity:
-        problems += [p for s, name in zip(summaries, ("baseline", "candidate"), strict=True)
+        names = ["baseline", "candidate", *(f"baseline {d}" for d in more_baselines)]
+        problems += [p for s, name in zip(summaries, names, strict=True)
                      for p in capacity_input_problems(s, name)]
     if problems:
         raise UnusableInput("runs are not comparable: " + "; ".join(problems))
+    calibration = None
+    if more_baselines:
+        others = [summaries[0], *summaries[2:]]
+        tolerance, calibration = calibrated_tolerance([s["patterns"] for s in others], calibration_factor)
+        th = dataclasses.replace(th, capacity_tolerance=tolerance)
     result = GateResult(str(baseline), str(candidate), th, [])
-    result.notes += [n for n in [design_note(*summaries)] if n]
+    result.notes += [calibration] if calibration else []
+    result.notes += [n for n in [design_note(*summaries[:2])] if n]
     if th.capacity:
         result.capacity = compare_capacity(summaries[0]["patterns"], summaries[1]["patterns"],
                                            th.capacity_tolerance,
                                            summaries[0]["design"] == summaries[1]["design"])
         result.notes += unstable_rows(result.capacity, summaries[1]["patterns"])
-    result.notes += unsent_notes(*summaries)
-    saturated = saturation_notes(*summaries)
+    result.notes += unsent_notes(*summaries[:2])
+    saturated = saturation_notes(*summaries[:2])
     result.notes += saturated
     if th.latency and not saturated:
-        result.patterns = _latency(baseline, candidate, runs[1].manifest["scenario"]["slo"], th)
+        result.patterns = _latency(baseline, candidate, manifests[1]["scenario"]["slo"], th)
     return result
 
 

@@ -120,6 +120,11 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert "update_status: WCU/request on T/ix 2.00 -> 3.00 (+50%)" in capacity.stdout
     loose = run_cli("compare", str(base), str(more_index), "--no-latency", "--capacity-tolerance", "0.6")
     assert loose.returncode == 0 and "capacity tolerance ±60.0%" in loose.stdout
+    # Calibrated on identical baselines: the floor (0.1%), which +50% exceeds.
+    calibrated = run_cli("compare", str(base), str(more_index), "--no-latency", "--baselines", str(same))
+    assert calibrated.returncode == 1
+    assert "calibrated on 2 baselines: 3 x the largest spread 0.000%" in calibrated.stdout
+    assert "capacity tolerance ±0.1%" in calibrated.stdout
     unusable = run_cli("compare", str(base), str(tmp_path / "nope"), timeout=60)
     assert unusable.returncode == 2 and unusable.stderr.startswith("ddbbench: error:")
     assert run_cli("compare", str(base), str(same), "--max-increase", "-1").returncode == 2

@@ -133,13 +133,24 @@ def comparability_problems(base: dict[str, Any], cand: dict[str, Any],
     return problems
 
 
+MACHINE_BUSY_PCT = 90.0  # mean CPU of all cores at or above this: the machine was saturated
+
+
 def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> list[str]:
-    """A saturated load generator's latencies measure the client's own queueing: latency is
-    then not judged (capacity still is: it does not depend on timing)."""
-    return [f"the {name} run's load generator was saturated: its latencies measure the "
-            "client's queueing; latency not judged"
-            for name, summary in (("baseline", base_summary), ("candidate", cand_summary))
-            if summary["generator"]["saturated"]]
+    """Why latency cannot be judged: a saturated load generator's latencies measure the
+    client's own queueing; on a saturated machine (DynamoDB Local shares it with the load
+    generator and, on CI runners, with other jobs) they measure whoever else was running.
+    Capacity is still judged: it does not depend on timing."""
+    notes = []
+    for name, summary in (("baseline", base_summary), ("candidate", cand_summary)):
+        gen = summary["generator"]
+        if gen["saturated"]:
+            notes.append(f"the {name} run's load generator was saturated: its latencies measure "
+                         "the client's queueing; latency not judged")
+        elif (busy := gen.get("machine_cpu_mean_pct") or 0) >= MACHINE_BUSY_PCT:
+            notes.append(f"the {name} run's machine was saturated (all cores {busy:g}% busy on "
+                         f"average, >= {MACHINE_BUSY_PCT:g}%): latency not judged")
+    return notes
 
 
 def design_note(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> str | None:

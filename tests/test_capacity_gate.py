@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.capacity_gate import capacity_input_problems, compare_capacity, unstable_rows
-from analysis.compare import comparability_problems, design_note, not_enough_data, samples_needed
+from analysis.compare import (
+    comparability_problems,
+    design_note,
+    not_enough_data,
+    samples_needed,
+    saturation_notes,
+)
 
 IX = "Conv/candidateId-status-index"
 
@@ -120,3 +126,13 @@ def test_under_another_key_design_the_totals_are_judged_and_the_names_shown() ->
     same_units = compare_capacity({"update_status": seed}, {"update_status": {**single, **{
         "index_capacity_per_request": 2.59}}}, same_design=False)
     assert not any(r.regression for r in same_units)  # moved to another index, not more
+
+
+def test_latency_is_not_judged_on_a_saturated_generator_or_machine() -> None:
+    quiet = {"generator": {"saturated": False, "machine_cpu_mean_pct": 60.0}}
+    busy = {"generator": {"saturated": False, "machine_cpu_mean_pct": 97.5}}
+    client = {"generator": {"saturated": True, "machine_cpu_mean_pct": 50.0}}
+    assert saturation_notes(quiet, {"generator": {"saturated": False, "machine_cpu_mean_pct": None}}) == []
+    assert saturation_notes(quiet, busy) == ["the candidate run's machine was saturated (all cores 97.5% "
+                                             "busy on average, >= 90%): latency not judged"]
+    assert "baseline run's load generator was saturated" in saturation_notes(client, quiet)[0]

@@ -62,7 +62,8 @@ def compare(base: Path, cand: Path, junit: Path) -> dict[str, Any]:
                   if c.find("failure") is not None]
     return {"baseline": base.name, "candidate": cand.name, "exit": proc.returncode, "failed": failed,
             "latency_judged": "latency not judged" not in proc.stdout,
-            "notes": [line for line in proc.stdout.splitlines() if "not judged" in line or "never sent" in line],
+            "notes": [line for line in proc.stdout.splitlines()
+                      if "not judged" in line or "never sent" in line],
             "error": proc.stderr.strip()[-500:] if proc.returncode == 2 else ""}
 
 
@@ -102,7 +103,8 @@ def run(runs: int = 5, changed: int = 2, duration: float | None = None, delay_ms
               "design_change_pairs": len(design), "design_change_power": _rate(design),
               "delay_ms": delay_ms, "delay_pairs": len(delay), "delay_power": _rate(delay),
               "unusable_pairs": sum(r["exit"] == 2 for r in same + same_stub + design + delay),
-              "latency_not_judged_pairs": sum(not r["latency_judged"] for r in same + same_stub + design + delay),
+              "latency_not_judged_pairs": sum(not r["latency_judged"]
+                                              for r in same + same_stub + design + delay),
               "directory": str(root)}
     (root / "ci_gate.json").write_text(json.dumps({**result, "pairs": {
         "same": same, "same_stub": same_stub, "design": design, "delay": delay}}, indent=2))

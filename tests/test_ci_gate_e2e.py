@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ddbbench import local
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -28,20 +29,21 @@ def short_ci(tmp_path: Path) -> Path:
     return path
 
 
-def ci_run(tmp_path: Path, scenarios: Path, name: str, *extra: str) -> Path:
+def ci_run(tmp_path: Path, scenarios: Path, name: str, target: str, *extra: str) -> Path:
+    """One run against the session's DynamoDB Local, its tables loaded afresh."""
     out = tmp_path / name
     proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "10",
-                   "--reports-dir", str(out), *extra, timeout=300)
+                   "--target", target, "--recreate-tables", "--reports-dir", str(out), *extra, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = out.iterdir()
     return run_dir
 
 
-def test_ci_gate_passes_identical_code_and_fails_added_index_writes(isolated_cache: Path,
-                                                                     tmp_path: Path) -> None:
-    scenarios = short_ci(tmp_path)
-    base, same = ci_run(tmp_path, scenarios, "base"), ci_run(tmp_path, scenarios, "same")
-    single = ci_run(tmp_path, scenarios, "single", "--design", "single-table")
+def test_ci_gate_passes_identical_code_and_fails_added_index_writes(
+        ddb_local: local.ServerInfo, isolated_cache: Path, tmp_path: Path) -> None:
+    scenarios, target = short_ci(tmp_path), ddb_local.endpoint
+    base, same = ci_run(tmp_path, scenarios, "base", target), ci_run(tmp_path, scenarios, "same", target)
+    single = ci_run(tmp_path, scenarios, "single", target, "--design", "single-table")
     # Seeded and deterministic: the same requests, so the same capacity per request.
     rows = [json.loads((d / "summary.json").read_text())["patterns"] for d in (base, same)]
     for pattern, row in rows[0].items():

@@ -34,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 DEFAULT_TOLERANCE = 0.02
 GROWTH_PATTERN = "append_message"
 # Items and bytes written: (summary key, label)
@@ -188,3 +190,27 @@ def calibrated_tolerance(baselines: list[dict[str, dict[str, Any]]], factor: flo
     where = f" ({worst[0]} {worst[1]}{' on ' + worst[2] if worst[2] else ''})" if worst and spread else ""
     return tolerance, (f"capacity tolerance calibrated on {len(baselines)} baselines: {factor:g} x the "
                        f"largest spread {spread:.3%}{where}, at least {floor:.1%}")
+
+
+def prefix_patterns(frame: pd.DataFrame, n: int, kinds: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per-pattern capacity figures of the first ``n`` requests by intended start (raw records:
+    ``analysis.rundata.requests_frame``), in the shape of a summary's ``patterns``, without the
+    rows per table and index (the raw records keep only table and all-index units).
+
+    Two ``load.deterministic`` runs send the same request sequence; when one fell behind and
+    never sent its tail, comparing the whole of each would compare different requests (item
+    sizes and query results drift over a run), so the gate compares their common prefix."""
+    intended = frame["start_unix_us"] - frame["schedule_lag_us"]
+    first = frame.assign(_intended=intended).sort_values("_intended", kind="stable").head(n)
+    out: dict[str, dict[str, Any]] = {}
+    for pattern, g in first.groupby("pattern"):
+        k = len(g)
+        out[str(pattern)] = {
+            "capacity_kind": kinds.get(str(pattern), "read"), "count": k,
+            "errors": int((g["outcome"] != "ok").sum()),
+            "capacity_per_request": round(float(g["capacity"].sum()) / k, 4),
+            "index_capacity_per_request": round(float(g["index_capacity"].sum()) / k, 4),
+            "items_written_per_request": round(float(g["items_written"].sum()) / k, 4),
+            "bytes_written_per_request": round(float(g["bytes_written"].sum()) / k, 1),
+            "capacity_by_name": {}}
+    return out

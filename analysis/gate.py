@@ -19,6 +19,7 @@ from analysis.capacity_gate import (
     calibrated_tolerance,
     capacity_input_problems,
     compare_capacity,
+    prefix_patterns,
     unstable_rows,
 )
 from analysis.compare import (
@@ -70,10 +71,11 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds,
     result.notes += [calibration] if calibration else []
     result.notes += [n for n in [design_note(*summaries[:2])] if n]
     if th.capacity:
-        result.capacity = compare_capacity(summaries[0]["patterns"], summaries[1]["patterns"],
-                                           th.capacity_tolerance,
+        patterns, prefix_note = _capacity_patterns([baseline, candidate], manifests[:2], summaries[:2])
+        result.capacity = compare_capacity(*patterns, th.capacity_tolerance,
                                            summaries[0]["design"] == summaries[1]["design"])
-        result.notes += unstable_rows(result.capacity, summaries[1]["patterns"])
+        result.notes += unstable_rows(result.capacity, patterns[1])
+        result.notes += [prefix_note] if prefix_note else []
     result.notes += unsent_notes(*summaries[:2])
     saturated = saturation_notes(*summaries[:2])
     result.notes += saturated
@@ -82,11 +84,29 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds,
     return result
 
 
+def _capacity_patterns(run_dirs: list[str | Path], manifests: list[dict[str, Any]],
+                       summaries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The two runs' per-pattern figures: their summaries', or, for two deterministic runs
+    that measured different numbers of requests (one fell behind and never sent its tail),
+    those of the requests both sent (``prefix_patterns``)."""
+    counts = [s["overall"]["count"] for s in summaries]
+    deterministic = all(m["scenario"]["load"].get("deterministic") for m in manifests)
+    whole = all(m["scenario"].get("measurement", {}).get("raw_fraction", 1.0) == 1.0 for m in manifests)
+    if counts[0] == counts[1] or not deterministic or not whole:
+        return [s["patterns"] for s in summaries], None
+    n = min(counts)
+    kinds = {p: row["capacity_kind"] for s in summaries for p, row in s["patterns"].items()}
+    patterns = [prefix_patterns(requests_frame(d), n, kinds) for d in run_dirs]
+    return patterns, (f"the runs measured {counts[0]:,} and {counts[1]:,} requests of the same sequence: "
+                      f"capacity compared over the first {n:,} of each (totals only: the raw records "
+                      "keep no units per table and index)")
+
+
 def unsent_notes(*summaries: dict[str, Any]) -> list[str]:
     """Open-model arrivals never sent: the run fell behind its schedule and stopped before the
     end of the request sequence, so the runs' requests (and capacity per request) differ."""
     return [f"the {name} run never sent {s['generator'].get('not_started', 0):,} of its arrivals "
-            "(the machine could not keep up): capacity per request is over fewer requests"
+            "(the machine could not keep up)"
             for name, s in zip(("baseline", "candidate"), summaries, strict=True)
             if s["generator"].get("not_started", 0)]
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.capacity_gate import capacity_input_problems, compare_capacity, unstable_rows
+import pandas as pd
+
+from analysis.capacity_gate import capacity_input_problems, compare_capacity, prefix_patterns, unstable_rows
 from analysis.compare import (
     comparability_problems,
     design_note,
@@ -136,3 +138,19 @@ def test_latency_is_not_judged_on_a_saturated_generator_or_machine() -> None:
     assert saturation_notes(quiet, busy) == ["the candidate run's machine was saturated (all cores 97.5% "
                                              "busy on average, >= 90%): latency not judged"]
     assert "baseline run's load generator was saturated" in saturation_notes(client, quiet)[0]
+
+
+def test_a_prefix_of_the_sequence_by_intended_start() -> None:
+    """Requests 0-3 intended at 0, 10, 20, 30 us; the third started late (lag 25 us) and so
+    completed after the fourth: the first three by intended start are 0, 1, 2."""
+    frame = pd.DataFrame({
+        "start_unix_us": [0, 10, 45, 30], "schedule_lag_us": [0, 0, 25, 0],
+        "pattern": ["update_status", "get_conversation", "update_status", "update_status"],
+        "outcome": ["ok", "ok", "ok", "ok"], "capacity": [1.0, 0.5, 2.0, 9.0],
+        "index_capacity": [2.0, 0.0, 2.0, 9.0], "items_written": [1, 0, 1, 1],
+        "bytes_written": [80, 0, 90, 999]})
+    rows = prefix_patterns(frame, 3, {"update_status": "write"})
+    assert rows["update_status"]["capacity_per_request"] == 1.5
+    assert rows["update_status"]["index_capacity_per_request"] == 2.0
+    assert rows["update_status"]["bytes_written_per_request"] == 85.0
+    assert rows["get_conversation"]["capacity_kind"] == "read" and rows["get_conversation"]["count"] == 1

@@ -12,6 +12,7 @@ Everything goes through the real command line, as docs/ci-gate.md's CI example d
 
     python -m benchmarks.ci_gate --runs 5          # about 20 minutes on 2 cores
     python -m benchmarks.ci_gate --quick           # plumbing only (short runs, few samples)
+    python -m benchmarks.ci_gate --root reports/ci-gate-bench-...   # resume: finished runs reused
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ def ddbbench(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[st
 
 
 def ci_run(root: Path, name: str, duration: float | None, *extra: str) -> Path:
-    """One `ddbbench run -s ci` into ``root/name``; its run directory."""
+    """One `ddbbench run -s ci` into ``root/name``; its run directory. A run already there
+    (a benchmark resumed with ``--root``) is reused when it has its summary."""
     out = root / name
+    done = sorted(d for d in out.glob("*") if (d / "summary.json").exists()) if out.exists() else []
+    if len(done) == 1:
+        print(f"  {name}: {done[0]} (reused)", flush=True)
+        return done[0]
     args = ["run", "-s", "ci", "--reports-dir", str(out), *extra]
     if duration is not None:
         args += ["--duration", f"{duration:g}"]
@@ -119,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="override the ci scenario's duration_s")
     parser.add_argument("--delay-ms", type=float, default=2.0, help="the stub's added delay")
     parser.add_argument("--quick", action="store_true", help="2 runs, 1 per change, 12 s each")
+    parser.add_argument("--root", type=Path, help="resume the benchmark in this folder (its finished "
+                        "runs are reused)")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.changed, args.duration = 2, 1, 12.0
-    result = run(args.runs, args.changed, args.duration, args.delay_ms)
+    result = run(args.runs, args.changed, args.duration, args.delay_ms, args.root)
     print(json.dumps(result, indent=2))
     return 0 if result["false_alarms"] == 0 and result["design_change_power"] == 1.0 else 1
 

@@ -96,7 +96,8 @@ def run_scenario(req: RunRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         check_reachable(endpoint, sc.client)
         if endpoint.managed:
             echo(f"started DynamoDB Local at {endpoint.url}")
-        run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
+        # Absolute: Locust runs with the run directory as its working directory.
+        run_dir = create_run_dir(Path(req.reports_root).resolve(), sc.name, req.run_name)
         # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
         manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
         manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None

@@ -124,7 +124,7 @@ def comparability_problems(base: dict[str, Any], cand: dict[str, Any],
     for path in (("scenario", "name"), ("scenario", "dataset"), ("scenario", "mix"),
                  ("scenario", "keys"), ("scenario", "tables"), ("scenario", "load"),
                  ("target", "kind")):
-        b, c = _get(base, path), _get(cand, path)
+        b, c = _without_new_defaults(_get(base, path), _get(cand, path))
         if b != c:
             problems.append(f"{'.'.join(path)} differs: {b!r} vs {c!r}")
     if base_summary.get("client") != cand_summary.get("client"):
@@ -156,6 +156,15 @@ def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any])
 def design_note(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> str | None:
     b, c = base_summary.get("design"), cand_summary.get("design")
     return None if b == c else f"key design differs: {b} -> {c} (compared as the change under test)"
+
+
+def _without_new_defaults(b: Any, c: Any) -> tuple[Any, Any]:
+    """Settings a newer ddbbench records and an older run lacks (``load.deterministic``), left
+    out when the run that has them keeps them off (false, empty): the runs did the same."""
+    if not isinstance(b, dict) or not isinstance(c, dict):
+        return b, c
+    new = {k for k in set(b) ^ set(c) if not (b.get(k) or c.get(k))}
+    return ({k: v for k, v in b.items() if k not in new}, {k: v for k, v in c.items() if k not in new})
 
 
 def _get(doc: dict[str, Any], path: tuple[str, ...]) -> Any:

@@ -105,6 +105,11 @@ def test_design_differs_is_flagged_client_dataset_mix_load_are_refused() -> None
         "key design differs: seed -> single-table (compared as the change under test)")
     assert comparability_problems(manifest(), manifest(), s, {**s, "client": "aiobotocore"}) == [
         "client kind differs: 'boto3' vs 'aiobotocore'"]
+    # A setting an older run did not record, off in the newer one: the same load.
+    newer = manifest(load={"arrival_rate": 200, "deterministic": False})
+    assert comparability_problems(manifest(), newer, s, s) == []
+    on = manifest(load={"arrival_rate": 200, "deterministic": True})
+    assert comparability_problems(manifest(), on, s, s)[0].startswith("scenario.load differs")
     for key, value in (("dataset", {"seed": 2}), ("mix", {"a": 2}), ("load", {"arrival_rate": 100})):
         problems = comparability_problems(manifest(), manifest(**{key: value}), s, s)
         assert problems and problems[0].startswith(f"scenario.{key} differs")

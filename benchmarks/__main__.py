@@ -5,6 +5,7 @@
     python -m benchmarks --full     # also the memory goal as stated: 1,000,000 conversations
                                     # into DynamoDB Local (about half an hour more)
     python -m benchmarks generation loading   # only these
+    python -m benchmarks ci_gate --ci-runs 6  # the CI gate's false alarms and power (~20 min)
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import distributed_merge, generation, lean_client, load_memory, loading, replay_overhead
+from benchmarks import (
+    ci_gate,
+    distributed_merge,
+    generation,
+    lean_client,
+    load_memory,
+    loading,
+    replay_overhead,
+)
 from ddbbench.paths import reports_dir
 from ddbbench.rundir import versions
 
@@ -25,7 +34,7 @@ _OPS = {"<=": operator.le, ">=": operator.ge}
 Goals = dict[str, tuple[str, float]]
 
 
-def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]], Goals]]:
+def plan(quick: bool, full: bool, ci_runs: int = 5) -> dict[str, tuple[Callable[[], dict[str, Any]], Goals]]:
     """Name -> (benchmark, its goals), sized for the mode."""
     if quick:
         return {
@@ -42,6 +51,7 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
                                   distributed_merge.GOALS),
             "lean_client": (lambda: lean_client.run(requests=200, rounds=2, seconds=3, locust_rounds=1,
                                                     conversations=300, loader_rounds=1), lean_client.GOALS),
+            "ci_gate": (lambda: ci_gate.run(runs=2, changed=1, duration=12.0), ci_gate.GOALS),
         }
     chosen: dict[str, tuple[Callable[[], dict[str, Any]], Goals]] = {
         "replay_overhead": (replay_overhead.run, replay_overhead.GOALS),
@@ -54,6 +64,7 @@ def plan(quick: bool, full: bool) -> dict[str, tuple[Callable[[], dict[str, Any]
         "replay_overhead_lean": (lambda: replay_overhead.run(requests=600, kind="lean"),
                                  replay_overhead.GOALS_LEAN),
         "loading_lean": (lambda: loading.run(kind="lean"), loading.GOALS),
+        "ci_gate": (lambda: ci_gate.run(runs=ci_runs, changed=1), ci_gate.GOALS),
     }
     if full:
         chosen["memory_local_1m"] = (lambda: load_memory.run("local", 1_000_000), load_memory.GOALS)
@@ -80,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes, to check each runs")
     size.add_argument("--full", action="store_true", help="also 1,000,000 conversations into DynamoDB Local")
+    parser.add_argument("--ci-runs", type=int, default=5,
+                        help="same-code runs of the ci_gate benchmark (pairs: n(n-1)/2; default 5)")
     args = parser.parse_args(argv)
-    chosen = plan(args.quick, args.full)
+    chosen = plan(args.quick, args.full, args.ci_runs)
     unknown = [name for name in args.only if name not in chosen]
     if unknown:
         parser.error(f"{', '.join(unknown)}: not a benchmark; choose from {', '.join(chosen)}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ddbbench import __version__, local
-from ddbbench.errors import FAILED, INTERRUPTED, BenchError, ConfigError
+from ddbbench.errors import FAILED, INTERRUPTED, BenchError, ConfigError, UnusableInput
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.scenario import DEFAULT_ERROR_BUDGET, DESIGN_NAMES, Scenario, load_scenario, load_scenarios
 
@@ -156,14 +156,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.gate import gate_junit, gate_markdown, gate_table, run_gate
 
     th = Thresholds(percentile=args.percentile, max_increase=args.max_increase,
-                    absolute_ms=args.absolute_ms)
-    result = run_gate(args.baseline, args.candidate, th)
+                    absolute_ms=args.absolute_ms, absolute_slo=args.absolute_slo,
+                    capacity_tolerance=args.capacity_tolerance, latency=not args.no_latency,
+                    capacity=not args.no_capacity)
+    result = run_gate(args.baseline, args.candidate, th, _run_dirs(args.baselines or []),
+                      args.calibration_factor)
     print(gate_table(result))
     if args.markdown:
         Path(args.markdown).write_text(gate_markdown(result))
     if args.junit:
         Path(args.junit).write_text(gate_junit(result))
     return 1 if result.regression else 0
+
+
+def _run_dirs(paths: list[str]) -> list[Path]:
+    """Run directories: each path is one (it has a manifest.json) or a folder of them."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            raise UnusableInput(f"--baselines {p}: not a run directory or a folder of them")
+        out += [p] if (p / "manifest.json").exists() else sorted(d for d in p.iterdir()
+                                                                  if (d / "manifest.json").exists())
+    return out
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -356,11 +370,27 @@ def _add_compare_parser(sub: _Commands) -> None:
                        "(exit 0 pass, 1 regression, 2 unusable or incomparable input)")
     p.add_argument("baseline")
     p.add_argument("candidate")
-    p.add_argument("--percentile", type=_percentile, default=99.0, help="default: %(default)s")
+    tolerance = p.add_mutually_exclusive_group()
+    tolerance.add_argument("--capacity-tolerance", type=_fraction, default=0.02,
+                           help="allowed growth of capacity units, items and bytes written per "
+                           "request, as a fraction (default: %(default)s)")
+    tolerance.add_argument("--baselines", nargs="+", metavar="RUN_OR_FOLDER",
+                           help="more baseline runs of the same code (or folders of them): the "
+                           "capacity tolerance becomes --calibration-factor x the largest spread "
+                           "among all baselines")
+    p.add_argument("--calibration-factor", type=float, default=3.0, help="default: %(default)s")
+    p.add_argument("--no-capacity", action="store_true", help="do not judge capacity")
+    p.add_argument("--no-latency", action="store_true", help="judge capacity only")
+    p.add_argument("--percentile", type=_percentile,
+                   help="latency percentile judged (default: each pattern's objective percentile)")
     p.add_argument("--max-increase", type=_fraction, default=0.15,
                    help="allowed growth of the percentile, as a fraction (default: %(default)s)")
-    p.add_argument("--absolute-ms", type=float, help="the candidate's percentile must stay below "
-                   "(default: the scenario's SLO threshold when the percentiles match)")
+    abs_group = p.add_mutually_exclusive_group()
+    abs_group.add_argument("--absolute-ms", type=float,
+                           help="also fail when the candidate's percentile is at or above this "
+                           "(default: off)")
+    abs_group.add_argument("--absolute-slo", action="store_true", help="also fail when the candidate "
+                           "misses its scenario's objective at the judged percentile (default: off)")
     p.add_argument("--markdown", help="write a markdown summary (for a pull request) here")
     p.add_argument("--junit", help="write JUnit XML (for CI systems) here")
     p.set_defaults(func=cmd_compare)

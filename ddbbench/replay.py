@@ -24,7 +24,8 @@ from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
 from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
-from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
+from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns.state import salt_for
 from ddbbench.progress import PatternProgress
 from ddbbench.recorder import COUNTERS, Recorder, new_histogram, to_us
 from ddbbench.scenario import Scenario
@@ -143,17 +144,22 @@ class ReplayContext:
                test_start_unix_s: float | None = None) -> ReplayContext:
         """``run_dir`` None: measurements stay in memory and travel as deltas (a worker)."""
         label = f"{socket.gethostname()}-{os.getpid()}"
-        return cls(
+        ctx = cls(
             budget=budget,
             scenario=scenario,
             client=make_client(endpoint, scenario.client, pool_size=pool_size),
-            factory=RequestFactory.for_scenario(scenario, salt=process_salt()),
+            # Workers create conversations under their own ids, even when seeded (deterministic).
+            factory=RequestFactory.for_scenario(
+                scenario, salt=salt_for(scenario, f"replay-{worker_index}" if worker_index else "replay")),
             picker=PatternPicker(scenario.mix),
             recorder=Recorder(run_dir, label, interval_s=scenario.measurement.interval_s,
                               raw_fraction=scenario.measurement.raw_fraction,
                               test_start_unix_s=test_start_unix_s, client=scenario.client.kind),
             worker_index=worker_index,
         )
+        if scenario.load.deterministic:
+            ctx.phase_offset = 0.0  # the same arrival times, relative to the schedule's start
+        return ctx
 
     def user_rng(self) -> random.Random:
         """A reproducible request stream per user: seeded by the dataset seed, the user's number

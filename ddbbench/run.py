@@ -33,11 +33,12 @@ from ddbbench.errors import BenchError, ConfigError, Interrupted, ObjectiveMisse
 from ddbbench.execute import execute
 from ddbbench.ownership import Ownership
 from ddbbench.paths import PROJECT_ROOT
-from ddbbench.patterns import PatternPicker, RequestFactory, process_salt
+from ddbbench.patterns import PatternPicker, RequestFactory
+from ddbbench.patterns.state import salt_for
 from ddbbench.progress import PROGRESS_PREFIX, LiveLine, ProgressPrinter
 from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.runformat import read_process_file
-from ddbbench.scenario import Scenario
+from ddbbench.scenario import Load, Scenario
 from ddbbench.table_settings import describe_specs
 from ddbbench.tables import check_tables
 from ddbbench.teardown import teardown_created
@@ -122,7 +123,7 @@ def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo,
     if n == 0:
         return {"requests": 0, "configured": scenario.load.warmup_requests}
     client = make_client(endpoint, scenario.client)
-    factory = RequestFactory.for_scenario(scenario, salt=process_salt())
+    factory = RequestFactory.for_scenario(scenario, salt=salt_for(scenario, "warmup"))
     picker = PatternPicker(scenario.mix)
     rng = random.Random(f"{scenario.dataset.seed}:warmup")
     outcomes: Counter[str] = Counter()
@@ -217,7 +218,8 @@ def _run_on(endpoint: Endpoint, owner: Ownership, req: RunRequest,
     preflight(endpoint, sc, owner, req.skip_load, req.recreate_tables, echo)
     plan = None if req.consented else consent(sc, endpoint, req.spend, echo, load=not req.skip_load)
     budget = req.budget if req.budget is not None else req.spend.budget()
-    run_dir = create_run_dir(req.reports_root, sc.name, req.run_name)
+    # Absolute: Locust runs with the run directory as its working directory.
+    run_dir = create_run_dir(Path(req.reports_root).resolve(), sc.name, req.run_name)
     # The hand-off: the resolved run is in the manifest before anything is loaded or sent.
     manifest = base_manifest(run_dir, sc.to_dict(), endpoint.describe(), source="ddbbench run")
     manifest["scenarios_file"] = str(req.scenarios_file) if req.scenarios_file else None
@@ -314,7 +316,7 @@ def replay(sc: Scenario, run_dir: Path, echo: Echo, workers: Workers = Workers()
     echo(f"replaying for {sc.load.run_time_s:g}s, {describe_load(sc, workers)} "
          f"(Locust log: {run_dir / 'locust.log'})")
     wait = WORKERS_WAIT_S if workers.expected else 0.0
-    status = run_locust(cmd, run_dir, sc.load.run_time_s + LOCUST_GRACE_S + wait)
+    status = run_locust(cmd, run_dir, sc.load.run_time_s + stop_timeout_s(sc.load) + LOCUST_GRACE_S + wait)
     report_distribution(run_dir, echo)
     return status
 
@@ -349,6 +351,13 @@ def locust_users(sc: Scenario, workers: Workers = Workers()) -> tuple[int, float
     return load.users, load.spawn_rate
 
 
+def stop_timeout_s(load: Load) -> int:
+    """Locust's --stop-timeout. Under load.deterministic the whole schedule is sent, so that
+    runs hold the same requests: a loop that fell behind (a loaded machine) gets up to the run
+    time again to send the rest (its lateness shows in the latencies)."""
+    return max(STOP_TIMEOUT_S, math.ceil(load.run_time_s)) if load.deterministic else STOP_TIMEOUT_S
+
+
 def locust_command(sc: Scenario, run_dir: Path, workers: Workers = Workers()) -> list[str]:
     """Locust's own options (headless, users, run time, output files) and the run directory:
     the scenario, its overrides and the target travel in the manifest, not on this line."""
@@ -356,7 +365,7 @@ def locust_command(sc: Scenario, run_dir: Path, workers: Workers = Workers()) ->
     users, spawn_rate = locust_users(sc, workers)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--users", str(users), "--spawn-rate", f"{spawn_rate:g}",
-           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(STOP_TIMEOUT_S),
+           "--run-time", f"{math.ceil(load.run_time_s)}s", "--stop-timeout", str(stop_timeout_s(load)),
            "--only-summary", "--exit-code-on-error", "0", "--csv", str(run_dir / "locust"),
            "--json-file", str(run_dir / "locust_stats"), "--ddb-run-dir", str(run_dir)]
     if workers.expected:

@@ -202,6 +202,10 @@ class Load:
     ``LOCAL_WARMUP_REQUESTS`` on DynamoDB Local and 0 elsewhere, where each is billed); the
     first ``warmup_s`` seconds of the Locust run (spawning, connection set-up) are executed but not measured.
     ``calibration_requests`` measure the client's own overhead against a local stub first.
+    ``deterministic``: ids this run creates (conversations, events) and the arrival phase are
+    derived from the dataset seed instead of drawn at random, so two runs of the same code send
+    the same requests (for the capacity gate: docs/ci-gate.md); one load process only, and
+    freshly loaded tables (a second run against kept tables would create the same ids again).
     """
 
     model: str = rule("closed", what="a load model", choices=("closed", "open"))
@@ -216,6 +220,7 @@ class Load:
     warmup_requests: int | None = rule(None, what="a request count", ge=0)
     warmup_s: float = rule(5.0, what="a duration in seconds", ge=0)
     calibration_requests: int = rule(300, what="a request count", ge=0)
+    deterministic: bool = False
 
     @property
     def run_time_s(self) -> float:
@@ -242,6 +247,9 @@ class Load:
                 and not math.isclose(self.duration_s, self.run_time_s, rel_tol=1e-9)):
             raise ConfigError(f"{path}.duration_s: {self.duration_s:g} is not the stages' total "
                               f"({self.run_time_s:g}); omit duration_s when giving stages")
+        if self.deterministic and self.processes > 1:
+            raise ConfigError(f"{path}.processes: {self.processes} with deterministic: true; allowed: 1 "
+                              "(processes would need distinct seeded ids)")
         if self.warmup_s >= self.run_time_s:
             raise ConfigError(f"{path}.warmup_s: {self.warmup_s:g} is not a duration < the run "
                               f"time ({self.run_time_s:g}); nothing would be measured")

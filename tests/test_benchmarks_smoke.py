@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from benchmarks import generation, load_memory, loading
+from benchmarks import ci_gate, generation, load_memory, loading
 from ddbbench import local
+from tests.test_compare import make_run
 
 
 def test_generation_benchmark_runs() -> None:
@@ -25,3 +28,15 @@ def test_memory_benchmark_runs_in_a_child_process() -> None:
     result = load_memory.run("noop", 300)
     assert result["peak_rss_mb"] > 0 and set(result["rss_mb_at"]) == {"0%", "10%", "50%", "100%"}
     assert result["items"] > 300 + 60
+
+
+def test_ci_gate_benchmark_reads_the_gate_verdicts(tmp_path: Path) -> None:
+    """Its plumbing only (the runs themselves take minutes: `python -m benchmarks.ci_gate --quick`):
+    compare two runs through the command line and read the failed checks from the JUnit file."""
+    base, more_index = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=1, index_wcu=3.0)
+    same = ci_gate.compare(base, base, tmp_path / "same.xml")
+    assert same["exit"] == 0 and same["failed"] == []
+    changed = ci_gate.compare(base, more_index, tmp_path / "changed.xml")
+    assert changed["exit"] == 1
+    assert "capacity update_status: WCU/request on T/ix" in changed["failed"]
+    assert ci_gate._rate([same, changed]) == 0.5

@@ -45,7 +45,7 @@ SCENARIO_KEYS = ("name, description, target, region, design, dataset, tables, ta
 TABLE_RULE = "is not a table/index name (3-255 of a-z A-Z 0-9 _ - .)"
 EMPTY = "scenarios: expected a non-empty mapping of scenario name to settings"
 LOAD_KEYS = ("model, users, spawn_rate, duration_s, rate_per_user, arrival_rate, stages, max_in_flight, "
-             "processes, warmup_requests, warmup_s, calibration_requests")
+             "processes, warmup_requests, warmup_s, calibration_requests, deterministic")
 KEYS_KEYS = ("default, get_conversation, query_by_candidate_status, update_status, append_message, "
              "batch_get_candidates, log_events, batch_get_size, log_events_batch_size, query_statuses")
 DISTRIBUTIONS = "uniform, zipfian, hotspot, latest"
@@ -77,7 +77,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "scenarios.yaml") -> Pa
 
 def test_shipped_file_has_smoke_smoke_open_and_baseline() -> None:
     scenarios = load_scenarios(SHIPPED)
-    assert list(scenarios) == ["smoke", "smoke-open", "baseline", "designs"]
+    assert list(scenarios) == ["smoke", "smoke-open", "baseline", "designs", "ci"]
     assert all(isinstance(sc, Scenario) for sc in scenarios.values())
     assert scenarios["smoke"].name == "smoke"
     assert scenarios["smoke-open"].name == "smoke-open"
@@ -152,7 +152,7 @@ def test_to_dict_round_trips_through_parse() -> None:
     assert parse_scenarios(doc_with(body, "baseline"))["baseline"] == sc
 
 
-@pytest.mark.parametrize("name", ["smoke", "smoke-open", "baseline", "designs"])
+@pytest.mark.parametrize("name", ["smoke", "smoke-open", "baseline", "designs", "ci"])
 def test_to_dict_is_json_ready_and_round_trips(name: str) -> None:
     sc = load_scenario(SHIPPED, name)
     body = sc.to_dict()
@@ -615,7 +615,7 @@ def test_load_scenario_unknown_name_in_shipped_file() -> None:
     with pytest.raises(ConfigError) as info:
         load_scenario(SHIPPED, "smok")
     assert str(info.value) == (f"scenario 'smok' is not in {SHIPPED}; "
-                               "available: smoke, smoke-open, baseline, designs")
+                               "available: smoke, smoke-open, baseline, designs, ci")
 
 
 @pytest.mark.parametrize(
@@ -760,7 +760,7 @@ def test_cli_validate_refuses_a_design_that_cannot_answer_the_scenario(tmp_path:
 def test_cli_validate_shipped_file_ok() -> None:
     proc = run_validate(SHIPPED)
     assert proc.returncode == 0
-    assert proc.stderr == f"{SHIPPED}: 4 valid scenario(s): smoke, smoke-open, baseline, designs\n"
+    assert proc.stderr == f"{SHIPPED}: 5 valid scenario(s): smoke, smoke-open, baseline, designs, ci\n"
 
 
 def test_stage_total_compared_with_float_tolerance() -> None:

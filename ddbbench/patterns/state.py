@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from datagen.keyspace import Keyspace, as_uuid, digest
 from datagen.model import iso
 from ddbbench.facts import STATUSES
+from ddbbench.scenario import Scenario
 
 NEXT_STATUS = {"CREATED": "ONGOING", "ONGOING": "COMPLETED", "COMPLETED": "COMPLETED"}
 assert tuple(NEXT_STATUS) == STATUSES
@@ -18,6 +19,14 @@ def process_salt() -> int:
     """A random offset for the indices of conversations this process creates, so that
     processes (and repeated runs against a kept table) do not create the same ids."""
     return random.SystemRandom().randrange(1 << 40)
+
+
+def salt_for(scenario: Scenario, role: str) -> int:
+    """The process's salt: from the dataset seed and the ``role`` (``warmup``, ``replay``)
+    under ``load.deterministic`` (runs then repeat exactly), else ``process_salt()``."""
+    if not scenario.load.deterministic:
+        return process_salt()
+    return int.from_bytes(digest(scenario.dataset.seed, f"salt:{role}", 0)[:5], "big")
 
 
 def now_iso() -> str:

@@ -515,7 +515,7 @@ def _positive(text: str) -> float:
 
 
 def _spend_flags(p: argparse.ArgumentParser, prices: bool = True) -> None:
-    """Consent and caps off DynamoDB Local (docs/real-tables-spend.md)."""
+    """Consent and caps off DynamoDB Local (docs/real-tables.md)."""
     g = p.add_argument_group("spending (off DynamoDB Local)")
     g.add_argument("--yes", action="store_true", help="agree to the cost preview without being asked")
     g.add_argument("--dry-run", action="store_true", help="show the cost preview and do nothing")

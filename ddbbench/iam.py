@@ -12,7 +12,7 @@ Example::
     >>> from ddbbench.scenario import Scenario
     >>> doc = iam_policy(Scenario(name="t"), "123456789012", "us-east-1")
     >>> [s["Sid"] for s in doc["Statement"]][0], [s["Sid"] for s in doc["Statement"]][-2:]
-    ('Load', ['Teardown', 'ListTables'])
+    ('Load', ['OwnershipRegistry', 'ListTables'])
 """
 
 from __future__ import annotations
@@ -25,13 +25,19 @@ import botocore.config
 import botocore.exceptions
 
 from ddbbench.designs import Call, make_design
+from ddbbench.ownership import REGISTRY
 from ddbbench.patterns import RequestFactory
 from ddbbench.scenario import Scenario
 
 PLACEHOLDER_ACCOUNT = "ACCOUNT_ID"
-# The loader (BatchWriteItem) and creating the tables it writes to, with their ownership tags.
-LOAD_ACTIONS = ("BatchWriteItem", "CreateTable", "DescribeTable", "TagResource", "ListTagsOfResource")
-TEARDOWN_ACTIONS = ("DeleteTable", "DescribeTable")
+# The loader (BatchWriteItem), its spot reads (GetItem) and creating the tables it writes to,
+# with their ownership tags.
+LOAD_ACTIONS = ("BatchWriteItem", "CreateTable", "DescribeTable", "GetItem", "TagResource",
+                "ListTagsOfResource")
+TEARDOWN_ACTIONS = ("DeleteTable", "DescribeTable", "ListTagsOfResource")
+# The ownership registry (ddbbench.ownership.REGISTRY): what the harness created or adopted.
+REGISTRY_ACTIONS = ("CreateTable", "DescribeTable", "TagResource", "PutItem", "GetItem", "DeleteItem",
+                    "Scan")
 UNSCOPED_ACTIONS = ("ListTables",)  # IAM cannot scope it to a table
 DRAWS_PER_PATTERN = 20  # a pattern's calls vary with the keys drawn (a chain may fetch or not)
 MAX_CHAIN = 50
@@ -104,6 +110,7 @@ def iam_policy(sc: Scenario, account: str, region: str) -> dict[str, Any]:
               for k, (actions, resources) in enumerate(sorted(groups.items()), 1)]
     statements = [_statement("Load", LOAD_ACTIONS, table_arns), *replay,
                   _statement("Teardown", TEARDOWN_ACTIONS, table_arns),
+                  _statement("OwnershipRegistry", REGISTRY_ACTIONS, [arn(part, region, account, REGISTRY)]),
                   _statement("ListTables", UNSCOPED_ACTIONS, ["*"])]
     return {"Version": "2012-10-17", "Statement": statements}
 

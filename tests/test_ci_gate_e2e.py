@@ -33,7 +33,8 @@ def ci_run(tmp_path: Path, scenarios: Path, name: str, target: str, *extra: str)
     """One run against the session's DynamoDB Local, its tables loaded afresh."""
     out = tmp_path / name
     proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "10",
-                   "--target", target, "--recreate-tables", "--reports-dir", str(out), *extra, timeout=300)
+                   "--target", target, "--recreate-tables", "--yes", "--reports-dir", str(out), *extra,
+                   timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = out.iterdir()
     return run_dir

@@ -54,7 +54,8 @@ def start_master(tmp_path: Path, scenarios: Path, target: str, port: int,
     return subprocess.Popen(
         [sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file", str(scenarios), "-s", "t",
          "--target", target, "--master", "--expect-workers", str(workers), "--master-bind-host",
-         "127.0.0.1", "--master-bind-port", str(port), "--reports-dir", str(tmp_path / "reports")],
+         "127.0.0.1", "--master-bind-port", str(port), "--reports-dir", str(tmp_path / "reports"),
+         "--yes"],
         cwd=ROOT, env=dict(os.environ), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -158,7 +159,7 @@ def test_two_local_processes_finish_with_every_measured_request(isolated_cache: 
     with StubServer() as stub:
         proc = subprocess.run(
             [sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file", str(scenarios), "-s", "t",
-             "--target", stub.endpoint, "--skip-load", "--reports-dir", str(tmp_path / "reports")],
+             "--target", stub.endpoint, "--skip-load", "--yes", "--reports-dir", str(tmp_path / "reports")],
             cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr[-3000:]
         served = stub.stats()["operations"]

@@ -36,7 +36,7 @@ def test_a_run_whose_target_stops_answering_stops_early_and_exits_1(
     with StubServer() as stub:
         proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file",
                                  str(scenario(tmp_path)), "-s", "t", "--target", stub.endpoint,
-                                 "--skip-load"], cwd=ROOT, env=dict(os.environ), text=True,
+                                 "--skip-load", "--yes"], cwd=ROOT, env=dict(os.environ), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stderr is not None
         seen = []

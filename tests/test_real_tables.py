@@ -89,7 +89,10 @@ def write_scenarios(tmp_path: Path, tables: dict[str, str] | None = None, seed: 
 
 
 def cli(scenarios: Path, url: str, *args: str, code: int = 0) -> str:
-    proc = run_cli(*args, "--scenarios-file", str(scenarios), "-s", "t", "--target", url, timeout=240)
+    # Consent is not what these tests are about: the commands that spend get --yes.
+    spends = ("--yes",) if args[0] in ("load", "run", "knee", "compare-designs") else ()
+    proc = run_cli(*args, *spends, "--scenarios-file", str(scenarios), "-s", "t", "--target", url,
+                   timeout=240)
     assert proc.returncode == code, proc.stderr[-3000:]
     return proc.stderr + proc.stdout
 
@@ -176,7 +179,7 @@ def test_a_schema_mismatch_is_refused_with_nothing_written(
 
 def interrupted_run_with_teardown(scenarios: Path, url: str) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", "run", "--scenarios-file", str(scenarios),
-                             "-s", "t", "--target", url, "--duration", "60", "--teardown"],
+                             "-s", "t", "--target", url, "--duration", "60", "--teardown", "--yes"],
                             cwd=ROOT, env=dict(os.environ), text=True, stderr=subprocess.PIPE,
                             stdout=subprocess.PIPE, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -65,20 +65,10 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ddbbench.client import check_reachable, open_target
-    from ddbbench.consent import consent
-    from ddbbench.run import load_data
+    from ddbbench.run import load_target
 
-    sc = _with_loader_flags(_scenario_from(args), args)
-    spend = _spend_from(args)
-    if sc.target == "local" and local.read_state() is None:
-        raise BenchError("`ddbbench load` with target local needs a running DynamoDB Local: "
-                         "start one with `ddbbench local start` (an in-memory server started "
-                         "just for the load would lose the data when it stops)")
-    with open_target(sc.target, sc.region, profile=args.profile) as endpoint:
-        check_reachable(endpoint, sc.client)
-        consent(sc, endpoint, spend, echo, warmup=False, replay=False)
-        stats = load_data(endpoint, sc, args.recreate_tables, echo, resume=args.resume, budget=spend.budget())
+    stats = load_target(_with_loader_flags(_scenario_from(args), args), _spend_from(args),
+                        args.recreate_tables, args.resume, args.profile, echo)
     print(json.dumps(stats.to_dict(), indent=2))
     return 0
 

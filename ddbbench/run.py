@@ -24,6 +24,7 @@ from typing import Any
 from analysis.report import build_report
 from analysis.summary_text import summary_table
 from datagen.loader import LoadStats, load_scenario, summary_line
+from ddbbench import local
 from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
 from ddbbench.client import Endpoint, check_reachable, make_client, open_target
@@ -110,6 +111,24 @@ def load_data(endpoint: Endpoint, scenario: Scenario, recreate: bool | None = No
     if echo:
         echo(summary_line(stats))
     return stats
+
+
+def load_target(sc: Scenario, spend: Spend, recreate: bool | None, resume: bool,
+                profile: str | None, echo: Echo) -> LoadStats:
+    """``ddbbench load``: resolve the target, refuse tables the harness does not own or whose
+    schema differs (before any preview), show what the load costs and have consent off
+    DynamoDB Local, then load."""
+    if sc.target == "local" and local.read_state() is None:
+        raise BenchError("`ddbbench load` with target local needs a running DynamoDB Local: "
+                         "start one with `ddbbench local start` (an in-memory server started "
+                         "just for the load would lose the data when it stops)")
+    with open_target(sc.target, sc.region, profile=profile) as endpoint:
+        check_reachable(endpoint, sc.client)
+        owner = Ownership.for_target(endpoint, sc)
+        if not resume:
+            preflight(endpoint, sc, owner, False, recreate, echo)
+        consent(sc, endpoint, spend, echo, warmup=False, replay=False)
+        return load_data(endpoint, sc, recreate, echo, resume=resume, budget=spend.budget(), owner=owner)
 
 
 def warm_up(endpoint: Endpoint, scenario: Scenario, echo: Echo,

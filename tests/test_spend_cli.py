@@ -116,12 +116,14 @@ def test_table_settings_reach_the_server(moto: Any, moto_url: str, tmp_path: Pat
     proc = run_cli("load", "--scenarios-file", str(scenarios_file(tmp_path)), "-s", "t",
                    "--target", moto_url, "--yes", timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    table = moto.describe_table(TableName="PoppAIChatConversations")["Table"]
+    # Off DynamoDB Local the harness's tables carry its dataset prefix (ddbbench-<id>-...).
+    names = {n.rsplit("-", 1)[-1]: n for n in moto.list_tables()["TableNames"] if n.startswith("ddbbench-")}
+    table = moto.describe_table(TableName=names["PoppAIChatConversations"])["Table"]
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
     assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 3
     assert table["WarmThroughput"]["ReadUnitsPerSecond"] == 12000
     assert table["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]["WriteCapacityUnits"] == 2
-    events = moto.describe_table(TableName="PoppAIEventLog")["Table"]
+    events = moto.describe_table(TableName=names["PoppAIEventLog"])["Table"]
     assert events["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 

@@ -125,6 +125,8 @@ def comparability_problems(base: dict[str, Any], cand: dict[str, Any],
                  ("scenario", "keys"), ("scenario", "tables"), ("scenario", "load"),
                  ("target", "kind")):
         b, c = _without_new_defaults(_get(base, path), _get(cand, path))
+        if path == ("scenario", "tables"):  # the names as written: the prefix keys the design too
+            b, c = _logical_tables(b), _logical_tables(c)
         if b != c:
             problems.append(f"{'.'.join(path)} differs: {b!r} vs {c!r}")
     if base_summary.get("client") != cand_summary.get("client"):
@@ -156,6 +158,20 @@ def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any])
 def design_note(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> str | None:
     b, c = base_summary.get("design"), cand_summary.get("design")
     return None if b == c else f"key design differs: {b} -> {c} (compared as the change under test)"
+
+
+def _logical_tables(tables: Any) -> Any:
+    """Table names without the dataset prefix a run off DynamoDB Local adds (``ddbbench-<id>-``,
+    where the id covers the design too): two designs' runs of one scenario compare.
+
+    >>> _logical_tables({"conversations": "ddbbench-1a-Conv", "prefix": "ddbbench-1a-"})
+    {'conversations': 'Conv'}
+    """
+    if not isinstance(tables, dict):
+        return tables
+    prefix = tables.get("prefix") or ""
+    return {k: v[len(prefix):] if prefix and isinstance(v, str) and v.startswith(prefix) else v
+            for k, v in tables.items() if k != "prefix"}
 
 
 def _without_new_defaults(b: Any, c: Any) -> tuple[Any, Any]:

@@ -9,7 +9,8 @@ import pytest
 
 MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbbench.arrivals",
            "ddbbench.scenario", "ddbbench.deltas", "ddbbench.preview", "ddbbench.budget",
-           "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck"]
+           "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck",
+           "analysis.compare"]
 
 
 @pytest.mark.parametrize("module", MODULES)

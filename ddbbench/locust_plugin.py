@@ -38,6 +38,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
 from ddbbench.distributed import Master, Worker
+from ddbbench.ownership import Ownership
 from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
 from ddbbench.execute import Result
@@ -48,6 +49,7 @@ from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, replay_line
 from ddbbench.replay import UNREACHABLE_S, ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
+from ddbbench.run import preflight
 from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.scenario import load_scenario
 
@@ -122,6 +124,10 @@ def _on_init(environment: Any, **_: Any) -> None:
         _state["run"] = read_resolved(run_dir)  # the hand-off from `ddbbench run`
     else:
         _state["run"] = run = resolve_from_options(opts)  # plain Locust: this is the entry point
+        # Replay only into tables the harness owns, with the design's schema (refused here, one
+        # line, before the test starts: the same check `ddbbench run --skip-load` makes).
+        preflight(run.endpoint, run.scenario, Ownership.for_target(run.endpoint, run.scenario),
+                  skip_load=True, recreate=False, echo=_echo)
         _state["spend"] = spend = Spend(yes=opts.ddb_yes, max_cost=opts.ddb_max_cost,
                                         max_request_units=opts.ddb_max_request_units, flag="--ddb-")
         # Off DynamoDB Local the test spends: the preview, and no start without --ddb-yes.

@@ -91,7 +91,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import summary_table
-    from ddbbench.run import RunRequest, Workers, check_objectives, run_scenario
+    from ddbbench.locust_process import Workers
+    from ddbbench.run import RunRequest, check_objectives, run_scenario
 
     if args.expect_workers is not None and not args.master:
         raise ConfigError("--expect-workers: given without --master; allowed: with --master")

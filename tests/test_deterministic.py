@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ddbbench.errors import ConfigError
+from ddbbench.locust_process import STOP_TIMEOUT_S, stop_timeout_s
 from ddbbench.patterns import RequestFactory
 from ddbbench.patterns.state import salt_for
-from ddbbench.run import STOP_TIMEOUT_S, stop_timeout_s
 from ddbbench.scenario import load_scenario
 
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios.yaml"

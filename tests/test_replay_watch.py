@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 
 from ddbbench.execute import Result
+from ddbbench.locust_process import LogFollower
 from ddbbench.progress import LiveLine, PatternProgress, replay_line
 from ddbbench.replay import LiveStats, Reachability
-from ddbbench.run import LogFollower
 
 S = 10**9  # ns per second
 T0 = 1_790_000_000 * S

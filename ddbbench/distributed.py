@@ -27,9 +27,10 @@ import gevent
 
 from ddbbench import __version__
 from ddbbench.deltas import Delta, DeltaMerger
+from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, PatternProgress, replay_line
 from ddbbench.resolved import ResolvedRun
 from ddbbench.rundir import read_manifest
-from ddbbench.runformat import CSV_COLUMNS, FORMAT_VERSION, write_process_file
+from ddbbench.runformat import CSV_COLUMNS, FORMAT_VERSION, PatternRecord, write_process_file
 
 RUN = "ddbbench:run"  # master -> worker: the resolved run
 HELLO = "ddbbench:hello"  # worker -> master: who I am (or why I refuse)
@@ -56,6 +57,28 @@ class WorkerInfo:
         return {"client_id": self.client_id, "host": self.host, "pid": self.pid,
                 "process": self.process, "ddbbench": self.version, "joined_s": self.joined_s,
                 "left_s": self.left_s, **({"refused": self.refused} if self.refused else {})}
+
+
+def live_totals(merger: DeltaMerger) -> list[PatternProgress]:
+    """Per pattern, over every worker so far: requests, errors, throttles, p50 and p99 (us) of
+    the successful ones (histograms merged exactly).
+
+    >>> live_totals(DeltaMerger())
+    []
+    """
+    merged: dict[str, PatternRecord] = {}
+    for record in merger.records.values():
+        for name, pattern in record.patterns.items():
+            merged.setdefault(name, PatternRecord()).merge(pattern)
+    out = []
+    for name, p in sorted(merged.items()):
+        ok = p.latency.get(p.success_key)
+        has = ok is not None and ok.count > 0
+        out.append(PatternProgress(name, p.count, p.count - p.outcomes.get("ok", 0),
+                                   p.outcomes.get("throttled", 0),
+                                   ok.hist.get_value_at_percentile(50) if has and ok else None,
+                                   ok.hist.get_value_at_percentile(99) if has and ok else None))
+    return out
 
 
 def run_message(run: ResolvedRun, share: float) -> dict[str, Any]:
@@ -85,6 +108,7 @@ class Master:
     started: float = field(default_factory=time.time)
     final_timeout: float = 0.0
     waited_s: float | None = None
+    progress_at: float = 0.0  # when the last progress line was printed (monotonic)
 
     def install(self) -> None:
         runner = self.environment.runner
@@ -122,6 +146,15 @@ class Master:
     def _on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         for doc in data.get(REPORT_KEY, ()):
             self.merger.add(Delta.from_message(doc))
+        if time.monotonic() - self.progress_at >= REPLAY_EVERY_S:
+            self.progress_at = time.monotonic()
+            print(PROGRESS_PREFIX + self.progress_line(), file=sys.stderr, flush=True)
+
+    def progress_line(self) -> str:
+        """The whole run so far, from every worker's deltas: the master's live counters."""
+        elapsed = time.time() - self.started
+        return replay_line(elapsed, self.run.scenario.load.run_time_s, live_totals(self.merger),
+                           f"replay [{len(self.workers)} workers]")
 
     def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
         self.merger.add(Delta.from_message(msg.data))

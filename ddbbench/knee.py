@@ -127,7 +127,8 @@ def step_scenario(sc: Scenario, rate: float, step_s: float, settle_s: float) -> 
 
 
 def measured_seconds(step_s: float, settle_s: float) -> float:
-    # Locust runs whole seconds (locust_process.locust_command rounds up); the first settle_s are not measured.
+    # Locust runs whole seconds (locust_process.locust_command rounds up); the first settle_s
+    # are not measured.
     return math.ceil(settle_s + step_s) - settle_s
 
 

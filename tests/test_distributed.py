@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -98,7 +99,9 @@ def test_a_master_merges_what_two_remote_workers_measured(ddb_local: local.Serve
     port = free_port()
     master = start_master(tmp_path, scenario_file(tmp_path, **load), ddb_local.endpoint, port, 2)
     workers = [start_worker(tmp_path, port, n) for n in (1, 2)]
-    finish(master, workers)
+    err = finish(master, workers)
+    # The master's live counters (every worker's deltas merged) in `ddbbench run`'s progress.
+    assert re.search(r"replay \[2 workers\] \d+s/6s .*: [\d,]+ requests", err), err[-2000:]
     run_dir = run_dir_of(tmp_path)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     dist = manifest["distributed"]

@@ -36,12 +36,13 @@ from ddbbench.budget import UnitBudget, units_of
 from ddbbench.client import Endpoint
 from ddbbench.designs import Design, make_design, table_specs_for
 from ddbbench.errors import BenchError, ConfigError, Interrupted
+from ddbbench.facts import THROTTLE_CODES
 from ddbbench.ownership import Ownership
 from ddbbench.scenario import Dataset, Scenario
 from ddbbench.tables import count_items, ensure_tables
 
-RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
-             "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable"}
+# Throttling (the shared definition) and the server errors worth another batch.
+RETRYABLE = THROTTLE_CODES | {"InternalServerError", "ServiceUnavailable"}
 # botocore has already retried these (client.max_attempts): the target is gone, not busy.
 UNREACHABLE = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError,
                botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)

@@ -8,6 +8,7 @@ counts every operation and the access keys that signed them.
 from __future__ import annotations
 
 import json
+import urllib.request
 import os
 import subprocess
 import sys
@@ -61,6 +62,9 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 def moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, isolated_cache: Path) -> Iterator[Any]:
     """A client of moto's server, with no table before or after the test."""
+    # moto keeps its state per Python process, not per server: other test modules' moto
+    # servers (tests/test_real_tables.py) leave tables in it. Start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).close()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")

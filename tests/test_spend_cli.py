@@ -8,10 +8,10 @@ counts every operation and the access keys that signed them.
 from __future__ import annotations
 
 import json
-import urllib.request
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

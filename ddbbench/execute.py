@@ -7,6 +7,7 @@ retries); the retry count is recorded so retried requests can be told apart.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,32 +96,34 @@ def _complete_batch_get(method: Any, resp: dict[str, Any]) -> tuple[dict[str, An
 
     The timer covers every round: the caller waits for all of them.
     """
-    rounds = 0
-    merged = resp
-    while merged.get("UnprocessedKeys") and rounds < MAX_BATCH_ROUNDS:
-        rounds += 1
-        time.sleep(min(0.05 * 2 ** (rounds - 1), 1.0))  # gevent-patched under Locust
-        more = method(RequestItems=merged["UnprocessedKeys"], ReturnConsumedCapacity="INDEXES")
+    def add_items(merged: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
         responses = {t: merged.get("Responses", {}).get(t, []) + items
                      for t, items in more.get("Responses", {}).items()}
-        merged = {**merged, "Responses": {**merged.get("Responses", {}), **responses},
-                  "UnprocessedKeys": more.get("UnprocessedKeys", {}),
-                  "ConsumedCapacity": _as_list(merged.get("ConsumedCapacity"))
-                  + _as_list(more.get("ConsumedCapacity"))}
-    return merged, rounds
+        return {**merged, "Responses": {**merged.get("Responses", {}), **responses}}
+
+    return _retry_unprocessed(method, resp, "UnprocessedKeys", add_items)
 
 
 def _complete_batch_write(method: Any, resp: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Re-send UnprocessedItems with exponential backoff, as an application must; the merged
     response (capacity of every round) and the number of extra rounds. Items still
     unprocessed after MAX_BATCH_ROUNDS make the operation "throttled" (see ``_add``)."""
+    return _retry_unprocessed(method, resp, "UnprocessedItems", lambda merged, _more: merged)
+
+
+def _retry_unprocessed(method: Any, resp: dict[str, Any], key: str,
+                       merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+                       ) -> tuple[dict[str, Any], int]:
+    """The batch calls' shared loop: re-send what ``key`` (UnprocessedKeys or UnprocessedItems)
+    left, backing off exponentially, at most MAX_BATCH_ROUNDS times; ``merge`` adds a round's
+    answer to the merged response, whose capacity is every round's."""
     rounds = 0
     merged = resp
-    while merged.get("UnprocessedItems") and rounds < MAX_BATCH_ROUNDS:
+    while merged.get(key) and rounds < MAX_BATCH_ROUNDS:
         rounds += 1
         time.sleep(min(0.05 * 2 ** (rounds - 1), 1.0))  # gevent-patched under Locust
-        more = method(RequestItems=merged["UnprocessedItems"], ReturnConsumedCapacity="INDEXES")
-        merged = {**merged, "UnprocessedItems": more.get("UnprocessedItems", {}),
+        more = method(RequestItems=merged[key], ReturnConsumedCapacity="INDEXES")
+        merged = {**merge(merged, more), key: more.get(key, {}),
                   "ConsumedCapacity": _as_list(merged.get("ConsumedCapacity"))
                   + _as_list(more.get("ConsumedCapacity"))}
     return merged, rounds

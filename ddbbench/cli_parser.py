@@ -252,21 +252,23 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _rate(text: str) -> float:
+def _finite(text: str) -> float:
+    """The number typed, or NaN for anything that is not one (the callers refuse NaN)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def _rate(text: str) -> float:
+    value = _finite(text)
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a rate per second >= 0 (0 = unlimited)")
     return value
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _finite(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not a number > 0")
     return value

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import doctest
 import json
+import types
 from pathlib import Path
 
 import pytest
 
 from analysis.metrics import summarize
 from analysis.rundata import load_run
+from ddbbench import patternrecord, runformat
 from ddbbench.cli import main
 from ddbbench.errors import UnusableInput
 from ddbbench.execute import Result
@@ -188,3 +191,18 @@ def test_report_reads_version_1_and_refuses_an_unknown_version_with_exit_2(
     assert main(["report", str(newer)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ddbbench: error: ") and "old.json" in err and "refresh the baseline" in err
+
+
+@pytest.mark.parametrize("module", [runformat, patternrecord])
+def test_the_schema_modules_examples_hold(module: types.ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_schema_name_is_importable_from_runformat() -> None:
+    # Other modules import the per-pattern records from ddbbench.runformat: the split must not show.
+    defined = {name for name, value in vars(patternrecord).items()
+               if name.isupper() or getattr(value, "__module__", "") == patternrecord.__name__}
+    public = {"Intervals"} | {name for name in defined if not name.startswith("_")}
+    assert public and public <= set(runformat.__all__)
+    assert all(getattr(runformat, n) is getattr(patternrecord, n) for n in public)

@@ -38,10 +38,7 @@ def _open(path: Path, compress: bool) -> IO[str]:
 KINDS = {"candidate": "candidates", "conversation": "conversations", "event": "events"}
 
 
-def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FORMATS,
-                   compress: bool = False, progress: Progress | None = None) -> dict[str, Any]:
-    """Write the scenario's dataset under ``out`` (which must be empty or absent): the
-    entities as JSON lines, and the items of the scenario's key design as DynamoDB JSON."""
+def _check_arguments(out: Path, formats: tuple[str, ...]) -> None:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ConfigError(f"--format: {','.join(bad) or 'nothing'} is not a format; allowed: "
@@ -49,6 +46,13 @@ def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FOR
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"--out: {out} is not empty; choose an empty or new folder "
                           "(nothing is overwritten)")
+
+
+def export_dataset(scenario: Scenario, out: Path, formats: tuple[str, ...] = FORMATS,
+                   compress: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    """Write the scenario's dataset under ``out`` (which must be empty or absent): the
+    entities as JSON lines, and the items of the scenario's key design as DynamoDB JSON."""
+    _check_arguments(out, formats)
     design = make_design(scenario.design, scenario.tables)
     check_item_limit(scenario.dataset, design)
     out.mkdir(parents=True, exist_ok=True)

@@ -85,25 +85,19 @@ def load_dataset(client: Any, design: Design, dataset: Dataset, workers: int = 4
     replaced = not resume and checkpoint is not None and checkpoint.path.exists()
     state = _start_state(client, design, dataset, chunk_size, len(chunks), checkpoint if resume else None,
                          recreate, table_specs, owner)
-    stats = LoadStats(largest_possible_item=largest, resumed=resume, replaced_checkpoint=replaced,
-                      budget=budget)
-    stats.items_skipped = sum(state.items.values())
     todo = [c for c in chunks if c.id not in state.done]
-    stats.chunks = {"size": chunk_size, "total": len(chunks), "skipped": len(chunks) - len(todo),
-                    "written": 0}
+    stats = LoadStats(largest_possible_item=largest, resumed=resume, replaced_checkpoint=replaced,
+                      budget=budget, items_skipped=sum(state.items.values()),
+                      chunks={"size": chunk_size, "total": len(chunks), "skipped": len(chunks) - len(todo),
+                              "written": 0})
     write_chunks(client, design, dataset, workers, cap, state, stats, checkpoint, progress, todo)
-    stats.tables = {t: state.items.get(t, 0) for t in design.table_names()}
-    stats.bytes, stats.max_item = dict(state.bytes), dict(state.max_item)
-    stats.items_total = sum(stats.tables.values())
+    _tally(stats, state, design.table_names())
     if stats.stopped_by_cap:
         return stats  # partial on purpose: the checkpoint stays for a later --resume
     if checkpoint is not None:
         checkpoint.remove()  # everything is written: nothing is left to resume
-    if verify and count is None:
-        stats.verified = dict(stats.tables)  # acknowledged by the server, item by item
-        stats.spot_reads = spot_check(client, design, dataset)
-    elif verify:
-        _verify(client, stats, state.fresh_tables, count)
+    if verify:
+        _verify_load(client, design, dataset, stats, state.fresh_tables, count)
     return stats
 
 
@@ -140,6 +134,22 @@ def described_item_count(client: Any, table: str) -> int:
     square of the table (16 s for 30,000 conversations, hours for a million: its first pages
     time out). On the service ItemCount lags by hours: count with a scan there."""
     return int(client.describe_table(TableName=table)["Table"]["ItemCount"])
+
+
+def _tally(stats: LoadStats, state: LoadState, tables: list[str]) -> None:
+    """The whole dataset's figures per table (also the chunks written before a resume)."""
+    stats.tables = {t: state.items.get(t, 0) for t in tables}
+    stats.bytes, stats.max_item = dict(state.bytes), dict(state.max_item)
+    stats.items_total = sum(stats.tables.values())
+
+
+def _verify_load(client: Any, design: Design, dataset: Dataset, stats: LoadStats, exact: bool,
+                 count: Counting | None) -> None:
+    if count is None:
+        stats.verified = dict(stats.tables)  # acknowledged by the server, item by item
+        stats.spot_reads = spot_check(client, design, dataset)
+    else:
+        _verify(client, stats, exact, count)
 
 
 def _verify(client: Any, stats: LoadStats, exact: bool, count: Counting) -> None:

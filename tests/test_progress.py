@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 from ddbbench.progress import ProgressPrinter, bar, format_eta
-
-
-class Stream(io.StringIO):
-    def __init__(self, tty: bool) -> None:
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
+from tests.fakes import Stream
 
 
 class Clock:

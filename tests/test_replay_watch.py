@@ -3,25 +3,16 @@ line (ddbbench/progress.py) and how `ddbbench run` shows it (ddbbench/run.py).""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ddbbench.execute import Result
 from ddbbench.locust_process import LogFollower
 from ddbbench.progress import LiveLine, PatternProgress, replay_line
 from ddbbench.replay import LiveStats, Reachability
+from tests.fakes import Stream
 
 S = 10**9  # ns per second
 T0 = 1_790_000_000 * S
-
-
-class Stream(io.StringIO):
-    def __init__(self, tty: bool) -> None:
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
 
 
 def result(at_s: float, outcome: str = "ok", took_s: float = 0.002) -> Result:

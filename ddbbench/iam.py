@@ -35,9 +35,10 @@ PLACEHOLDER_ACCOUNT = "ACCOUNT_ID"
 LOAD_ACTIONS = ("BatchWriteItem", "CreateTable", "DescribeTable", "GetItem", "TagResource",
                 "ListTagsOfResource")
 TEARDOWN_ACTIONS = ("DeleteTable", "DescribeTable", "ListTagsOfResource")
-# The ownership registry (ddbbench.ownership.REGISTRY): what the harness created or adopted.
+# The ownership registry (ddbbench.ownership.REGISTRY): what the harness created or adopted;
+# `ddbbench tables delete` deletes it once it records no table.
 REGISTRY_ACTIONS = ("CreateTable", "DescribeTable", "TagResource", "PutItem", "GetItem", "DeleteItem",
-                    "Scan")
+                    "Scan", "DeleteTable")
 UNSCOPED_ACTIONS = ("ListTables",)  # IAM cannot scope it to a table
 DRAWS_PER_PATTERN = 20  # a pattern's calls vary with the keys drawn (a chain may fetch or not)
 MAX_CHAIN = 50

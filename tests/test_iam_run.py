@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from moto.server import ThreadedMotoServer
@@ -151,10 +152,14 @@ def scenarios_file(tmp_path: Path) -> Path:
 def test_the_policy_allows_every_call_of_a_whole_run(proxy: RecordingProxy, tmp_path: Path) -> None:
     common = ("--scenarios-file", str(scenarios_file(tmp_path)), "-s", "t", "--target", proxy.url)
     # New tables (and the registry), then a run over them (ownership and schema checks, a load
-    # into kept tables, the replay), then the tables command lists and deletes them.
-    for command in (["load", "--yes"], ["run", "--yes"], ["tables", "list"], ["tables", "delete", "--yes"]):
+    # into kept tables, the replay), then the tables command lists and deletes them (the empty
+    # registry too); last a run that makes its own tables and deletes them at its end.
+    for command in (["load", "--yes"], ["run", "--yes"], ["tables", "list"], ["tables", "delete", "--yes"],
+                    ["run", "--yes", "--teardown"]):
         proc = run_cli(*command, *common, timeout=180)
         assert proc.returncode == 0, (command, proc.stderr[-3000:])
+    left = boto3.client("dynamodb", endpoint_url=f"http://{proxy.upstream}", region_name=REGION).list_tables()
+    assert left["TableNames"] == ["ddbbench-ownership"]  # the last run deleted the tables it made
     proc = run_cli("iam-policy", *common, "--account", ACCOUNT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     policy = json.loads(proc.stdout)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
 import types
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
+from datagen import loader, loadstats, writebatch, writer
 from datagen.chunks import BATCH_SIZE, batches, dataset_items
 from datagen.keyspace import Keyspace
 from datagen.loader import RETRYABLE, BatchFailed, LoadStats, write_batch
@@ -299,3 +302,16 @@ def test_docstring_examples_hold(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("part", [writebatch, writer, loadstats])
+def test_the_loaders_parts_are_importable_from_datagen_loader(part: types.ModuleType) -> None:
+    # Callers import from datagen.loader; its split into modules must not show.
+    body = ast.parse(inspect.getsource(part)).body
+    assigned = {t.id for node in body if isinstance(node, ast.Assign) for t in node.targets
+                if isinstance(t, ast.Name)}
+    declared = {node.name for node in body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    # write_chunks, the writer's entry point, is for load_dataset alone.
+    public = {name for name in assigned | declared if not name.startswith("_")} - {"write_chunks"}
+    assert public and public <= set(loader.__all__)
+    assert all(getattr(loader, name) is getattr(part, name) for name in public)

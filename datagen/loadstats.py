@@ -14,6 +14,8 @@ from ddbbench.budget import UnitBudget
 
 
 class Progress(Protocol):
+    """Told the entities written of the total (and the items) as a load goes."""
+
     def __call__(self, done: int, total: int, items: int | None = None) -> None: ...
 
 

@@ -38,8 +38,8 @@ class LoadInterrupted(Interrupted):
 
 
 def write_chunks(client: Any, design: Design, dataset: Dataset, workers: int, cap: WriteCap | None,
-           state: LoadState, stats: LoadStats, checkpoint: CheckpointFile | None,
-           progress: Progress | None, todo: list[Chunk]) -> None:
+                 state: LoadState, stats: LoadStats, checkpoint: CheckpointFile | None,
+                 progress: Progress | None, todo: list[Chunk]) -> None:
     """Write the chunks ``todo`` on ``workers`` threads, recording each complete one in
     ``state`` (and ``checkpoint``) and counting everything in ``stats``; raises ``LoadFailed``
     or ``LoadInterrupted`` (after saving the checkpoint) when the load stops early."""

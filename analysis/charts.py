@@ -20,7 +20,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
 from analysis.metrics import WRITE_PATTERNS, percentile_ms
 from analysis.rundata import PatternData
-from analysis.slo import INSUFFICIENT, PASS, Counts, Objective, insufficient_message, judgeable, verdict
+from analysis.slo import INSUFFICIENT, PASS, Counts, verdict
+from ddbbench.objectives import Objective, insufficient_message, judgeable
 from ddbbench.scenario import PATTERNS
 
 # Percentiles plotted on the HDR-style axis x = 1 / (1 - p): 50% -> 2, 99% -> 100, ...

@@ -7,8 +7,9 @@ latencies close in time are correlated (a GC pause, a stall) and treating them a
 would give intervals too narrow and builds that fail on noise (``analysis.bootstrap``, shared
 with the summaries' confidence intervals).
 
-A percentile is judged only with enough successful requests beyond it (``not_enough_data``): a
-p99 of 50 requests is their maximum, and says nothing about the p99.
+A percentile is judged only with enough successful requests beyond it (the one rule,
+``ddbbench.objectives.not_enough_data``): a p99 of 50 requests is their maximum, and says
+nothing about the p99.
 """
 
 from __future__ import annotations
@@ -23,30 +24,10 @@ import pandas as pd
 
 from analysis.bootstrap import BlockSample, confidence_interval
 from analysis.capacity_gate import CapacityRow
+from ddbbench.objectives import not_enough_data
 from ddbbench.runformat import OK
 
 BLOCKS_TARGET = 30  # time slices per run for the block bootstrap
-BEYOND = 10  # requests beyond a percentile needed to judge it (1,000 for p99)
-
-
-def samples_needed(percentile: float) -> float:
-    """Requests needed to judge a percentile: BEYOND of them above it (p99: 1,000; p95: 200).
-    Local to the gate for now; the one rule of issue 13 item 3 is ``analysis.slo``'s to own.
-
-    >>> samples_needed(99), samples_needed(95), samples_needed(50)
-    (1000, 200, 20)
-    """
-    if percentile >= 100:
-        return math.inf  # the maximum: never judged
-    return math.ceil(round(BEYOND / (1 - percentile / 100), 6))
-
-
-def not_enough_data(n: int, percentile: float) -> str | None:
-    """None when ``n`` requests can judge ``percentile``, else why not."""
-    need = samples_needed(percentile)
-    if n >= need:
-        return None
-    return f"not enough data (n={n:,}; p{percentile:g} needs {need:,.0f})"
 
 
 @dataclass(frozen=True)

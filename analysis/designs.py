@@ -17,10 +17,10 @@ from analysis import frames
 from analysis.compare_charts import design_comparison_figure
 from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
-from analysis.slo import insufficient_message, judgeable
 from analysis.summary_text import markdown_table
 from ddbbench.errors import BenchError
 from ddbbench.facts import WRITE_PATTERNS
+from ddbbench.objectives import insufficient_message, judgeable
 from ddbbench.scenario import PATTERNS
 
 FORMAT = "ddbbench-design-comparison"
@@ -114,7 +114,7 @@ def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[st
     """Per pattern: the cheapest and the fastest design, with their ratio to ``baseline``.
 
     Capacity per request is exact, so the cheapest is simply the fewest units. The fastest is
-    named only when the p99 can be judged for every design (``analysis.slo.judgeable``) and
+    named only when the p99 can be judged for every design (``ddbbench.objectives.judgeable``) and
     its confidence interval lies wholly below every other design's; otherwise ``fastest`` is
     None and ``fastest_note`` says why ("no difference shown", "not enough data (...)").
     """

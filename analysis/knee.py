@@ -3,7 +3,7 @@
 Pure functions (the orchestration is ``ddbbench.knee``). A step passes when the load
 generator kept up (not saturated: its latencies are trustworthy), the error rate stays within
 the budget and every pattern meets the scenario's SLO. A step where some pattern has too few
-requests for its objective's percentile (``analysis.slo.judgeable``) and none fails is
+requests for its objective's percentile (``ddbbench.objectives.judgeable``) and none fails is
 ``insufficient``: neither pass nor fail. Steps run in increasing rate and stop at the first
 that does not pass; the knee is the highest passing rate below it.
 
@@ -33,8 +33,9 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.metrics import percentile_ms
 from analysis.rundata import RunData
-from analysis.slo import FAIL, INSUFFICIENT, PASS, judgeable
+from analysis.slo import FAIL, INSUFFICIENT, PASS
 from analysis.summary_text import markdown_table
+from ddbbench.objectives import judgeable
 from ddbbench.runformat import new_histogram
 from ddbbench.scenario import DEFAULT_ERROR_BUDGET
 

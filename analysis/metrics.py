@@ -10,23 +10,16 @@ report.html, the tidy tables (``analysis.tables``) and the notebooks all read it
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
-from analysis.slo import (
-    MET,
-    MIN_BEYOND,
-    Counts,
-    combined_status,
-    judged_patterns,
-    objectives_for,
-    scenario_budget,
-    verdict,
-)
+from analysis.slo import MET, Counts, combined_status, verdict
 from ddbbench.facts import WRITE_PATTERNS as WRITE_PATTERNS  # re-exported (charts)
+from ddbbench.objectives import MIN_BEYOND, Slo
 from ddbbench.runformat import COUNTERS, OK, LatencyStats, split_capacity_name
 
 SUMMARY_FORMAT_VERSION = 3
@@ -177,11 +170,11 @@ def pattern_summary(name: str, data: PatternData, duration_s: float,
 def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
     """One verdict per (pattern, objective), on successful requests' latency and the error
     budget (``analysis.slo.verdict``); a named pattern without requests fails."""
-    slo = run.manifest["scenario"]["slo"]
+    slo = Slo.from_dict(run.manifest["scenario"]["slo"])
     out = []
-    for name in judged_patterns(slo, run.patterns):
+    for name in slo.judged_patterns(run.patterns):
         data = run.patterns.get(name)
-        objectives = objectives_for(slo, name)
+        objectives = slo.objectives_for(name)
         # Judged on successful requests: a pattern whose requests all failed has no value.
         measured = data is not None and data.success.count > 0
         cis = (percentile_cis(data, [o.percentile for o in objectives], ci, name)
@@ -195,15 +188,15 @@ def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
     return out
 
 
-def slo_section(slo: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+def slo_section(slo: Slo, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     """summary.json's ``slo``: the objectives, every verdict, per pattern and overall
     (``met`` True, False or None when not judged; ``status`` pass, fail or insufficient)."""
     names = sorted({v["pattern"] for v in verdicts})
     status = {n: combined_status(v["status"] for v in verdicts if v["pattern"] == n) for n in names}
     overall = combined_status(v["status"] for v in verdicts)
-    return {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"],
-            "error_budget": scenario_budget(slo), "min_beyond": MIN_BEYOND,
-            "objectives": list(slo.get("objectives", [])), "verdicts": verdicts,
+    return {"percentile": slo.percentile, "threshold_ms": slo.threshold_ms,
+            "error_budget": slo.error_budget, "min_beyond": MIN_BEYOND,
+            "objectives": [dataclasses.asdict(o) for o in slo.objectives], "verdicts": verdicts,
             "patterns": {n: MET[s] for n, s in status.items()}, "pattern_status": status,
             "met": MET[overall], "status": overall}
 
@@ -259,7 +252,7 @@ def _overall(patterns: dict[str, dict[str, Any]], duration: float, slo_met: bool
 def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any]:
     """The run's summary: per pattern percentiles (with confidence intervals unless ``ci`` is
     None), rates and capacity; a verdict per pattern objective, per pattern and overall."""
-    slo = run.manifest["scenario"]["slo"]
+    slo = Slo.from_dict(run.manifest["scenario"]["slo"])
     duration = run.duration_s
     patterns = {name: pattern_summary(name, data, duration, ci)
                 for name, data in sorted(run.patterns.items())}

@@ -27,7 +27,6 @@ from analysis.charts import (
 )
 from analysis.metrics import summarize
 from analysis.rundata import RunData, load_run, requests_frame
-from analysis.slo import objectives_by_pattern
 from analysis.summary_text import (
     CAPACITY_HEAD,
     VERDICT_HEAD,
@@ -40,6 +39,7 @@ from analysis.summary_text import (
     summary_table,
     verdict_rows,
 )
+from ddbbench.objectives import Slo
 
 __all__ = ["CHARTS", "build_report", "report_charts", "report_html", "summary_markdown",
            "summary_table"]
@@ -66,11 +66,11 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
 
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
-    slo = run.manifest["scenario"]["slo"]
+    slo = Slo.from_dict(run.manifest["scenario"]["slo"])
     if not summary["patterns"]:  # e.g. a cap spent before the measured window began
         return [], [f"{t}: left out, no measured requests" for t in CHARTS]
-    charts = [(LATENCY, percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
-              (OVER_TIME, percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
+    charts = [(LATENCY, percentile_figure(run.patterns, slo.objectives_by_pattern(run.patterns))),
+              (OVER_TIME, percentiles_over_time_figure(run.patterns, slo.threshold_ms)),
               (CAPACITY, capacity_figure(frames.capacity([summary])))]
     raw = requests_frame(run.run_dir)
     if raw.empty:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,18 @@ from analysis.gate import absolute_limits
 from analysis.metrics import capacity_summary, summarize
 from analysis.report import build_report
 from analysis.rundata import PatternData, load_run
-from analysis.slo import Counts, combined_status, judgeable, objectives_for, required_requests, verdict
-from analysis.slo import Objective as Goal
+from analysis.slo import Counts, combined_status, verdict
 from analysis.summary_text import summary_markdown, summary_table
 from ddbbench.execute import consumed
+from ddbbench.objectives import judgeable, required_requests
 from ddbbench.rundir import read_manifest, write_manifest
 from ddbbench.runformat import ConsumedCapacity
 from ddbbench.scenario import Objective, Scenario, Slo
 from tests.synthetic import request, write_run
 
-OBJECTIVES = Slo(objectives=(Objective("get_conversation", 50.0, 0.6),
-                             Objective("get_conversation", 99.0, 0.5),
+Goal = partial(Objective, "get_conversation")  # an objective of the pattern the verdict tests use
+OBJECTIVES = Slo(objectives=(Goal(50.0, 0.6),
+                             Goal(99.0, 0.5),
                              Objective("update_status", 99.0, 25.0)))
 
 
@@ -66,7 +68,7 @@ def test_runs_from_before_objectives_judge_every_pattern_by_the_default(tmp_path
 def test_confidence_intervals_from_histogram_intervals(tmp_path: Path) -> None:
     rng = random.Random(9)
     reqs = [("get_conversation", request(rng.lognormvariate(7.5, 0.5), at_s=k / 100)) for k in range(1200)]
-    scenario = Scenario(name="unit", slo=Slo(objectives=(Objective("get_conversation", 90.0, 5.0),)))
+    scenario = Scenario(name="unit", slo=Slo(objectives=(Goal(90.0, 5.0),)))
     run = load_run(write_run(tmp_path, "ci", reqs, scenario, interval_s=1.0))
     summary = summarize(run)
     row = summary["patterns"]["get_conversation"]
@@ -129,9 +131,10 @@ def test_the_error_budget_fails_an_objective_whatever_the_latency() -> None:
 def test_error_budgets_default_per_scenario_and_per_objective() -> None:
     slo = {"percentile": 99.0, "threshold_ms": 10.0, "objectives": [
         {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 20.0, "error_budget": 0.05}]}
-    assert objectives_for(slo, "get_conversation")[0].error_budget == 0.001  # the product default
-    assert objectives_for({**slo, "error_budget": 0.01}, "get_conversation")[0].error_budget == 0.01
-    assert objectives_for({**slo, "error_budget": 0.01}, "update_status")[0].error_budget == 0.05
+    recorded, budgeted = Slo.from_dict(slo), Slo.from_dict({**slo, "error_budget": 0.01})
+    assert recorded.objectives_for("get_conversation")[0].error_budget == 0.001  # the product default
+    assert budgeted.objectives_for("get_conversation")[0].error_budget == 0.01
+    assert budgeted.objectives_for("update_status")[0].error_budget == 0.05
     assert Slo().error_budget == 0.001
 
 
@@ -177,13 +180,14 @@ def test_gate_limits_follow_each_patterns_objective() -> None:
     judged = dict.fromkeys(("get_conversation", "update_status", "append_message"), 99.0)
     # Off by default (CI machines vary); --absolute-slo: each pattern's objective at the judged
     # percentile (none where the pattern has no objective there); --absolute-ms: one limit.
-    assert absolute_limits(slo, judged, Thresholds()) == dict.fromkeys(judged)
-    assert absolute_limits(slo, judged, Thresholds(absolute_slo=True)) == {
+    assert absolute_limits(Slo.from_dict(slo), judged, Thresholds()) == dict.fromkeys(judged)
+    assert absolute_limits(Slo.from_dict(slo), judged, Thresholds(absolute_slo=True)) == {
         "get_conversation": 5.0, "update_status": None, "append_message": 10.0}
-    assert absolute_limits(slo, {"get_conversation": 99.9}, Thresholds(absolute_slo=True)) == {
+    assert absolute_limits(Slo.from_dict(slo), {"get_conversation": 99.9}, Thresholds(absolute_slo=True)) == {
         "get_conversation": 20.0}
-    assert set(absolute_limits(slo, judged, Thresholds(absolute_ms=7.0)).values()) == {7.0}
-    assert [o.label for o in objectives_for(slo, "get_conversation")] == ["p99 < 5 ms", "p99.9 < 20 ms"]
+    assert set(absolute_limits(Slo.from_dict(slo), judged, Thresholds(absolute_ms=7.0)).values()) == {7.0}
+    labels = [o.label for o in Slo.from_dict(slo).objectives_for("get_conversation")]
+    assert labels == ["p99 < 5 ms", "p99.9 < 20 ms"]
 
 
 def test_summary_json_and_markdown_carry_verdicts_and_intervals(tmp_path: Path) -> None:

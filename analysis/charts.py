@@ -99,10 +99,10 @@ def _mark_objectives(ax: Axes, data: PatternData, objectives: Sequence[Objective
             continue
         value = percentile_ms(data.hist, o.percentile, data.max_ns)
         v = verdict(value, None, o, Counts(data.count, data.failed_count))
-        color = VERDICT_COLORS[v["status"]]
-        word = "not enough data" if v["status"] == INSUFFICIENT else v["status"].upper()
+        color = VERDICT_COLORS[v.status]
+        word = "not enough data" if v.status == INSUFFICIENT else v.status.upper()
         ax.plot([_x(o.percentile)], [value], marker="o", markersize=9, linestyle="none",
-                markerfacecolor="none" if v["status"] == INSUFFICIENT else color, markeredgecolor=color,
+                markerfacecolor="none" if v.status == INSUFFICIENT else color, markeredgecolor=color,
                 markeredgewidth=2, label=f"p{o.percentile:g} = {value:.3f} ms: {word}")
     few = [o for o in objectives if n and not judgeable(n, o.percentile)]
     if n == 0 or few:

@@ -25,7 +25,7 @@ from analysis.charts import (
     write_capacity_figure,
     write_capacity_over_time,
 )
-from analysis.metrics import summarize
+from analysis.metrics import summarize_run
 from analysis.rundata import RunData, load_run, requests_frame
 from analysis.summary_text import (
     CAPACITY_HEAD,
@@ -56,7 +56,7 @@ CHARTS = (LATENCY, OVER_TIME, TRAFFIC, CAPACITY, WRITE_GROWTH, READ_GROWTH) = (
 def build_report(run_dir: str | Path) -> dict[str, Any]:
     """(Re)build summary.json, summary.md and report.html of a run; return the summary."""
     run = load_run(run_dir)
-    summary = summarize(run)
+    summary = summarize_run(run).to_dict()  # the typed summary, written as format 3
     out = Path(run_dir)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "summary.md").write_text(summary_markdown(summary))

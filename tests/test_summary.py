@@ -95,15 +95,16 @@ def test_confidence_intervals_never_exceed_the_exact_max(tmp_path: Path) -> None
 
 def test_verdict_confidence() -> None:
     goal, n = Goal(99.0, 10.0), Counts(1000, 0)
-    assert verdict(8.0, (7.0, 9.5), goal, n)["confident"] is True
-    assert verdict(8.0, (7.0, 10.0), goal, n)["confident"] is False  # 10 ms is not below 10 ms
-    assert verdict(12.0, (10.0, 14.0), goal, n)["confident"] is True
-    assert verdict(12.0, (9.0, 14.0), goal, n) == {
-        "percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "value_ms": 12.0,
+    assert verdict(8.0, (7.0, 9.5), goal, n).confident is True
+    assert verdict(8.0, (7.0, 10.0), goal, n).confident is False  # 10 ms is not below 10 ms
+    assert verdict(12.0, (10.0, 14.0), goal, n).confident is True
+    assert verdict(12.0, (9.0, 14.0), goal, n).to_dict() == {
+        "pattern": "get_conversation", "requests": 1000, "successful": 1000, "errors": 0,
+        "error_rate": 0.0, "percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "value_ms": 12.0,
         "ci_ms": [9.0, 14.0], "status": "fail", "met": False, "confident": False,
         "reason": "p99 12.000 ms >= 10 ms", "needed": 1000}
-    assert verdict(8.0, None, goal, n)["confident"] is None
-    assert verdict(None, None, goal, Counts(0, 0))["met"] is False
+    assert verdict(8.0, None, goal, n).confident is None
+    assert verdict(None, None, goal, Counts(0, 0)).met is False
 
 
 @pytest.mark.parametrize("percentile, needed", [(50, 20), (90, 100), (95, 200), (99, 1000), (99.9, 10000),
@@ -112,20 +113,20 @@ def test_a_percentile_is_judged_with_ten_requests_beyond_it(percentile: float, n
     assert required_requests(percentile) == needed
     assert judgeable(needed, percentile) and not judgeable(needed - 1, percentile)
     v = verdict(1.0, None, Goal(percentile, 10.0), Counts(needed - 1, 0))
-    assert (v["status"], v["met"], v["confident"]) == ("insufficient", None, None)
-    assert v["reason"] == f"not enough data (n={needed - 1:,}; p{percentile:g} needs {needed:,})"
-    assert verdict(1.0, None, Goal(percentile, 10.0), Counts(needed, 0))["status"] == "pass"
+    assert (v.status, v.met, v.confident) == ("insufficient", None, None)
+    assert v.reason == f"not enough data (n={needed - 1:,}; p{percentile:g} needs {needed:,})"
+    assert verdict(1.0, None, Goal(percentile, 10.0), Counts(needed, 0)).status == "pass"
 
 
 def test_the_error_budget_fails_an_objective_whatever_the_latency() -> None:
     goal = Goal(99.0, 10.0, error_budget=0.001)
-    assert verdict(1.0, None, goal, Counts(2000, 2))["status"] == "pass"  # 0.1%: within
+    assert verdict(1.0, None, goal, Counts(2000, 2)).status == "pass"  # 0.1%: within
     over = verdict(1.0, None, goal, Counts(2000, 3))
-    assert (over["status"], over["met"]) == ("fail", False)
-    assert over["reason"] == "error rate 0.15% > budget 0.10% (3 of 2,000 failed)"
+    assert (over.status, over.met) == ("fail", False)
+    assert over.reason == "error rate 0.15% > budget 0.10% (3 of 2,000 failed)"
     # Errors are counted, not estimated: over budget fails even where latency is not judged.
-    assert verdict(1.0, None, goal, Counts(18, 1))["status"] == "fail"
-    assert verdict(1.0, None, Goal(99.0, 10.0, error_budget=0.1), Counts(18, 1))["status"] == "insufficient"
+    assert verdict(1.0, None, goal, Counts(18, 1)).status == "fail"
+    assert verdict(1.0, None, Goal(99.0, 10.0, error_budget=0.1), Counts(18, 1)).status == "insufficient"
 
 
 def test_error_budgets_default_per_scenario_and_per_objective() -> None:
@@ -285,9 +286,8 @@ def test_check_objectives_misses_only_failed_verdicts() -> None:
     from ddbbench.run import check_objectives
 
     few = verdict(1.0, None, Goal(99.0, 10.0), Counts(18, 0))
-    errors = verdict(1.0, None, Goal(99.0, 10.0), Counts(2000, 30))
-    check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few}]}})  # not judged: no exit 3
+    errors = verdict(1.0, None, Objective("update_status", 99.0, 10.0), Counts(2000, 30))
+    check_objectives({"slo": {"verdicts": [few.to_dict()]}})  # not judged: no exit 3
     with pytest.raises(ObjectiveMissed, match=r"1 objective\(s\) missed: update_status p99 1.000 ms "
                                               r"\(objective < 10 ms\): error rate 1.50% > budget 0.10%"):
-        check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few},
-                                               {"pattern": "update_status", **errors}]}})
+        check_objectives({"slo": {"verdicts": [few.to_dict(), errors.to_dict()]}})

@@ -11,7 +11,8 @@ MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbb
            "ddbbench.scenario", "ddbbench.deltas", "ddbbench.preview", "ddbbench.budget",
            "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck",
            "analysis.compare", "ddbbench.cli_parser", "ddbbench.distributed", "ddbbench.objectives",
-           "analysis.slo", "analysis.summary", "analysis.plain"]
+           "analysis.slo", "analysis.summary", "analysis.plain",
+           "analysis.comparison"]
 
 
 @pytest.mark.parametrize("module", MODULES)

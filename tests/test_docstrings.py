@@ -12,7 +12,8 @@ MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbb
            "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck",
            "analysis.compare", "ddbbench.cli_parser", "ddbbench.distributed", "ddbbench.objectives",
            "analysis.slo", "analysis.summary", "analysis.plain",
-           "analysis.comparison", "analysis.knee_steps", "analysis.knee"]
+           "analysis.comparison", "analysis.knee_steps", "analysis.knee",
+           "analysis.plan_results"]
 
 
 @pytest.mark.parametrize("module", MODULES)

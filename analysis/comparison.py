@@ -25,7 +25,13 @@ FORMAT_VERSION = 1
 @dataclass(frozen=True)
 class DesignRow:
     """One pattern on one design: requests, latency (ms, of successful requests; the p99's
-    confidence interval or None) and capacity units per logical request (table, index, both)."""
+    confidence interval or None) and capacity units per logical request (table, index, both).
+
+    >>> row = DesignRow("update_status", "seed", 10, 10, 0.0, 1.0, 2.0, [1.5, 2.5], 3.0, "write",
+    ...                 2.0, 2.5, 4.5)
+    >>> row.units, row.p99_ci_ms
+    (4.5, [1.5, 2.5])
+    """
 
     pattern: str
     design: str

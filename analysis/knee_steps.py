@@ -54,7 +54,11 @@ class StepPattern:
 
 @dataclass(frozen=True)
 class StepVerdict:
-    """``status``: pass, fail, insufficient or saturated; ``reasons`` (empty for a pass)."""
+    """``status``: pass, fail, insufficient or saturated; ``reasons`` (empty for a pass).
+
+    >>> StepVerdict.from_dict({"status": "pass", "reasons": []}) == StepVerdict("pass")
+    True
+    """
 
     status: str
     reasons: list[str] = field(default_factory=list)
@@ -127,7 +131,11 @@ class KneeStep:
 class KneeResult:
     """The verdict over the steps: ``outcome`` (knee_found, below_start, not_reached,
     generator_saturated, insufficient_data, interrupted, stopped_by_cap), the highest passing
-    and first failing rates, and the sentence that says it."""
+    and first failing rates, and the sentence that says it.
+
+    >>> KneeResult("not_reached", 100.0, None, "raise --max").to_dict()["first_failing_rps"] is None
+    True
+    """
 
     outcome: str
     highest_passing_rps: float | None

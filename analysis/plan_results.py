@@ -28,7 +28,12 @@ _MEASURED_ONLY = ("table_units_per_request", "index_units_per_request", "table_u
 class PlanPattern:
     """One pattern at its target rate: where its units go, how they were obtained, and (when
     ``measured``) units per request and per second, monthly on-demand cost and its share of
-    provisioned cost at the plan's utilisation."""
+    provisioned cost at the plan's utilisation.
+
+    >>> row = PlanPattern("update_status", "write", 2.0, "T", "ix", "measured", "", 0.0, True, 1.0, 1.5)
+    >>> PlanPattern.from_dict(row.to_dict()) == row
+    True
+    """
 
     pattern: str
     kind: str  # read or write
@@ -58,7 +63,11 @@ class PlanPattern:
 
 @dataclass(frozen=True)
 class ProvisionRow:
-    """One table or GSI provisioned apart: its load and whole units at the utilisation."""
+    """One table or GSI provisioned apart: its load and whole units at the utilisation.
+
+    >>> ProvisionRow("T", 2.5, 1.0, 4, 2, 1.33).to_dict()["provisioned_rcu"]
+    4
+    """
 
     name: str
     rcu_per_s: float
@@ -77,7 +86,11 @@ class ProvisionRow:
 
 @dataclass(frozen=True)
 class StorageRow:
-    """Bytes stored in a table or a GSI (``of``: its table); None when not estimated (``note``)."""
+    """Bytes stored in a table or a GSI (``of``: its table); None when not estimated (``note``).
+
+    >>> StorageRow("ix", "T", 10, None, None, "projection KEYS_ONLY: size not estimated").to_dict()["of"]
+    'T'
+    """
 
     name: str
     of: str | None
@@ -97,7 +110,11 @@ class StorageRow:
 @dataclass(frozen=True)
 class HotKey:
     """Units per second on the hottest key of a table or index (``where``), against the
-    partition limit: ``share`` of it, ``status`` ok, warm or over limit, and per pattern."""
+    partition limit: ``share`` of it, ``status`` ok, warm or over limit, and per pattern.
+
+    >>> HotKey("T", "write", 1080.0, 1000.0, 1.08, "over limit", {"update_status": 1080.0}).status
+    'over limit'
+    """
 
     where: str
     kind: str
@@ -119,7 +136,12 @@ class HotKey:
 class PlanTotals:
     """The whole plan: rate, units per second, monthly costs (requests, capacity, storage) of
     each billing mode, which is cheaper, the break-even utilisation, and whether every pattern
-    and table was measured (``complete``)."""
+    and table was measured (``complete``).
+
+    >>> t = PlanTotals(10.0, 5.0, 2.0, 1.0, 2.0, 0.0, 0.0, 0.0, 1.0, 2.0, "on-demand", 2.0, True)
+    >>> PlanTotals.from_dict(t.to_dict()) == t
+    True
+    """
 
     rate_rps: float
     rcu_per_s: float

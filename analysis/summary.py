@@ -40,6 +40,9 @@ class PatternSummary:
     successful ones, with confidence intervals (``ci``, keyed like the percentiles); failed
     requests' own latency; consumed capacity (table and indexes apart, and per name); items
     read and written; the open model's late starts; the pattern's combined verdict (``slo_met``).
+
+    >>> PatternSummary.from_dict({"count": 4, "successful": 3, "p50_ms": 1.25}).percentile_ms(50)
+    1.25
     """
 
     count: int = 0

@@ -18,7 +18,7 @@ from hdrh.histogram import HdrHistogram
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
 from analysis.slo import Counts, SloSection, Verdict, verdict
-from analysis.summary import FORMAT, PatternSummary, Summary
+from analysis.summary import FORMAT, GeneratorHealth, Overall, PatternSummary, Summary
 from analysis.summary import FORMAT_VERSION as SUMMARY_FORMAT_VERSION
 from analysis.summary import pct_key as pct_key  # re-exported (frames, summary_text)
 from ddbbench.facts import WRITE_PATTERNS as WRITE_PATTERNS  # re-exported (charts)
@@ -183,7 +183,7 @@ def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[Verdict]:
 
 
 def generator_health(processes: list[ProcessData],
-                     threshold_pct: float = SATURATION_CPU_PCT) -> dict[str, Any]:
+                     threshold_pct: float = SATURATION_CPU_PCT) -> GeneratorHealth:
     per_process = []
     for proc in processes:
         values = [pct for _, pct in proc.cpu_samples]
@@ -195,13 +195,13 @@ def generator_health(processes: list[ProcessData],
     saturated = any(p["saturated"] for p in per_process)
     machine = [pct for proc in processes for _, pct in proc.machine_cpu_samples]
     unreachable = target_unreachable(processes)
-    return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
-            **{k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS},
-            # The whole machine, all cores (server included when it runs here): informational.
-            "machine_cpu_mean_pct": round(sum(machine) / len(machine), 1) if machine else None,
-            **unreachable,
-            "trustworthy": (not saturated and all(p["samples"] > 0 for p in per_process)
-                            and unreachable["unreachable_since_unix_s"] is None)}
+    counters = {k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS}
+    return GeneratorHealth(
+        per_process, threshold_pct, saturated, counters,
+        # The whole machine, all cores (server included when it runs here): informational.
+        round(sum(machine) / len(machine), 1) if machine else None, **unreachable,
+        trustworthy=(not saturated and all(p["samples"] > 0 for p in per_process)
+                     and unreachable["unreachable_since_unix_s"] is None))
 
 
 def target_unreachable(processes: list[ProcessData]) -> dict[str, Any]:
@@ -216,18 +216,16 @@ def target_unreachable(processes: list[ProcessData]) -> dict[str, Any]:
     return {"unreachable_since_unix_s": round(since, 3), "unreachable_since_s": round(since - start, 3)}
 
 
-def _overall(patterns: dict[str, PatternSummary], duration: float, slo_met: bool | None) -> dict[str, Any]:
+def _overall(patterns: dict[str, PatternSummary], duration: float, slo_met: bool | None) -> Overall:
     total = sum(p.count for p in patterns.values())
     outcomes: dict[str, int] = {}
     for row in patterns.values():
         for k, v in row.outcomes.items():
             outcomes[k] = outcomes.get(k, 0) + v
     errors = total - outcomes.get(OK, 0)
-    return {"count": total, "successful": outcomes.get(OK, 0), "errors": errors,
-            "error_rate": errors / total if total else 0.0,
-            "throttle_rate": outcomes.get("throttled", 0) / total if total else 0.0,
-            "outcomes": dict(sorted(outcomes.items())),
-            "throughput_rps": round(total / duration, 3) if duration else 0.0, "slo_met": slo_met}
+    return Overall(total, outcomes.get(OK, 0), errors, errors / total if total else 0.0,
+                   outcomes.get("throttled", 0) / total if total else 0.0, dict(sorted(outcomes.items())),
+                   round(total / duration, 3) if duration else 0.0, slo_met)
 
 
 def summarize_run(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> Summary:

@@ -4,8 +4,9 @@
 ``analysis.metrics.summarize_run`` builds them; ``to_dict`` gives the summary.json document
 (``analysis.plain``: the fields are its keys, in order) and ``from_dict`` reads one back,
 from this or an older ddbbench (format 3; a missing field takes its default, an unknown key
-is kept in ``extra``). The sections not modelled here (``target``, ``overall``, ``capacity``,
-``generator``, ...) stay plain mappings, as documented in docs/run-directory.md.
+is kept in ``extra``). ``overall`` and ``generator`` are typed too (``Overall``,
+``GeneratorHealth``); the other sections (``target``, ``capacity``, ``ci``, ...) stay plain
+mappings, as documented in docs/run-directory.md.
 
 Example::
 
@@ -23,6 +24,7 @@ from typing import Any
 from analysis.plain import from_fields, to_fields
 from analysis.slo import SloSection
 from ddbbench.errors import UnusableInput
+from ddbbench.runformat import COUNTERS
 
 FORMAT = "ddbbench-summary"
 FORMAT_VERSION = 3
@@ -100,6 +102,70 @@ class PatternSummary:
 
 
 @dataclass
+class Overall:
+    """Every pattern's requests together: counts, rates, throughput and the overall verdict.
+
+    >>> Overall(10, 9, 1, 0.1, 0.0, {"ok": 9, "throttled": 1}).to_dict()["slo_met"] is None
+    True
+    """
+
+    count: int = 0
+    successful: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    throughput_rps: float = 0.0
+    slo_met: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_fields(self)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Overall:
+        return from_fields(cls, doc)
+
+
+@dataclass
+class GeneratorHealth:
+    """The load generator's health: CPU per process (``processes``, plain mappings), the
+    saturation threshold, the generator's counters summed (``ddbbench.runformat.COUNTERS``,
+    written in place as top-level keys), the whole machine's CPU, when the target became
+    unreachable, and whether the run's latencies can be trusted.
+
+    >>> doc = GeneratorHealth(counters={"scheduled": 5}, trustworthy=False).to_dict()
+    >>> doc["scheduled"], GeneratorHealth.from_dict(doc).counters
+    (5, {'scheduled': 5})
+    """
+
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    threshold_pct: float = 0.0
+    saturated: bool = False
+    counters: dict[str, int] = field(default_factory=dict)
+    machine_cpu_mean_pct: float | None = None
+    unreachable_since_unix_s: float | None = None
+    unreachable_since_s: float | None = None
+    trustworthy: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in to_fields(self).items():
+            if key == "counters":  # written in place: the document predates this class
+                out.update(value)
+            else:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> GeneratorHealth:
+        counters = {k: v for k, v in doc.items() if k in COUNTERS}
+        rest = {k: v for k, v in doc.items() if k not in COUNTERS}
+        return from_fields(cls, {**rest, "counters": counters})
+
+
+@dataclass
 class Summary:
     """summary.json: the run and what it measured, the objectives' verdicts (``slo``), one
     ``PatternSummary`` per pattern, and the whole run's rates, capacity and generator health.
@@ -126,9 +192,9 @@ class Summary:
     slo: SloSection | None = None
     ci: dict[str, Any] | None = None
     patterns: dict[str, PatternSummary] = field(default_factory=dict)
-    overall: dict[str, Any] = field(default_factory=dict)
+    overall: Overall = field(default_factory=Overall)
     capacity: dict[str, Any] = field(default_factory=dict)
-    generator: dict[str, Any] = field(default_factory=dict)
+    generator: GeneratorHealth = field(default_factory=GeneratorHealth)
     calibration: dict[str, Any] = field(default_factory=lambda: {"requests": 0})
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -144,4 +210,5 @@ class Summary:
                                 "(ddbbench report RUN_DIR rewrites it)")
         return from_fields(cls, doc, {
             "slo": lambda d: None if d is None else SloSection.from_dict(d),
+            "overall": Overall.from_dict, "generator": GeneratorHealth.from_dict,
             "patterns": lambda ps: {name: PatternSummary.from_dict(p) for name, p in ps.items()}})

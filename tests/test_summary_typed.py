@@ -40,6 +40,10 @@ def test_the_typed_summary_is_the_summary_json_document(tmp_path: Path) -> None:
     assert [(v.pattern, v.percentile, v.status) for v in again.slo.verdicts] == [
         ("get_conversation", 50.0, "fail"), ("update_status", 99.0, "fail")]
     assert again.slo.verdicts[1].reason == "error rate 3.23% > budget 0.10% (1 of 31 failed)"
+    assert (again.overall.count, again.overall.errors, again.overall.slo_met) == (1231, 1, False)
+    assert again.generator.counters == {"warmup_requests": 0, "late_starts": 0, "scheduled": 0,
+                                        "not_started": 0, "cap_waits": 0}
+    assert doc["generator"]["scheduled"] == 0 and "counters" not in doc["generator"]
 
 
 def test_every_summary_percentile_has_its_field() -> None:

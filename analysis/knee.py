@@ -36,7 +36,8 @@ from matplotlib.ticker import FuncFormatter
 from analysis.knee_steps import KneeResult, KneeStep, StepPattern, StepVerdict
 from analysis.metrics import percentile_ms
 from analysis.rundata import RunData
-from analysis.slo import FAIL, INSUFFICIENT, PASS
+from analysis.slo import FAIL, INSUFFICIENT, PASS, Verdict
+from analysis.summary import Summary
 from analysis.summary_text import markdown_table
 from ddbbench.objectives import judgeable
 from ddbbench.runformat import new_histogram
@@ -79,19 +80,20 @@ def achieved_rps(requests: pd.DataFrame, total: int | None = None) -> float | No
     return float((completed <= t1).sum()) * scale / ((t1 - t0) / 1e6)
 
 
-def step_record(index: int, offered_rps: float, measured_s: float, summary: dict[str, Any],
+def step_record(index: int, offered_rps: float, measured_s: float, summary: Summary,
                 overall: dict[str, float], achieved: float | None = None) -> KneeStep:
-    """What the knee needs of one step's summary.json document (every number copied, nothing new)."""
-    gen, slo = summary["generator"], summary["slo"]
-    count, errors = summary["overall"]["count"], summary["overall"]["errors"]
-    per_pattern = {name: StepPattern(row["count"], row.get("successful", row["count"]),
-                                     **binding_objective(slo["verdicts"], name), p50_ms=row["p50_ms"],
-                                     met=row["slo_met"], error_rate=row["error_rate"])
-                   for name, row in summary["patterns"].items()}
+    """What the knee needs of one step's summary (every number copied, nothing new)."""
+    gen, slo = summary.generator, summary.slo
+    if slo is None:
+        raise ValueError(f"summary of run {summary.run_id} has no slo section")  # a bug: summaries have one
+    count, errors = summary.overall.count, summary.overall.errors
+    per_pattern = {name: StepPattern(row.count, row.successful, **binding_objective(slo.verdicts, name),
+                                     p50_ms=row.p50_ms, met=row.slo_met, error_rate=row.error_rate)
+                   for name, row in summary.patterns.items()}
     worst = max(per_pattern, key=lambda p: per_pattern[p].slo_ms or 0.0, default=None)
     return KneeStep(
-        index, offered_rps, summary["run_id"],
-        {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"]}, measured_s, count, errors,
+        index, offered_rps, summary.run_id,
+        {"percentile": slo.percentile, "threshold_ms": slo.threshold_ms}, measured_s, count, errors,
         errors / count if count else 0.0,
         # Arrivals measured per second (each is sent, late or not) vs completed while they came.
         arrivals_rps=count / measured_s if measured_s else 0.0, achieved_rps=achieved,
@@ -99,25 +101,24 @@ def step_record(index: int, offered_rps: float, measured_s: float, summary: dict
         worst_pattern=worst, worst_slo_ms=per_pattern[worst].slo_ms if worst else None,
         failing=sorted(p for p, r in per_pattern.items() if r.met is False),
         insufficient=sorted(p for p, r in per_pattern.items() if r.met is None),
-        few_samples=sorted(p for p, r in per_pattern.items()
-                           if not judgeable(r.successful, slo["percentile"])),
-        patterns=per_pattern, saturated=gen["saturated"], trustworthy=gen["trustworthy"],
-        cpu_mean_pct=max((p["cpu_mean_pct"] for p in gen["processes"]), default=0.0),
-        threshold_pct=gen["threshold_pct"], machine_cpu_mean_pct=gen.get("machine_cpu_mean_pct"),
-        cap_waits=gen.get("cap_waits", 0), not_started=gen.get("not_started", 0))
+        few_samples=sorted(p for p, r in per_pattern.items() if not judgeable(r.successful, slo.percentile)),
+        patterns=per_pattern, saturated=gen.saturated, trustworthy=gen.trustworthy,
+        cpu_mean_pct=max((p["cpu_mean_pct"] for p in gen.processes), default=0.0),
+        threshold_pct=gen.threshold_pct, machine_cpu_mean_pct=gen.machine_cpu_mean_pct,
+        cap_waits=gen.counters.get("cap_waits", 0), not_started=gen.counters.get("not_started", 0))
 
 
-def binding_objective(verdicts: list[dict[str, Any]], pattern: str) -> dict[str, Any]:
+def binding_objective(verdicts: list[Verdict], pattern: str) -> dict[str, Any]:
     """The pattern's objective nearest to (or furthest past) its threshold (summary format 2
     allows several per pattern): its percentile, threshold and measured value; and why the
     pattern fails or is not judged (the first such verdict's reason)."""
-    mine = [v for v in verdicts if v["pattern"] == pattern]
+    mine = [v for v in verdicts if v.pattern == pattern]
     if not mine:
         return {"slo_ms": None, "slo_percentile": None, "slo_threshold_ms": None, "reason": ""}
-    v = max(mine, key=lambda v: (v["value_ms"] or 0.0) / v["threshold_ms"])
-    why = next((w.get("reason", "") for w in mine if w["met"] is False),
-               next((w.get("reason", "") for w in mine if w["met"] is None), ""))
-    return {"slo_ms": v["value_ms"], "slo_percentile": v["percentile"], "slo_threshold_ms": v["threshold_ms"],
+    v = max(mine, key=lambda v: (v.value_ms or 0.0) / v.threshold_ms)
+    unjudged = next((w.reason for w in mine if w.met is None), "")
+    why = next((w.reason for w in mine if w.met is False), unjudged)
+    return {"slo_ms": v.value_ms, "slo_percentile": v.percentile, "slo_threshold_ms": v.threshold_ms,
             "reason": why}
 
 

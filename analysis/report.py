@@ -27,6 +27,7 @@ from analysis.charts import (
 )
 from analysis.metrics import summarize_run
 from analysis.rundata import RunData, load_run, requests_frame
+from analysis.summary import Summary
 from analysis.summary_text import (
     CAPACITY_HEAD,
     VERDICT_HEAD,
@@ -42,7 +43,7 @@ from analysis.summary_text import (
 from ddbbench.objectives import Slo
 
 __all__ = ["CHARTS", "build_report", "report_charts", "report_html", "summary_markdown",
-           "summary_table"]
+           "summary_table", "write_report"]
 
 # Every chart a report can hold, in order. The last three need raw request records (and the
 # growth charts writes or reads returning items); a report says which it left out and why.
@@ -54,13 +55,19 @@ CHARTS = (LATENCY, OVER_TIME, TRAFFIC, CAPACITY, WRITE_GROWTH, READ_GROWTH) = (
 
 
 def build_report(run_dir: str | Path) -> dict[str, Any]:
-    """(Re)build summary.json, summary.md and report.html of a run; return the summary."""
+    """(Re)build summary.json, summary.md and report.html of a run; return summary.json's document."""
+    return write_report(run_dir).to_dict()
+
+
+def write_report(run_dir: str | Path) -> Summary:
+    """(Re)build summary.json, summary.md and report.html of a run; return the typed summary."""
     run = load_run(run_dir)
-    summary = summarize_run(run).to_dict()  # the typed summary, written as format 3
+    summary = summarize_run(run)
+    doc = summary.to_dict()  # summary.json, format 3; the text and page read the document
     out = Path(run_dir)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    (out / "summary.md").write_text(summary_markdown(summary))
-    (out / "report.html").write_text(report_html(run, summary))
+    (out / "summary.json").write_text(json.dumps(doc, indent=2))
+    (out / "summary.md").write_text(summary_markdown(doc))
+    (out / "report.html").write_text(report_html(run, doc))
     return summary
 
 

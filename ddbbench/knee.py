@@ -38,7 +38,7 @@ from analysis.knee import (
     step_record,
 )
 from analysis.knee_steps import KneeStep, StepVerdict
-from analysis.report import build_report
+from analysis.report import write_report
 from analysis.rundata import load_run, requests_frame
 from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
@@ -200,8 +200,8 @@ def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: K
         if status == "complete" and replay_capped(step_dir):
             status = STOPPED_BY_CAP
     update_manifest(step_dir, status=status, finished_at=_now())
-    summary = build_report(step_dir)
-    achieved = achieved_rps(requests_frame(step_dir), summary["overall"]["count"])
+    summary = write_report(step_dir)
+    achieved = achieved_rps(requests_frame(step_dir), summary.overall.count)
     record = dataclasses.replace(
         step_record(index, rate, measured_seconds(req.step_s, req.settle), summary,
                     overall_latency(load_run(step_dir)), achieved), run_dir=str(step_dir))

@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 
 from analysis.knee import achieved_rps, judge_step, knee_figure, knee_markdown, knee_result, step_record
 from analysis.knee_steps import KneeStep
+from analysis.slo import SloSection, Verdict
+from analysis.summary import GeneratorHealth, Overall, PatternSummary, Summary
 from ddbbench.errors import ConfigError
 from ddbbench.knee import knee_rates, measured_seconds, step_scenario, write_step_scenario
 from ddbbench.scenario import load_scenario, load_scenarios
@@ -24,17 +26,18 @@ SLO = {"percentile": 99.0, "threshold_ms": 10.0}
 
 
 def summary(p99: float = 5.0, errors: int = 0, cpu: float = 30.0, count: int = 2000,
-            samples: int = 20) -> dict[str, Any]:
-    """A step's summary.json as analysis.metrics writes it (only the fields the knee reads)."""
-    row = {"count": count, "errors": errors, "error_rate": errors / count, "p50_ms": 2.0,
-           "slo_met": p99 < SLO["threshold_ms"]}
-    verdict = {"pattern": "get_conversation", "requests": count, **SLO, "value_ms": p99,
-               "met": p99 < SLO["threshold_ms"]}
-    return {"run_id": "r", "slo": {**SLO, "verdicts": [verdict]}, "patterns": {"get_conversation": row},
-            "overall": {"count": count, "errors": errors},
-            "generator": {"saturated": cpu > 80, "trustworthy": samples > 0, "threshold_pct": 80.0,
-                          "processes": [{"cpu_mean_pct": cpu, "samples": samples}],
-                          "machine_cpu_mean_pct": 60.0, "cap_waits": 0, "not_started": 0}}
+            samples: int = 20) -> Summary:
+    """A step's summary as analysis.metrics makes it (only the fields the knee reads)."""
+    met = p99 < SLO["threshold_ms"]
+    row = PatternSummary(count=count, successful=count, errors=errors, error_rate=errors / count, p50_ms=2.0,
+                         slo_met=met)
+    verdict = Verdict("get_conversation", count, count, errors, errors / count, SLO["percentile"],
+                      SLO["threshold_ms"], 0.001, p99, None, "pass" if met else "fail", met, None, "", 1000)
+    slo = SloSection(SLO["percentile"], SLO["threshold_ms"], 0.001, 10, [], [verdict], {}, {}, met, "")
+    generator = GeneratorHealth([{"cpu_mean_pct": cpu, "samples": samples}], 80.0, cpu > 80,
+                                {"cap_waits": 0, "not_started": 0}, 60.0, trustworthy=samples > 0)
+    return Summary(run_id="r", slo=slo, patterns={"get_conversation": row},
+                   overall=Overall(count=count, errors=errors), generator=generator)
 
 
 def step(rate: float, budget: float = 0.01, **kw: Any) -> KneeStep:
@@ -63,9 +66,10 @@ def test_a_step_passes_only_when_slo_errors_and_generator_all_pass() -> None:
 
 def test_a_step_with_too_few_requests_is_not_judged() -> None:
     few = summary(count=18)
-    few["slo"]["verdicts"][0] |= {"met": None, "status": "insufficient",
-                                  "reason": "not enough data (n=18; p99 needs 1,000)"}
-    few["patterns"]["get_conversation"]["slo_met"] = None
+    assert few.slo is not None
+    few.slo.verdicts[0] = dataclasses.replace(few.slo.verdicts[0], met=None, status="insufficient",
+                                              reason="not enough data (n=18; p99 needs 1,000)")
+    few.patterns["get_conversation"].slo_met = None
     record = step_record(1, 5.0, 20.0, few, {"p50_ms": 2.0, "p99_ms": 5.0})
     verdict = judge_step(record, 0.001)
     assert verdict.to_dict() == {"status": "insufficient",

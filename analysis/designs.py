@@ -21,8 +21,9 @@ from analysis.comparison import FORMAT_VERSION as FORMAT_VERSION
 from analysis.comparison import DesignComparison, DesignRow, DesignVerdict
 from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
+from analysis.summary import Summary
 from analysis.summary_text import markdown_table
-from ddbbench.errors import BenchError
+from ddbbench.errors import BenchError, UnusableInput
 from ddbbench.facts import WRITE_PATTERNS
 from ddbbench.objectives import insufficient_message, judgeable
 from ddbbench.scenario import PATTERNS
@@ -32,13 +33,13 @@ NO_DIFFERENCE = "no difference shown"
 
 
 def load_design_runs(root: Path) -> dict[str, dict[str, Any]]:
-    """{design: {"summary": ..., "manifest": ...}} for every design run under ``root``."""
+    """{design: {"summary": Summary, "manifest": ..., "dir": ...}} for every design run under ``root``."""
     runs = {}
     for run_dir in sorted((Path(root) / "designs").iterdir()):
         try:
-            summary = json.loads((run_dir / "summary.json").read_text())
+            summary = Summary.from_dict(json.loads((run_dir / "summary.json").read_text()))
             manifest = json.loads((run_dir / "manifest.json").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UnusableInput) as exc:
             raise BenchError(f"{run_dir}: not a finished design run ({exc})") from None
         runs[manifest["scenario"].get("design", "seed")] = {"summary": summary, "manifest": manifest,
                                                             "dir": run_dir.name}
@@ -52,15 +53,14 @@ def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[DesignRow]:
     rows = []
     for pattern in PATTERNS:
         for design, run in runs.items():
-            p = run["summary"]["patterns"].get(pattern)
-            if not p or not p.get("successful", p["count"]):  # no latency without a success
+            p = run["summary"].patterns.get(pattern)
+            if not p or not p.successful:  # no latency without a success
                 continue
-            table, index = p["capacity_per_request"], p["index_capacity_per_request"]
-            p99_ci = (p.get("ci") or {}).get("p99_ms")
-            rows.append(DesignRow(pattern, design, p["count"], p.get("successful", p["count"]),
-                                  p["error_rate"], p["p50_ms"], p["p99_ms"], p99_ci,
-                                  p["p99_9_ms"], "write" if pattern in WRITE_PATTERNS else "read",
-                                  table, index, round(table + index, 4)))
+            table, index = p.capacity_per_request, p.index_capacity_per_request
+            kind = "write" if pattern in WRITE_PATTERNS else "read"
+            rows.append(DesignRow(pattern, design, p.count, p.successful, p.error_rate, p.p50_ms, p.p99_ms,
+                                  (p.ci or {}).get("p99_ms"), p.p99_9_ms, kind, table, index,
+                                  round(table + index, 4)))
     return rows
 
 
@@ -155,10 +155,10 @@ def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for design, run in runs.items():
         summary = run["summary"]
-        if not any(p["count"] for p in summary["patterns"].values()):
+        if not any(p.count for p in summary.patterns.values()):
             out.append(f"{design}: no request was measured (run too short for its warm-up?); "
                        "it is missing from the tables")
-        if not summary.get("generator", {}).get("trustworthy", True):
+        if not summary.generator.trustworthy:
             out.append(f"{design}: the load generator was saturated; its latencies are suspect")
     return out
 
@@ -175,7 +175,8 @@ def build_design_comparison(root: Path, meta: dict[str, Any],
     summary = comparison.to_dict()
     (root / "comparison.json").write_text(json.dumps(summary, indent=2))
     (root / "comparison.md").write_text(comparison_markdown(summary))
-    (root / "comparison.html").write_text(comparison_html(summary, [r["summary"] for r in runs.values()]))
+    summaries = [r["summary"].to_dict() for r in runs.values()]
+    (root / "comparison.html").write_text(comparison_html(summary, summaries))
     return summary
 
 

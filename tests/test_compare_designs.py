@@ -19,6 +19,7 @@ from analysis.designs import (
     warnings,
 )
 from analysis.prices import load_prices
+from analysis.summary import GeneratorHealth, PatternSummary, Summary
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.keyspace import Keyspace
 from datagen.model import Conversation, Generator, Message
@@ -30,14 +31,15 @@ from tests.conftest import run_cli
 
 
 def pattern(count: int, p99: float, table: float, index: float,
-            ci: tuple[float, float] | None = None) -> dict[str, Any]:
-    return {"count": count, "error_rate": 0.0, "p50_ms": p99 / 2, "p99_ms": p99, "p99_9_ms": p99,
-            "capacity_per_request": table, "index_capacity_per_request": index,
-            "successful": count, "ci": {"p99_ms": list(ci) if ci else None}}
+            ci: tuple[float, float] | None = None) -> PatternSummary:
+    return PatternSummary(count=count, successful=count, p50_ms=p99 / 2, p99_ms=p99, p99_9_ms=p99,
+                          ci={"p99_ms": list(ci) if ci else None}, capacity_per_request=table,
+                          index_capacity_per_request=index)
 
 
-def run(patterns: dict[str, Any], mix: dict[str, float], trustworthy: bool = True) -> dict[str, Any]:
-    return {"summary": {"patterns": patterns, "generator": {"trustworthy": trustworthy}},
+def run(patterns: dict[str, PatternSummary], mix: dict[str, float],
+        trustworthy: bool = True) -> dict[str, Any]:
+    return {"summary": Summary(patterns=patterns, generator=GeneratorHealth(trustworthy=trustworthy)),
             "manifest": {"scenario": {"mix": mix}}, "dir": "x"}
 
 

@@ -118,6 +118,12 @@ def _status(value_ms: float | None, o: Objective, counts: Counts) -> tuple[str, 
     return PASS, ""
 
 
+def objectives_by_pattern(slo: Mapping[str, Any], patterns: Iterable[str]) -> dict[str, list[Objective]]:
+    """Each pattern's objectives from a run's recorded ``slo`` section (the notebooks read
+    analysis only): ``Slo.from_dict(slo).objectives_by_pattern(patterns)``."""
+    return Slo.from_dict(slo).objectives_by_pattern(patterns)
+
+
 def combined_status(statuses: Iterable[str]) -> str:
     """Several verdicts as one: any fail fails; else any not judged is not judged; else pass.
     No verdict at all fails (nothing was shown to hold)."""

@@ -186,7 +186,7 @@ def knee_scenarios(tmp_path: Path) -> Path:
             # 4 requests in flight of >= 20 ms each: the stub serves at most 200 requests/s
             # (about 150 with the client's own time), whatever is offered.
             "load": {"warmup_requests": 0, "max_in_flight": 4, "calibration_requests": 20},
-            # p50: judged with 20 requests (analysis.slo.judgeable), which a 3 s step at 10
+            # p50: judged with 20 requests (ddbbench.objectives.judgeable), which a 3 s step at 10
             # requests/s has; a p99 would need 1,000 per step.
             "slo": {"percentile": 50, "threshold_ms": 250}}
     path = tmp_path / "scenarios.yaml"

@@ -836,7 +836,7 @@ def test_the_scenario_model_imports_no_upper_layer() -> None:
 @pytest.mark.parametrize("name", ["baseline", "designs"])
 def test_shipped_verdict_scenarios_give_every_pattern_enough_requests(name: str) -> None:
     """rate x share x measured seconds reaches what each objective's percentile needs
-    (analysis.slo.judgeable), with a 10% margin for late starts; and 10 intervals for a
+    (ddbbench.objectives.judgeable), with a 10% margin for late starts; and 10 intervals for a
     confidence interval."""
     from ddbbench.objectives import required_requests
 

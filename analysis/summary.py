@@ -203,12 +203,18 @@ class Summary:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Summary:
-        """A summary.json document of format 3; UnusableInput (exit 2) for another format."""
+        """A summary.json document of format 3; UnusableInput (exit 2) for another format or a
+        document missing what format 3 requires (the verdicts' fields)."""
         if (doc.get("format"), doc.get("format_version")) != (FORMAT, FORMAT_VERSION):
             raise UnusableInput(f"summary format {doc.get('format')!r} version "
                                 f"{doc.get('format_version')!r}; readable: {FORMAT} {FORMAT_VERSION} "
                                 "(ddbbench report RUN_DIR rewrites it)")
-        return from_fields(cls, doc, {
-            "slo": lambda d: None if d is None else SloSection.from_dict(d),
-            "overall": Overall.from_dict, "generator": GeneratorHealth.from_dict,
-            "patterns": lambda ps: {name: PatternSummary.from_dict(p) for name, p in ps.items()}})
+        try:
+            return from_fields(cls, doc, {
+                "slo": lambda d: None if d is None else SloSection.from_dict(d),
+                "overall": Overall.from_dict, "generator": GeneratorHealth.from_dict,
+                "patterns": lambda ps: {name: PatternSummary.from_dict(p) for name, p in ps.items()}})
+        except (KeyError, TypeError, AttributeError) as exc:  # a section missing a key, or not a mapping
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else "a section is not what format 3 holds"
+            raise UnusableInput(f"summary: unreadable ({detail}); "
+                                "`ddbbench report RUN_DIR` rebuilds it") from None

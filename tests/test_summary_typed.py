@@ -67,3 +67,12 @@ def test_another_summary_format_is_refused_naming_it() -> None:
     with pytest.raises(UnusableInput, match="summary format 'ddbbench-summary' version 2; readable: "
                                             "ddbbench-summary 3"):
         Summary.from_dict({"format": "ddbbench-summary", "format_version": 2})
+
+
+def test_a_summary_missing_a_verdict_field_is_refused_naming_it() -> None:
+    doc = {"format": "ddbbench-summary", "format_version": 3,
+           "slo": {"percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "min_beyond": 10,
+                   "objectives": [], "verdicts": [{"pattern": "get_conversation"}], "patterns": {},
+                   "pattern_status": {}, "met": None, "status": "insufficient"}}
+    with pytest.raises(UnusableInput, match="summary: unreadable \\(missing 'requests'\\)"):
+        Summary.from_dict(doc)

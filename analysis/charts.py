@@ -20,7 +20,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
 from analysis.metrics import WRITE_PATTERNS, percentile_ms
 from analysis.rundata import PatternData
-from analysis.slo import INSUFFICIENT, PASS, Counts, Objective, insufficient_message, judgeable, verdict
+from analysis.slo import INSUFFICIENT, PASS, Counts, verdict
+from ddbbench.objectives import Objective, insufficient_message, judgeable
 from ddbbench.scenario import PATTERNS
 
 # Percentiles plotted on the HDR-style axis x = 1 / (1 - p): 50% -> 2, 99% -> 100, ...
@@ -98,10 +99,10 @@ def _mark_objectives(ax: Axes, data: PatternData, objectives: Sequence[Objective
             continue
         value = percentile_ms(data.hist, o.percentile, data.max_ns)
         v = verdict(value, None, o, Counts(data.count, data.failed_count))
-        color = VERDICT_COLORS[v["status"]]
-        word = "not enough data" if v["status"] == INSUFFICIENT else v["status"].upper()
+        color = VERDICT_COLORS[v.status]
+        word = "not enough data" if v.status == INSUFFICIENT else v.status.upper()
         ax.plot([_x(o.percentile)], [value], marker="o", markersize=9, linestyle="none",
-                markerfacecolor="none" if v["status"] == INSUFFICIENT else color, markeredgecolor=color,
+                markerfacecolor="none" if v.status == INSUFFICIENT else color, markeredgecolor=color,
                 markeredgewidth=2, label=f"p{o.percentile:g} = {value:.3f} ms: {word}")
     few = [o for o in objectives if n and not judgeable(n, o.percentile)]
     if n == 0 or few:

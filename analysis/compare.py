@@ -7,8 +7,9 @@ latencies close in time are correlated (a GC pause, a stall) and treating them a
 would give intervals too narrow and builds that fail on noise (``analysis.bootstrap``, shared
 with the summaries' confidence intervals).
 
-A percentile is judged only with enough successful requests beyond it (``not_enough_data``): a
-p99 of 50 requests is their maximum, and says nothing about the p99.
+A percentile is judged only with enough successful requests beyond it (the one rule,
+``ddbbench.objectives.not_enough_data``): a p99 of 50 requests is their maximum, and says
+nothing about the p99.
 """
 
 from __future__ import annotations
@@ -23,30 +24,10 @@ import pandas as pd
 
 from analysis.bootstrap import BlockSample, confidence_interval
 from analysis.capacity_gate import CapacityRow
+from ddbbench.objectives import not_enough_data
 from ddbbench.runformat import OK
 
 BLOCKS_TARGET = 30  # time slices per run for the block bootstrap
-BEYOND = 10  # requests beyond a percentile needed to judge it (1,000 for p99)
-
-
-def samples_needed(percentile: float) -> float:
-    """Requests needed to judge a percentile: BEYOND of them above it (p99: 1,000; p95: 200).
-    Local to the gate for now; the one rule of issue 13 item 3 is ``analysis.slo``'s to own.
-
-    >>> samples_needed(99), samples_needed(95), samples_needed(50)
-    (1000, 200, 20)
-    """
-    if percentile >= 100:
-        return math.inf  # the maximum: never judged
-    return math.ceil(round(BEYOND / (1 - percentile / 100), 6))
-
-
-def not_enough_data(n: int, percentile: float) -> str | None:
-    """None when ``n`` requests can judge ``percentile``, else why not."""
-    need = samples_needed(percentile)
-    if n >= need:
-        return None
-    return f"not enough data (n={n:,}; p{percentile:g} needs {need:,.0f})"
 
 
 @dataclass(frozen=True)
@@ -97,7 +78,9 @@ def compare_pattern(pattern: str, base: pd.DataFrame, cand: pd.DataFrame, th: Th
     b_ms, c_ms = b_blocks.percentile(p) / 1000, c_blocks.percentile(p) / 1000
     ratio = round(c_ms / b_ms, 3) if b_ms else math.nan
     result = PatternComparison(pattern, p, round(b_ms, 3), round(c_ms, 3), ratio, ratio, ratio, absolute_ms)
-    lacking = not_enough_data(min(len(base), len(cand)), p)
+    # The maximum is exact (judged against a threshold with few requests) but no bootstrap of
+    # whole blocks can bound how it changes between runs: its relative change is never judged.
+    lacking = "p100 is the maximum" if p >= 100 else not_enough_data(min(len(base), len(cand)), p)
     if lacking is None:
         rng = np.random.default_rng(th.seed)
         ratios = (c_blocks.replicates([p], th.resamples, rng)[:, 0]

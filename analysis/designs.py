@@ -1,7 +1,8 @@
 """The design comparison: per pattern and design, latency, capacity and storage side by side.
 
 Pure functions over the design runs' summaries and manifests (``compare-designs`` writes them
-under ``<comparison>/designs/<design>/``), plus the writers of comparison.json, .md and .html.
+under ``<comparison>/designs/<design>/``) giving the typed comparison (``analysis.comparison``),
+plus the writers of comparison.json, .md and .html.
 """
 
 from __future__ import annotations
@@ -15,28 +16,30 @@ from matplotlib.figure import Figure
 
 from analysis import frames
 from analysis.compare_charts import design_comparison_figure
+from analysis.comparison import FORMAT as FORMAT
+from analysis.comparison import FORMAT_VERSION as FORMAT_VERSION
+from analysis.comparison import DesignComparison, DesignRow, DesignVerdict
 from analysis.prices import Prices, load_prices, prices_record
 from analysis.report import figure_png_base64
-from analysis.slo import insufficient_message, judgeable
+from analysis.summary import Summary
 from analysis.summary_text import markdown_table
-from ddbbench.errors import BenchError
+from ddbbench.errors import BenchError, UnusableInput
 from ddbbench.facts import WRITE_PATTERNS
+from ddbbench.objectives import insufficient_message, judgeable
 from ddbbench.scenario import PATTERNS
 
-FORMAT = "ddbbench-design-comparison"
-FORMAT_VERSION = 1
 FASTEST_PERCENTILE = 99.0
 NO_DIFFERENCE = "no difference shown"
 
 
 def load_design_runs(root: Path) -> dict[str, dict[str, Any]]:
-    """{design: {"summary": ..., "manifest": ...}} for every design run under ``root``."""
+    """{design: {"summary": Summary, "manifest": ..., "dir": ...}} for every design run under ``root``."""
     runs = {}
     for run_dir in sorted((Path(root) / "designs").iterdir()):
         try:
-            summary = json.loads((run_dir / "summary.json").read_text())
+            summary = Summary.from_dict(json.loads((run_dir / "summary.json").read_text()))
             manifest = json.loads((run_dir / "manifest.json").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UnusableInput) as exc:
             raise BenchError(f"{run_dir}: not a finished design run ({exc})") from None
         runs[manifest["scenario"].get("design", "seed")] = {"summary": summary, "manifest": manifest,
                                                             "dir": run_dir.name}
@@ -45,26 +48,23 @@ def load_design_runs(root: Path) -> dict[str, dict[str, Any]]:
     return runs
 
 
-def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def pattern_rows(runs: dict[str, dict[str, Any]]) -> list[DesignRow]:
     """One row per (pattern, design) that ran: latency and capacity per logical request."""
     rows = []
     for pattern in PATTERNS:
         for design, run in runs.items():
-            p = run["summary"]["patterns"].get(pattern)
-            if not p or not p.get("successful", p["count"]):  # no latency without a success
+            p = run["summary"].patterns.get(pattern)
+            if not p or not p.successful:  # no latency without a success
                 continue
-            units = p["capacity_per_request"] + p["index_capacity_per_request"]
-            rows.append({"pattern": pattern, "design": design, "count": p["count"],
-                         "successful": p.get("successful", p["count"]),
-                         "error_rate": p["error_rate"], "p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"],
-                         "p99_ci_ms": (p.get("ci") or {}).get("p99_ms"),
-                         "p99_9_ms": p["p99_9_ms"], "kind": "write" if pattern in WRITE_PATTERNS else "read",
-                         "table_units": p["capacity_per_request"],
-                         "index_units": p["index_capacity_per_request"], "units": round(units, 4)})
+            table, index = p.capacity_per_request, p.index_capacity_per_request
+            kind = "write" if pattern in WRITE_PATTERNS else "read"
+            rows.append(DesignRow(pattern, design, p.count, p.successful, p.error_rate, p.p50_ms, p.p99_ms,
+                                  (p.ci or {}).get("p99_ms"), p.p99_9_ms, kind, table, index,
+                                  round(table + index, 4)))
     return rows
 
 
-def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]],
+def per_million(runs: dict[str, dict[str, Any]], rows: list[DesignRow],
                 prices: Prices | None = None) -> dict[str, dict[str, float]]:
     """Read and write units per 1,000,000 logical operations of the scenario's mix, and what
     they cost on demand (``prices``: the shared price table, analysis/prices.yaml)."""
@@ -74,8 +74,8 @@ def per_million(runs: dict[str, dict[str, Any]], rows: list[dict[str, Any]],
         total = sum(weights.values())
         units = {"read": 0.0, "write": 0.0}
         for r in rows:
-            if r["design"] == design:
-                units[r["kind"]] += weights[r["pattern"]] / total * r["units"] * 1e6
+            if r.design == design:
+                units[r.kind] += weights[r.pattern] / total * r.units * 1e6
         out[design] = {"read_units": round(units["read"]), "write_units": round(units["write"])}
         if prices is not None:
             od = prices.on_demand
@@ -110,43 +110,42 @@ def growth(runs: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {d: r["manifest"].get("after_replay", {}).get("append_growth", {}) for d, r in runs.items()}
 
 
-def verdicts(rows: list[dict[str, Any]], baseline: str = "seed") -> list[dict[str, Any]]:
+def verdicts(rows: list[DesignRow], baseline: str = "seed") -> list[DesignVerdict]:
     """Per pattern: the cheapest and the fastest design, with their ratio to ``baseline``.
 
     Capacity per request is exact, so the cheapest is simply the fewest units. The fastest is
-    named only when the p99 can be judged for every design (``analysis.slo.judgeable``) and
+    named only when the p99 can be judged for every design (``ddbbench.objectives.judgeable``) and
     its confidence interval lies wholly below every other design's; otherwise ``fastest`` is
     None and ``fastest_note`` says why ("no difference shown", "not enough data (...)").
     """
     out = []
     for pattern in PATTERNS:
-        mine = [r for r in rows if r["pattern"] == pattern]
+        mine = [r for r in rows if r.pattern == pattern]
         if not mine:
             continue
-        base = next((r for r in mine if r["design"] == baseline), None)
-        cheap = min(mine, key=lambda r: (r["units"], r["p99_ms"]))
+        base = next((r for r in mine if r.design == baseline), None)
+        cheap = min(mine, key=lambda r: (r.units, r.p99_ms))
         fast, note = fastest(mine)
-        out.append({"pattern": pattern, "cheapest": cheap["design"], "units": cheap["units"],
-                    "units_vs_baseline": _ratio(cheap["units"], base and base["units"]),
-                    "fastest": fast and fast["design"], "fastest_note": note,
-                    "p99_ms": fast and fast["p99_ms"],
-                    "p99_vs_baseline": _ratio(fast["p99_ms"], base and base["p99_ms"]) if fast else None})
+        out.append(DesignVerdict(
+            pattern, cheap.design, cheap.units, _ratio(cheap.units, base and base.units),
+            fast and fast.design, note, fast and fast.p99_ms,
+            _ratio(fast.p99_ms, base and base.p99_ms) if fast else None))
     return out
 
 
-def fastest(rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+def fastest(rows: list[DesignRow]) -> tuple[DesignRow | None, str]:
     """The design whose p99 interval is wholly below every other's, and '' ; else None and why.
     A single design is nobody's faster."""
     if len(rows) < 2:
         return None, "one design"
-    fewest = min(rows, key=lambda r: r.get("successful", r["count"]))
-    n = fewest.get("successful", fewest["count"])
+    fewest = min(rows, key=lambda r: r.successful)
+    n = fewest.successful
     if not judgeable(n, FASTEST_PERCENTILE):
-        return None, f"{insufficient_message(n, FASTEST_PERCENTILE)} for {fewest['design']}"
-    best = min(rows, key=lambda r: r["p99_ms"])
-    if any(r.get("p99_ci_ms") is None for r in rows):
+        return None, f"{insufficient_message(n, FASTEST_PERCENTILE)} for {fewest.design}"
+    best = min(rows, key=lambda r: r.p99_ms)
+    if best.p99_ci_ms is None or any(r.p99_ci_ms is None for r in rows):
         return None, f"{NO_DIFFERENCE} (no confidence interval: runs too short)"
-    if all(best["p99_ci_ms"][1] < r["p99_ci_ms"][0] for r in rows if r is not best):
+    if all(best.p99_ci_ms[1] < r.p99_ci_ms[0] for r in rows if r is not best and r.p99_ci_ms):
         return best, ""
     return None, f"{NO_DIFFERENCE} (p99 intervals overlap)"
 
@@ -156,10 +155,10 @@ def warnings(runs: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for design, run in runs.items():
         summary = run["summary"]
-        if not any(p["count"] for p in summary["patterns"].values()):
+        if not any(p.count for p in summary.patterns.values()):
             out.append(f"{design}: no request was measured (run too short for its warm-up?); "
                        "it is missing from the tables")
-        if not summary.get("generator", {}).get("trustworthy", True):
+        if not summary.generator.trustworthy:
             out.append(f"{design}: the load generator was saturated; its latencies are suspect")
     return out
 
@@ -170,7 +169,20 @@ def _ratio(value: float, base: float | None) -> float | None:
 
 def build_design_comparison(root: Path, meta: dict[str, Any],
                             prices_file: Path | None = None) -> dict[str, Any]:
-    """Derive and write comparison.json, comparison.md and comparison.html under ``root``."""
+    """Derive and write comparison.json, comparison.md and comparison.html under ``root``;
+    return the comparison.json document (``compare_design_runs`` gives the typed comparison)."""
+    comparison, runs = compare_design_runs(root, meta, prices_file)
+    summary = comparison.to_dict()
+    (root / "comparison.json").write_text(json.dumps(summary, indent=2))
+    (root / "comparison.md").write_text(comparison_markdown(summary))
+    summaries = [r["summary"].to_dict() for r in runs.values()]
+    (root / "comparison.html").write_text(comparison_html(summary, summaries))
+    return summary
+
+
+def compare_design_runs(root: Path, meta: dict[str, Any], prices_file: Path | None = None
+                        ) -> tuple[DesignComparison, dict[str, dict[str, Any]]]:
+    """The comparison of the design runs under ``root``, and the runs it read."""
     runs = load_design_runs(root)
     rows = pattern_rows(runs)
     prices = load_prices(prices_file)
@@ -178,15 +190,11 @@ def build_design_comparison(root: Path, meta: dict[str, Any],
     for sizes in stored.values():
         sizes["storage_usd_month_per_million_conversations"] = storage_per_million_conversations_usd(
             sizes["table_bytes_per_conversation"] + sizes["index_bytes_per_conversation"], prices)
-    summary = {**meta, "format": FORMAT, "format_version": FORMAT_VERSION,
-               "runs": {d: r["dir"] for d, r in runs.items()}, "patterns": rows,
-               "prices": prices_record(prices, prices_file),
-               "per_million_operations": per_million(runs, rows, prices), "storage": stored,
-               "append_growth": growth(runs), "verdicts": verdicts(rows), "warnings": warnings(runs)}
-    (root / "comparison.json").write_text(json.dumps(summary, indent=2))
-    (root / "comparison.md").write_text(comparison_markdown(summary))
-    (root / "comparison.html").write_text(comparison_html(summary, [r["summary"] for r in runs.values()]))
-    return summary
+    comparison = DesignComparison(
+        dict(meta), FORMAT, FORMAT_VERSION, runs={d: r["dir"] for d, r in runs.items()}, patterns=rows,
+        prices=prices_record(prices, prices_file), per_million_operations=per_million(runs, rows, prices),
+        storage=stored, append_growth=growth(runs), verdicts=verdicts(rows), warnings=warnings(runs))
+    return comparison, runs
 
 
 # --- presentation ---------------------------------------------------------------------------

@@ -32,9 +32,9 @@ from analysis.compare import (
 )
 from analysis.metrics import summarize
 from analysis.rundata import load_run, requests_frame
-from analysis.slo import objectives_for
 from analysis.summary_text import fixed_width, markdown_table
 from ddbbench.errors import BenchError, UnusableInput
+from ddbbench.objectives import Slo
 
 
 def _summaries(run_dirs: Sequence[str | Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -80,7 +80,7 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds,
     saturated = saturation_notes(*summaries[:2])
     result.notes += saturated
     if th.latency and not saturated:
-        result.patterns = _latency(baseline, candidate, manifests[1]["scenario"]["slo"], th)
+        result.patterns = _latency(baseline, candidate, Slo.from_dict(manifests[1]["scenario"]["slo"]), th)
     return result
 
 
@@ -111,7 +111,7 @@ def unsent_notes(*summaries: dict[str, Any]) -> list[str]:
             if s["generator"].get("not_started", 0)]
 
 
-def _latency(baseline: str | Path, candidate: str | Path, slo: dict[str, Any],
+def _latency(baseline: str | Path, candidate: str | Path, slo: Slo,
              th: Thresholds) -> list[Any]:
     frames = [requests_frame(baseline), requests_frame(candidate)]
     for run_dir, frame in zip((baseline, candidate), frames, strict=True):
@@ -123,14 +123,14 @@ def _latency(baseline: str | Path, candidate: str | Path, slo: dict[str, Any],
     return compare_frames(*frames, th, absolute_limits(slo, percentiles, th), percentiles)
 
 
-def judged_percentiles(slo: dict[str, Any], patterns: set[str], th: Thresholds) -> dict[str, float]:
+def judged_percentiles(slo: Slo, patterns: set[str], th: Thresholds) -> dict[str, float]:
     """--percentile for every pattern, else each pattern's (highest) objective percentile."""
     if th.percentile is not None:
         return dict.fromkeys(patterns, th.percentile)
-    return {p: max(o.percentile for o in objectives_for(slo, p)) for p in patterns}
+    return {p: max(o.percentile for o in slo.objectives_for(p)) for p in patterns}
 
 
-def absolute_limits(slo: dict[str, Any], percentiles: dict[str, float],
+def absolute_limits(slo: Slo, percentiles: dict[str, float],
                     th: Thresholds) -> dict[str, float | None]:
     """Each pattern's absolute limit: --absolute-ms; else, with --absolute-slo, the candidate
     scenario's objective at the judged percentile; else none."""
@@ -138,7 +138,7 @@ def absolute_limits(slo: dict[str, Any], percentiles: dict[str, float],
         return dict.fromkeys(percentiles, th.absolute_ms)
     if not th.absolute_slo:
         return dict.fromkeys(percentiles)
-    return {p: next((o.threshold_ms for o in objectives_for(slo, p) if o.percentile == pct), None)
+    return {p: next((o.threshold_ms for o in slo.objectives_for(p) if o.percentile == pct), None)
             for p, pct in percentiles.items()}
 
 

@@ -3,16 +3,18 @@
 Pure functions (the orchestration is ``ddbbench.knee``). A step passes when the load
 generator kept up (not saturated: its latencies are trustworthy), the error rate stays within
 the budget and every pattern meets the scenario's SLO. A step where some pattern has too few
-requests for its objective's percentile (``analysis.slo.judgeable``) and none fails is
+requests for its objective's percentile (``ddbbench.objectives.judgeable``) and none fails is
 ``insufficient``: neither pass nor fail. Steps run in increasing rate and stop at the first
 that does not pass; the knee is the highest passing rate below it.
 
+Steps, their verdicts and the result are typed (``analysis.knee_steps``); the markdown and
+the chart read knee.json's document.
+
 Example::
 
-    >>> s = {"offered_rps": 50, "saturated": False, "cpu_mean_pct": 30.0, "threshold_pct": 80.0,
-    ...      "count": 1000, "error_rate": 0.0, "failing": [], "trustworthy": True,
-    ...      "slo": {"percentile": 99.0, "threshold_ms": 10.0}}
-    >>> judge_step(s, error_budget=0.01)["status"]
+    >>> s = KneeStep(offered_rps=50, cpu_mean_pct=30.0, threshold_pct=80.0, count=1000,
+    ...              slo={"percentile": 99.0, "threshold_ms": 10.0})
+    >>> judge_step(s, error_budget=0.01).status
     'pass'
 """
 
@@ -31,10 +33,13 @@ from hdrh.histogram import HdrHistogram
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from analysis.knee_steps import KneeResult, KneeStep, StepPattern, StepVerdict
 from analysis.metrics import percentile_ms
 from analysis.rundata import RunData
-from analysis.slo import FAIL, INSUFFICIENT, PASS, judgeable
+from analysis.slo import FAIL, INSUFFICIENT, PASS, Verdict
+from analysis.summary import Summary
 from analysis.summary_text import markdown_table
+from ddbbench.objectives import judgeable
 from ddbbench.runformat import new_histogram
 from ddbbench.scenario import DEFAULT_ERROR_BUDGET
 
@@ -75,120 +80,116 @@ def achieved_rps(requests: pd.DataFrame, total: int | None = None) -> float | No
     return float((completed <= t1).sum()) * scale / ((t1 - t0) / 1e6)
 
 
-def step_record(index: int, offered_rps: float, measured_s: float, summary: dict[str, Any],
-                overall: dict[str, float], achieved: float | None = None) -> dict[str, Any]:
-    """What the knee needs of one step's summary.json (every number copied, nothing new)."""
-    gen, slo = summary["generator"], summary["slo"]
-    count, errors = summary["overall"]["count"], summary["overall"]["errors"]
-    per_pattern = {name: {"count": row["count"], "successful": row.get("successful", row["count"]),
-                          **binding_objective(slo["verdicts"], name),
-                          "p50_ms": row["p50_ms"], "met": row["slo_met"],
-                          "error_rate": row["error_rate"]}
-                   for name, row in summary["patterns"].items()}
-    worst = max(per_pattern, key=lambda p: per_pattern[p]["slo_ms"] or 0.0, default=None)
-    return {"index": index, "offered_rps": offered_rps, "run_id": summary["run_id"],
-            "slo": {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"]},
-            "measured_s": measured_s, "count": count, "errors": errors,
-            "error_rate": errors / count if count else 0.0,
-            # Arrivals measured per second (each is sent, late or not) vs completed while they came.
-            "arrivals_rps": count / measured_s if measured_s else 0.0, "achieved_rps": achieved,
-            **overall, "worst_pattern": worst,
-            "worst_slo_ms": per_pattern[worst]["slo_ms"] if worst else None,
-            "failing": sorted(p for p, r in per_pattern.items() if r["met"] is False),
-            "insufficient": sorted(p for p, r in per_pattern.items() if r["met"] is None),
-            "few_samples": sorted(p for p, r in per_pattern.items()
-                                  if not judgeable(r.get("successful", r["count"]), slo["percentile"])),
-            "patterns": per_pattern,
-            "saturated": gen["saturated"], "trustworthy": gen["trustworthy"],
-            "cpu_mean_pct": max((p["cpu_mean_pct"] for p in gen["processes"]), default=0.0),
-            "threshold_pct": gen["threshold_pct"], "machine_cpu_mean_pct": gen.get("machine_cpu_mean_pct"),
-            "cap_waits": gen.get("cap_waits", 0), "not_started": gen.get("not_started", 0)}
+def step_record(index: int, offered_rps: float, measured_s: float, summary: Summary,
+                overall: dict[str, float], achieved: float | None = None) -> KneeStep:
+    """What the knee needs of one step's summary (every number copied, nothing new)."""
+    gen, slo = summary.generator, summary.slo
+    if slo is None:
+        raise ValueError(f"summary of run {summary.run_id} has no slo section")  # a bug: summaries have one
+    count, errors = summary.overall.count, summary.overall.errors
+    per_pattern = {name: StepPattern(row.count, row.successful, **binding_objective(slo.verdicts, name),
+                                     p50_ms=row.p50_ms, met=row.slo_met, error_rate=row.error_rate)
+                   for name, row in summary.patterns.items()}
+    worst = max(per_pattern, key=lambda p: per_pattern[p].slo_ms or 0.0, default=None)
+    return KneeStep(
+        index, offered_rps, summary.run_id,
+        {"percentile": slo.percentile, "threshold_ms": slo.threshold_ms}, measured_s, count, errors,
+        errors / count if count else 0.0,
+        # Arrivals measured per second (each is sent, late or not) vs completed while they came.
+        arrivals_rps=count / measured_s if measured_s else 0.0, achieved_rps=achieved,
+        overall_ms=dict(overall),
+        worst_pattern=worst, worst_slo_ms=per_pattern[worst].slo_ms if worst else None,
+        failing=sorted(p for p, r in per_pattern.items() if r.met is False),
+        insufficient=sorted(p for p, r in per_pattern.items() if r.met is None),
+        few_samples=sorted(p for p, r in per_pattern.items() if not judgeable(r.successful, slo.percentile)),
+        patterns=per_pattern, saturated=gen.saturated, trustworthy=gen.trustworthy,
+        cpu_mean_pct=max((p["cpu_mean_pct"] for p in gen.processes), default=0.0),
+        threshold_pct=gen.threshold_pct, machine_cpu_mean_pct=gen.machine_cpu_mean_pct,
+        cap_waits=gen.counters.get("cap_waits", 0), not_started=gen.counters.get("not_started", 0))
 
 
-def binding_objective(verdicts: list[dict[str, Any]], pattern: str) -> dict[str, Any]:
+def binding_objective(verdicts: list[Verdict], pattern: str) -> dict[str, Any]:
     """The pattern's objective nearest to (or furthest past) its threshold (summary format 2
     allows several per pattern): its percentile, threshold and measured value; and why the
     pattern fails or is not judged (the first such verdict's reason)."""
-    mine = [v for v in verdicts if v["pattern"] == pattern]
+    mine = [v for v in verdicts if v.pattern == pattern]
     if not mine:
         return {"slo_ms": None, "slo_percentile": None, "slo_threshold_ms": None, "reason": ""}
-    v = max(mine, key=lambda v: (v["value_ms"] or 0.0) / v["threshold_ms"])
-    why = next((w.get("reason", "") for w in mine if w["met"] is False),
-               next((w.get("reason", "") for w in mine if w["met"] is None), ""))
-    return {"slo_ms": v["value_ms"], "slo_percentile": v["percentile"], "slo_threshold_ms": v["threshold_ms"],
+    v = max(mine, key=lambda v: (v.value_ms or 0.0) / v.threshold_ms)
+    unjudged = next((w.reason for w in mine if w.met is None), "")
+    why = next((w.reason for w in mine if w.met is False), unjudged)
+    return {"slo_ms": v.value_ms, "slo_percentile": v.percentile, "slo_threshold_ms": v.threshold_ms,
             "reason": why}
 
 
-def judge_step(step: dict[str, Any], error_budget: float) -> dict[str, Any]:
-    """``{"status": "pass" | "fail" | "insufficient" | "saturated", "reasons": [...]}``."""
-    if step["saturated"] or not step["trustworthy"]:
-        why = (f"load generator saturated (CPU {step['cpu_mean_pct']:.0f}% of a core, threshold "
-               f"{step['threshold_pct']:.0f}%)" if step["saturated"]
+def judge_step(step: KneeStep, error_budget: float) -> StepVerdict:
+    """The step's status (pass, fail, insufficient or saturated) and the reasons for it."""
+    if step.saturated or not step.trustworthy:
+        why = (f"load generator saturated (CPU {step.cpu_mean_pct:.0f}% of a core, threshold "
+               f"{step.threshold_pct:.0f}%)" if step.saturated
                else "load generator CPU not sampled: its latencies cannot be trusted")
-        return {"status": "saturated", "reasons": [why]}
+        return StepVerdict("saturated", [why])
     reasons = []
-    if step["count"] == 0:
+    if step.count == 0:
         reasons.append("no requests measured")
-    if step["error_rate"] > error_budget:
-        reasons.append(f"error rate {step['error_rate']:.2%} > budget {error_budget:.2%}")
-    pats = step["patterns"]
-    reasons += [f"{p}: {_fail_reason(pats[p])}" for p in step["failing"]]
+    if step.error_rate > error_budget:
+        reasons.append(f"error rate {step.error_rate:.2%} > budget {error_budget:.2%}")
+    pats = step.patterns
+    reasons += [f"{p}: {_fail_reason(pats[p])}" for p in step.failing]
     if reasons:
-        return {"status": FAIL, "reasons": reasons}
-    unjudged = [f"{p}: {pats[p].get('reason') or 'not enough data'}" for p in step.get("insufficient", ())]
-    return {"status": INSUFFICIENT, "reasons": unjudged} if unjudged else {"status": PASS, "reasons": []}
+        return StepVerdict(FAIL, reasons)
+    unjudged = [f"{p}: {pats[p].reason or 'not enough data'}" for p in step.insufficient]
+    return StepVerdict(INSUFFICIENT, unjudged) if unjudged else StepVerdict(PASS, [])
 
 
-def _fail_reason(pat: dict[str, Any]) -> str:
-    if pat.get("reason"):
-        return pat["reason"]
+def _fail_reason(pat: StepPattern) -> str:
+    if pat.reason:
+        return pat.reason
     # Step records written before verdicts carried their reason.
-    if not pat["count"]:
+    if not pat.count:
         return "no requests"
-    if pat["slo_ms"] is None:  # latency is of successful requests: none succeeded
+    if pat.slo_ms is None:  # latency is of successful requests: none succeeded
         return "no successful requests"
-    return f"p{pat['slo_percentile']:g} {pat['slo_ms']:.3f} ms >= {pat['slo_threshold_ms']:g} ms"
+    return f"p{pat.slo_percentile:g} {pat.slo_ms:.3f} ms >= {pat.slo_threshold_ms:g} ms"
 
 
-def knee_result(steps: list[dict[str, Any]], last_rate: float, finished: bool) -> dict[str, Any]:
+def knee_result(steps: list[KneeStep], last_rate: float, finished: bool) -> KneeResult:
     """The verdict over the steps run (each carrying its ``verdict``), in increasing rate."""
     highest = None
     for step in steps:
-        verdict = step["verdict"]
-        if verdict["status"] == "pass":
-            highest = step["offered_rps"]
+        verdict = step.verdict
+        assert verdict is not None, "a step is judged before the knee"  # a bug, not user input
+        if verdict.status == PASS:
+            highest = step.offered_rps
             continue
-        reasons = "; ".join(verdict["reasons"])
-        if verdict["status"] == INSUFFICIENT:
+        reasons = "; ".join(verdict.reasons)
+        if verdict.status == INSUFFICIENT:
             outcome = "insufficient_data"
-            msg = (f"too few requests at {step['offered_rps']:g} requests/s to judge the SLO "
+            msg = (f"too few requests at {step.offered_rps:g} requests/s to judge the SLO "
                    f"({reasons}): the knee is not measured beyond "
                    + (f"{highest:g} requests/s" if highest is not None else "this rate")
                    + "; lengthen the steps (--step-s)")
-        elif verdict["status"] == "saturated":
+        elif verdict.status == "saturated":
             outcome = "generator_saturated"
-            msg = (f"the load generator saturated at {step['offered_rps']:g} requests/s ({reasons}) "
+            msg = (f"the load generator saturated at {step.offered_rps:g} requests/s ({reasons}) "
                    "before the SLO broke: the knee is not measured beyond "
                    + (f"{highest:g} requests/s" if highest is not None else "this rate")
                    + "; add load processes (--processes) or machines")
         elif highest is None:
             outcome = "below_start"
-            msg = (f"no step met the SLO: the first, {step['offered_rps']:g} requests/s, failed "
+            msg = (f"no step met the SLO: the first, {step.offered_rps:g} requests/s, failed "
                    f"({reasons}); the knee is below it: start lower")
         else:
             outcome = "knee_found"
             msg = (f"highest rate that met the SLO and the error budget: {highest:g} requests/s; "
-                   f"{step['offered_rps']:g} requests/s failed ({reasons})")
-        return {"outcome": outcome, "highest_passing_rps": highest,
-                "first_failing_rps": step["offered_rps"], "message": msg}
+                   f"{step.offered_rps:g} requests/s failed ({reasons})")
+        return KneeResult(outcome, highest, step.offered_rps, msg)
     if finished:
         msg = (f"every step up to {last_rate:g} requests/s met the SLO: the knee is above it; "
                "raise --max")
-        return {"outcome": "not_reached", "highest_passing_rps": highest, "first_failing_rps": None,
-                "message": msg}
-    return {"outcome": "interrupted", "highest_passing_rps": highest, "first_failing_rps": None,
-            "message": "interrupted before a step failed"
-                       + (f"; highest passing so far {highest:g} requests/s" if highest else "")}
+        return KneeResult("not_reached", highest, None, msg)
+    return KneeResult("interrupted", highest, None, "interrupted before a step failed"
+                      + (f"; highest passing so far {highest:g} requests/s" if highest else ""))
 
 
 def knee_markdown(knee: dict[str, Any]) -> str:

@@ -4,8 +4,9 @@ error and throttle rates, consumed capacity, generator saturation.
 Latency percentiles and verdicts are of successful requests only (summary format 3): a fast
 failure must not make a pattern look fast. Failed requests keep their own latency columns.
 
-``summarize`` is the one place a run's numbers are computed; summary.json, summary.md,
-report.html, the tidy tables (``analysis.tables``) and the notebooks all read its result.
+``summarize_run`` is the one place a run's numbers are computed, as typed objects
+(``analysis.summary.Summary``); ``summarize`` gives the same as summary.json's plain data.
+summary.json, summary.md, report.html, the tidy tables and the notebooks all read its result.
 """
 
 from __future__ import annotations
@@ -16,30 +17,18 @@ from hdrh.histogram import HdrHistogram
 
 from analysis.bootstrap import BlockSample, CiSettings, confidence_interval
 from analysis.rundata import PatternData, ProcessData, RunData
-from analysis.slo import (
-    MET,
-    MIN_BEYOND,
-    Counts,
-    combined_status,
-    judged_patterns,
-    objectives_for,
-    scenario_budget,
-    verdict,
-)
+from analysis.slo import Counts, SloSection, Verdict, verdict
+from analysis.summary import FORMAT, GeneratorHealth, Overall, PatternSummary, Summary
+from analysis.summary import FORMAT_VERSION as SUMMARY_FORMAT_VERSION
+from analysis.summary import pct_key as pct_key  # re-exported (frames, summary_text)
 from ddbbench.facts import WRITE_PATTERNS as WRITE_PATTERNS  # re-exported (charts)
+from ddbbench.objectives import Slo
 from ddbbench.runformat import COUNTERS, OK, LatencyStats, split_capacity_name
 
-SUMMARY_FORMAT_VERSION = 3
 FAILED_PERCENTILES = (50.0, 99.0)
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 SATURATION_CPU_PCT = 80.0  # mean CPU of one load process above this: its numbers are suspect
 DEFAULT_CI = CiSettings()
-
-
-def pct_key(p: float) -> str:
-    """Summary key of a percentile: 99 -> 'p99_ms', 99.9 -> 'p99_9_ms'."""
-    text = f"{p:g}".replace(".", "_")
-    return f"p{text}_ms"
 
 
 def capacity_kind(pattern: str) -> str:
@@ -140,7 +129,7 @@ def written_summary(data: PatternData) -> dict[str, Any]:
 
 
 def pattern_summary(name: str, data: PatternData, duration_s: float,
-                    ci: CiSettings | None) -> dict[str, Any]:
+                    ci: CiSettings | None) -> PatternSummary:
     """One pattern's row: counts and rates of every request; latency of the successful ones
     (``successful``; ``mixed_outcomes`` for version-1 runs, where failures are in them)."""
     errors = data.failed_count
@@ -171,17 +160,17 @@ def pattern_summary(name: str, data: PatternData, duration_s: float,
     row.update(written_summary(data))
     row["late"] = data.late  # open model: started > 1 ms after the intended time
     row["mean_schedule_lag_ms"] = round(data.schedule_lag_ns / n / 1e6, 3)
-    return row
+    return PatternSummary(**row)
 
 
-def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
+def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[Verdict]:
     """One verdict per (pattern, objective), on successful requests' latency and the error
     budget (``analysis.slo.verdict``); a named pattern without requests fails."""
-    slo = run.manifest["scenario"]["slo"]
+    slo = Slo.from_dict(run.manifest["scenario"]["slo"])
     out = []
-    for name in judged_patterns(slo, run.patterns):
+    for name in slo.judged_patterns(run.patterns):
         data = run.patterns.get(name)
-        objectives = objectives_for(slo, name)
+        objectives = slo.objectives_for(name)
         # Judged on successful requests: a pattern whose requests all failed has no value.
         measured = data is not None and data.success.count > 0
         cis = (percentile_cis(data, [o.percentile for o in objectives], ci, name)
@@ -189,27 +178,12 @@ def slo_verdicts(run: RunData, ci: CiSettings | None) -> list[dict[str, Any]]:
         counts = Counts(data.count, data.failed_count) if data else Counts(0, 0)
         for o in objectives:
             value = percentile_ms(data.hist, o.percentile, data.max_ns) if measured else None
-            out.append({"pattern": name, "requests": counts.requests, "successful": counts.successful,
-                        "errors": counts.errors, "error_rate": round(counts.error_rate, 6),
-                        **verdict(value, cis.get(o.percentile), o, counts)})
+            out.append(verdict(value, cis.get(o.percentile), o, counts))
     return out
 
 
-def slo_section(slo: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    """summary.json's ``slo``: the objectives, every verdict, per pattern and overall
-    (``met`` True, False or None when not judged; ``status`` pass, fail or insufficient)."""
-    names = sorted({v["pattern"] for v in verdicts})
-    status = {n: combined_status(v["status"] for v in verdicts if v["pattern"] == n) for n in names}
-    overall = combined_status(v["status"] for v in verdicts)
-    return {"percentile": slo["percentile"], "threshold_ms": slo["threshold_ms"],
-            "error_budget": scenario_budget(slo), "min_beyond": MIN_BEYOND,
-            "objectives": list(slo.get("objectives", [])), "verdicts": verdicts,
-            "patterns": {n: MET[s] for n, s in status.items()}, "pattern_status": status,
-            "met": MET[overall], "status": overall}
-
-
 def generator_health(processes: list[ProcessData],
-                     threshold_pct: float = SATURATION_CPU_PCT) -> dict[str, Any]:
+                     threshold_pct: float = SATURATION_CPU_PCT) -> GeneratorHealth:
     per_process = []
     for proc in processes:
         values = [pct for _, pct in proc.cpu_samples]
@@ -221,13 +195,13 @@ def generator_health(processes: list[ProcessData],
     saturated = any(p["saturated"] for p in per_process)
     machine = [pct for proc in processes for _, pct in proc.machine_cpu_samples]
     unreachable = target_unreachable(processes)
-    return {"processes": per_process, "threshold_pct": threshold_pct, "saturated": saturated,
-            **{k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS},
-            # The whole machine, all cores (server included when it runs here): informational.
-            "machine_cpu_mean_pct": round(sum(machine) / len(machine), 1) if machine else None,
-            **unreachable,
-            "trustworthy": (not saturated and all(p["samples"] > 0 for p in per_process)
-                            and unreachable["unreachable_since_unix_s"] is None)}
+    counters = {k: sum(getattr(p.counters, k) for p in processes) for k in COUNTERS}
+    return GeneratorHealth(
+        per_process, threshold_pct, saturated, counters,
+        # The whole machine, all cores (server included when it runs here): informational.
+        round(sum(machine) / len(machine), 1) if machine else None, **unreachable,
+        trustworthy=(not saturated and all(p["samples"] > 0 for p in per_process)
+                     and unreachable["unreachable_since_unix_s"] is None))
 
 
 def target_unreachable(processes: list[ProcessData]) -> dict[str, Any]:
@@ -242,46 +216,41 @@ def target_unreachable(processes: list[ProcessData]) -> dict[str, Any]:
     return {"unreachable_since_unix_s": round(since, 3), "unreachable_since_s": round(since - start, 3)}
 
 
-def _overall(patterns: dict[str, dict[str, Any]], duration: float, slo_met: bool | None) -> dict[str, Any]:
-    total = sum(p["count"] for p in patterns.values())
+def _overall(patterns: dict[str, PatternSummary], duration: float, slo_met: bool | None) -> Overall:
+    total = sum(p.count for p in patterns.values())
     outcomes: dict[str, int] = {}
     for row in patterns.values():
-        for k, v in row["outcomes"].items():
+        for k, v in row.outcomes.items():
             outcomes[k] = outcomes.get(k, 0) + v
     errors = total - outcomes.get(OK, 0)
-    return {"count": total, "successful": outcomes.get(OK, 0), "errors": errors,
-            "error_rate": errors / total if total else 0.0,
-            "throttle_rate": outcomes.get("throttled", 0) / total if total else 0.0,
-            "outcomes": dict(sorted(outcomes.items())),
-            "throughput_rps": round(total / duration, 3) if duration else 0.0, "slo_met": slo_met}
+    return Overall(total, outcomes.get(OK, 0), errors, errors / total if total else 0.0,
+                   outcomes.get("throttled", 0) / total if total else 0.0, dict(sorted(outcomes.items())),
+                   round(total / duration, 3) if duration else 0.0, slo_met)
 
 
-def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any]:
+def summarize_run(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> Summary:
     """The run's summary: per pattern percentiles (with confidence intervals unless ``ci`` is
     None), rates and capacity; a verdict per pattern objective, per pattern and overall."""
-    slo = run.manifest["scenario"]["slo"]
     duration = run.duration_s
     patterns = {name: pattern_summary(name, data, duration, ci)
                 for name, data in sorted(run.patterns.items())}
-    section = slo_section(slo, slo_verdicts(run, ci))
+    section = SloSection.of(Slo.from_dict(run.manifest["scenario"]["slo"]), slo_verdicts(run, ci))
     for name, row in patterns.items():
-        row["slo_met"] = section["patterns"][name]
-    return {
-        "format": "ddbbench-summary", "format_version": SUMMARY_FORMAT_VERSION,
-        "run_id": run.run_id, "scenario": run.manifest["scenario"]["name"], "design": run.design,
-        "target": run.manifest["target"], "measured": measured_target(run.manifest["target"]),
-        "stopped_by_cap": run.manifest.get("status") == "stopped_by_cap",
-        "duration_s": round(duration, 3),
-        "client": ",".join(run.clients), "measurements_format_version": run.measurements_version,
-        "test_start_unix_s": run.test_start_unix_s, "latency_of": _latency_of(run),
-        "slo": section,
-        "ci": _ci_doc(run, ci),
-        "patterns": patterns,
-        "overall": _overall(patterns, duration, section["met"]),
-        "capacity": run_capacity(run, duration),
-        "generator": generator_health(run.processes),
-        "calibration": run.manifest.get("calibration", {"requests": 0}),
-    }
+        row.slo_met = section.patterns[name]
+    return Summary(
+        FORMAT, SUMMARY_FORMAT_VERSION, run_id=run.run_id, scenario=run.manifest["scenario"]["name"],
+        design=run.design, target=run.manifest["target"], measured=measured_target(run.manifest["target"]),
+        stopped_by_cap=run.manifest.get("status") == "stopped_by_cap", duration_s=round(duration, 3),
+        client=",".join(run.clients), measurements_format_version=run.measurements_version,
+        test_start_unix_s=run.test_start_unix_s, latency_of=_latency_of(run), slo=section,
+        ci=_ci_doc(run, ci), patterns=patterns, overall=_overall(patterns, duration, section.met),
+        capacity=run_capacity(run, duration), generator=generator_health(run.processes),
+        calibration=run.manifest.get("calibration", {"requests": 0}))
+
+
+def summarize(run: RunData, ci: CiSettings | None = DEFAULT_CI) -> dict[str, Any]:
+    """``summarize_run`` as plain data: the summary.json document (what most readers take)."""
+    return summarize_run(run, ci).to_dict()
 
 
 LOCAL_CAVEAT = ("latencies measure DynamoDB Local and the client on this machine, not the DynamoDB "

@@ -1,7 +1,8 @@
 """Capacity planning: project a run's measured capacity to a target traffic, and price it.
 
 Pure functions only (no files): ``analysis.planrun`` reads a run directory into the inputs
-defined here and writes the results. The model (docs/capacity-planning.md):
+defined here and writes the results (``project`` gives them typed: ``analysis.plan_results``).
+The model (docs/capacity-planning.md):
 
 - Units per request are the ones the target *reported* (ConsumedCapacity, table and indexes
   apart), never re-derived from item sizes. Where a run cannot tell (no requests, or a target
@@ -21,11 +22,13 @@ defined here and writes the results. The model (docs/capacity-planning.md):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.plan_results import CapacityPlan, HotKey, PlanPattern, PlanTotals, ProvisionRow, StorageRow
 from analysis.prices import Prices
 from ddbbench.errors import ConfigError
 from ddbbench.facts import ITEM_OVERHEAD_BYTES
@@ -161,22 +164,18 @@ def conversation_rates(per_day: float, messages: float, mix: Mapping[str, float]
 
 # --- projection ---------------------------------------------------------------------------
 
-def pattern_row(p: PatternInput, rate: float, prices: Prices, utilisation: float) -> dict[str, Any]:
+def pattern_row(p: PatternInput, rate: float, prices: Prices, utilisation: float) -> PlanPattern:
     """One pattern at ``rate`` requests/s: units per second and its monthly costs."""
     units = resolve_units(p)
-    row: dict[str, Any] = {"pattern": p.name, "kind": p.kind, "rate_rps": rate, "table": p.table,
-                           "index": p.index, "units_source": units.status, "note": units.note,
-                           "error_rate_in_run": p.error_rate}
+    row = PlanPattern(p.name, p.kind, rate, p.table, p.index, units.status, units.note, p.error_rate)
     if units.table is None or units.index is None:
-        return row | {"measured": False}
+        return row
     per_s = rate * (units.table + units.index)
-    row |= {"measured": True, "table_units_per_request": units.table,
-            "index_units_per_request": units.index, "table_units_per_s": rate * units.table,
-            "index_units_per_s": rate * units.index, "units_per_s": per_s,
-            "on_demand_month": on_demand_month(per_s, p.kind, prices),
-            "provisioned_month_share": per_s / utilisation * _hour_price(p.kind, prices)
-            * prices.hours_per_month}
-    return row
+    return dataclasses.replace(
+        row, measured=True, table_units_per_request=units.table, index_units_per_request=units.index,
+        table_units_per_s=rate * units.table, index_units_per_s=rate * units.index, units_per_s=per_s,
+        on_demand_month=on_demand_month(per_s, p.kind, prices),
+        provisioned_month_share=per_s / utilisation * _hour_price(p.kind, prices) * prices.hours_per_month)
 
 
 def on_demand_month(units_per_s: float, kind: str, prices: Prices) -> float:
@@ -189,7 +188,7 @@ def _hour_price(kind: str, prices: Prices) -> float:
     return prices.provisioned.rcu_hour if kind == "read" else prices.provisioned.wcu_hour
 
 
-def capacity_buckets(rows: list[dict[str, Any]], tables: Iterable[TableInput]) -> dict[str, dict[str, float]]:
+def capacity_buckets(rows: list[PlanPattern], tables: Iterable[TableInput]) -> dict[str, dict[str, float]]:
     """Units per second per table and per GSI (each is provisioned apart), read and write."""
     buckets: dict[str, dict[str, float]] = {}
     for t in tables:
@@ -197,12 +196,12 @@ def capacity_buckets(rows: list[dict[str, Any]], tables: Iterable[TableInput]) -
         for index, _ in t.indexes:
             buckets.setdefault(index, {"read": 0.0, "write": 0.0})
     for row in rows:
-        if not row["measured"]:
+        if not row.measured:
             continue
-        buckets.setdefault(row["table"], {"read": 0.0, "write": 0.0})[row["kind"]] += row["table_units_per_s"]
-        if row["index_units_per_s"]:
-            where = row["index"] or row["table"]
-            buckets.setdefault(where, {"read": 0.0, "write": 0.0})[row["kind"]] += row["index_units_per_s"]
+        buckets.setdefault(row.table, {"read": 0.0, "write": 0.0})[row.kind] += row.table_units_per_s or 0.0
+        if row.index_units_per_s:
+            where = row.index or row.table
+            buckets.setdefault(where, {"read": 0.0, "write": 0.0})[row.kind] += row.index_units_per_s
     return buckets
 
 
@@ -213,14 +212,13 @@ def whole_units(units_per_s: float, utilisation: float) -> int:
 
 
 def provision(buckets: Mapping[str, Mapping[str, float]], utilisation: float,
-              prices: Prices) -> list[dict[str, Any]]:
+              prices: Prices) -> list[ProvisionRow]:
     rows = []
     for name, load in buckets.items():
         rcu, wcu = whole_units(load["read"], utilisation), whole_units(load["write"], utilisation)
         hourly = rcu * prices.provisioned.rcu_hour + wcu * prices.provisioned.wcu_hour
         cost = hourly * prices.hours_per_month
-        rows.append({"name": name, "rcu_per_s": load["read"], "wcu_per_s": load["write"],
-                     "provisioned_rcu": rcu, "provisioned_wcu": wcu, "provisioned_month": cost})
+        rows.append(ProvisionRow(name, load["read"], load["write"], rcu, wcu, cost))
     return rows
 
 
@@ -233,25 +231,23 @@ def break_even_utilisation(rcu_per_s: float, wcu_per_s: float, prices: Prices) -
     return provisioned_full / on_demand if on_demand > 0 else None
 
 
-def storage_rows(tables: Iterable[TableInput]) -> list[dict[str, Any]]:
+def storage_rows(tables: Iterable[TableInput]) -> list[StorageRow]:
     """Bytes stored per table and per GSI: items x (mean item bytes + 100 B overhead)."""
     rows = []
     for t in tables:
         if t.mean_item_bytes is None:
-            rows.append({"name": t.name, "of": None, "items": t.items, "mean_item_bytes": None,
-                         "bytes": None, "note": "item size not measured (the run loaded no data)"})
+            rows.append(StorageRow(t.name, None, t.items, None, None,
+                                   "item size not measured (the run loaded no data)"))
             continue
         per_item = t.mean_item_bytes + ITEM_OVERHEAD_BYTES
-        rows.append({"name": t.name, "of": None, "items": t.items, "mean_item_bytes": t.mean_item_bytes,
-                     "bytes": t.items * per_item, "note": ""})
+        rows.append(StorageRow(t.name, None, t.items, t.mean_item_bytes, t.items * per_item, ""))
         for index, projection in t.indexes:
             if projection == "ALL":  # the index holds the whole item again (+ its overhead)
-                rows.append({"name": index, "of": t.name, "items": t.items,
-                             "mean_item_bytes": t.mean_item_bytes, "bytes": t.items * per_item,
-                             "note": "projection ALL; every item assumed in the index"})
+                rows.append(StorageRow(index, t.name, t.items, t.mean_item_bytes, t.items * per_item,
+                                       "projection ALL; every item assumed in the index"))
             else:
-                rows.append({"name": index, "of": t.name, "items": t.items, "mean_item_bytes": None,
-                             "bytes": None, "note": f"projection {projection}: size not estimated"})
+                rows.append(StorageRow(index, t.name, t.items, None, None,
+                                       f"projection {projection}: size not estimated"))
     return rows
 
 
@@ -262,44 +258,43 @@ def storage_cost(total_bytes: float, prices: Prices) -> float:
 
 # --- hot keys -----------------------------------------------------------------------------
 
-def hot_key_rows(rows: list[dict[str, Any]], skew: Mapping[str, KeySkew]) -> list[dict[str, Any]]:
+def hot_key_rows(rows: list[PlanPattern], skew: Mapping[str, KeySkew]) -> list[HotKey]:
     """Units per second on the hottest key of each table and index, against the partition
     limits. Patterns' hottest keys are added up: exact when they are the same key (the
     Zipfian, hotspot and latest distributions all favour the same first or newest items),
     an upper bound otherwise."""
     loads: dict[tuple[str, str], dict[str, float]] = {}
     for row in rows:
-        s = skew.get(row["pattern"])
-        if not row["measured"] or s is None:
+        s = skew.get(row.pattern)
+        if not row.measured or s is None:
             continue
-        rate = row["rate_rps"]
-        on_table = rate * s.table_p * row["table_units_per_request"] * s.table_share
-        on_index = rate * s.index_p * row["index_units_per_request"]
-        for where, value in ((row["table"], on_table), (row["index"] or row["table"], on_index)):
+        rate = row.rate_rps
+        on_table = rate * s.table_p * (row.table_units_per_request or 0.0) * s.table_share
+        on_index = rate * s.index_p * (row.index_units_per_request or 0.0)
+        for where, value in ((row.table, on_table), (row.index or row.table, on_index)):
             if value > 0:
-                per_pattern = loads.setdefault((where, row["kind"]), {})
-                per_pattern[row["pattern"]] = per_pattern.get(row["pattern"], 0.0) + value
+                per_pattern = loads.setdefault((where, row.kind), {})
+                per_pattern[row.pattern] = per_pattern.get(row.pattern, 0.0) + value
     result = []
     for (where, kind), per_pattern in sorted(loads.items()):
         total = sum(per_pattern.values())
         limit = READ_LIMIT if kind == "read" else WRITE_LIMIT
         share = total / limit
         status = "over limit" if share > 1 else "warm" if share >= HOT_KEY_CAUTION else "ok"
-        result.append({"where": where, "kind": kind, "units_per_s": total, "limit": limit,
-                       "share": share, "status": status, "patterns": per_pattern})
+        result.append(HotKey(where, kind, total, limit, share, status, per_pattern))
     return result
 
 
-def hot_key_warnings(hot: list[dict[str, Any]]) -> list[str]:
+def hot_key_warnings(hot: list[HotKey]) -> list[str]:
     unit = {"read": "RCU", "write": "WCU"}
     out = []
     for h in hot:
-        if h["status"] == "ok":
+        if h.status == "ok":
             continue
         verdict = ("HOT KEY: will be throttled whatever the table's capacity"
-                   if h["status"] == "over limit" else "warm key: over half the partition limit")
-        out.append(f"{verdict}: the hottest key of {h['where']} takes {h['units_per_s']:,.1f} "
-                   f"{unit[h['kind']]}/s, {h['share']:.0%} of the {h['limit']:,.0f} {unit[h['kind']]}/s "
+                   if h.status == "over limit" else "warm key: over half the partition limit")
+        out.append(f"{verdict}: the hottest key of {h.where} takes {h.units_per_s:,.1f} "
+                   f"{unit[h.kind]}/s, {h.share:.0%} of the {h.limit:,.0f} {unit[h.kind]}/s "
                    f"a partition (and so one key) can serve")
     return out
 
@@ -315,7 +310,14 @@ def check_utilisation(u: float) -> float:
 def build_plan(patterns: Mapping[str, PatternInput], rates: Mapping[str, float],
                tables: Iterable[TableInput], skew: Mapping[str, KeySkew], prices: Prices,
                utilisation: float) -> dict[str, Any]:
-    """Every projected number of a plan (JSON-ready); the caller adds where inputs came from."""
+    """``project`` as plan.json's plain data; the caller adds where inputs came from."""
+    return project(patterns, rates, tables, skew, prices, utilisation).to_dict()
+
+
+def project(patterns: Mapping[str, PatternInput], rates: Mapping[str, float],
+            tables: Iterable[TableInput], skew: Mapping[str, KeySkew], prices: Prices,
+            utilisation: float) -> CapacityPlan:
+    """Every projected number of a plan: per pattern, capacity, storage, hot keys, totals."""
     check_utilisation(utilisation)
     unknown = [p for p in rates if p not in patterns]
     if unknown:
@@ -325,36 +327,33 @@ def build_plan(patterns: Mapping[str, PatternInput], rates: Mapping[str, float],
     capacity = provision(capacity_buckets(rows, tables), utilisation, prices)
     storage = storage_rows(tables)
     hot = hot_key_rows(rows, skew)
-    return {"patterns": rows, "capacity": capacity, "storage": storage, "hot_keys": hot,
-            "totals": totals(rows, capacity, storage, prices),
-            "warnings": _warnings(rows, storage, hot)}
+    return CapacityPlan(rows, capacity, storage, hot, totals(rows, capacity, storage, prices),
+                        _warnings(rows, storage, hot))
 
 
-def totals(rows: list[dict[str, Any]], capacity: list[dict[str, Any]], storage: list[dict[str, Any]],
-           prices: Prices) -> dict[str, Any]:
-    measured = [r for r in rows if r["measured"]]
-    rcu = sum(r["units_per_s"] for r in measured if r["kind"] == "read")
-    wcu = sum(r["units_per_s"] for r in measured if r["kind"] == "write")
-    stored = sum(s["bytes"] for s in storage if s["bytes"] is not None)
+def totals(rows: list[PlanPattern], capacity: list[ProvisionRow], storage: list[StorageRow],
+           prices: Prices) -> PlanTotals:
+    measured = [r for r in rows if r.measured]
+    rcu = sum(r.units_per_s or 0.0 for r in measured if r.kind == "read")
+    wcu = sum(r.units_per_s or 0.0 for r in measured if r.kind == "write")
+    stored = sum(s.bytes for s in storage if s.bytes is not None)
     storage_month = storage_cost(stored, prices)
-    on_demand = sum(r["on_demand_month"] for r in measured)
-    provisioned = sum(c["provisioned_month"] for c in capacity)
+    on_demand = sum(r.on_demand_month or 0.0 for r in measured)
+    provisioned = sum(c.provisioned_month for c in capacity)
     on_demand_total, provisioned_total = on_demand + storage_month, provisioned + storage_month
-    return {"rate_rps": sum(r["rate_rps"] for r in rows), "rcu_per_s": rcu, "wcu_per_s": wcu,
-            "on_demand_requests_month": on_demand, "provisioned_capacity_month": provisioned,
-            "storage_bytes": stored, "storage_gb": stored / GB, "storage_month": storage_month,
-            "on_demand_month": on_demand_total, "provisioned_month": provisioned_total,
-            "cheaper": "provisioned" if provisioned_total < on_demand_total else "on-demand",
-            "break_even_utilisation": break_even_utilisation(rcu, wcu, prices),
-            "complete": len(measured) == len(rows) and all(s["bytes"] is not None for s in storage)}
+    return PlanTotals(
+        sum(r.rate_rps for r in rows), rcu, wcu, on_demand, provisioned, stored, stored / GB,
+        storage_month, on_demand_total, provisioned_total,
+        "provisioned" if provisioned_total < on_demand_total else "on-demand",
+        break_even_utilisation(rcu, wcu, prices),
+        len(measured) == len(rows) and all(s.bytes is not None for s in storage))
 
 
-def _warnings(rows: list[dict[str, Any]], storage: list[dict[str, Any]],
-              hot: list[dict[str, Any]]) -> list[str]:
-    out = [f"{r['pattern']}: not measured ({r['note']}); left out of every total"
-           for r in rows if not r["measured"] and r["rate_rps"] > 0]
-    out += [f"storage of {s['name']}: {s['note']}; left out of the storage total"
-            for s in storage if s["bytes"] is None]
-    out += [f"{r['pattern']}: {r['error_rate_in_run']:.1%} of its requests failed in the run; "
-            "their units are averaged in" for r in rows if r["error_rate_in_run"] > 0]
+def _warnings(rows: list[PlanPattern], storage: list[StorageRow], hot: list[HotKey]) -> list[str]:
+    out = [f"{r.pattern}: not measured ({r.note}); left out of every total"
+           for r in rows if not r.measured and r.rate_rps > 0]
+    out += [f"storage of {s.name}: {s.note}; left out of the storage total"
+            for s in storage if s.bytes is None]
+    out += [f"{r.pattern}: {r.error_rate_in_run:.1%} of its requests failed in the run; "
+            "their units are averaged in" for r in rows if r.error_rate_in_run > 0]
     return out + hot_key_warnings(hot)

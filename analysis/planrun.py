@@ -21,9 +21,9 @@ from analysis.plan import (
     PLAN_FORMAT_VERSION,
     PatternInput,
     TableInput,
-    build_plan,
     conversation_rates,
     parse_rates,
+    project,
     split_total,
 )
 from analysis.planreport import plan_markdown
@@ -199,7 +199,7 @@ def make_plan(req: PlanRequest) -> dict[str, Any]:
     rates, target = target_rates(req, sc, measured)
     tables = table_inputs(manifest, factory, req.items)
     skew = scenario_skew(sc)
-    plan = build_plan(inputs, rates, tables, skew, prices, req.utilisation)
+    plan = project(inputs, rates, tables, skew, prices, req.utilisation)  # the typed CapacityPlan
     notes = []
     if prices.region != sc.region:
         notes.append(f"prices are for {prices.region}; the run's scenario region is {sc.region}")
@@ -212,7 +212,7 @@ def make_plan(req: PlanRequest) -> dict[str, Any]:
             "assumptions": {"utilisation": req.utilisation, "target": target,
                             "items": {t.name: t.items for t in tables},
                             "key_skew": {p: s.basis for p, s in skew.items()}},
-            **plan, "notes": notes}
+            **plan.to_dict(), "notes": notes}
 
 
 def write_plan(plan: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:

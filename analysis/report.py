@@ -25,9 +25,9 @@ from analysis.charts import (
     write_capacity_figure,
     write_capacity_over_time,
 )
-from analysis.metrics import summarize
+from analysis.metrics import summarize_run
 from analysis.rundata import RunData, load_run, requests_frame
-from analysis.slo import objectives_by_pattern
+from analysis.summary import Summary
 from analysis.summary_text import (
     CAPACITY_HEAD,
     VERDICT_HEAD,
@@ -40,9 +40,10 @@ from analysis.summary_text import (
     summary_table,
     verdict_rows,
 )
+from ddbbench.objectives import Slo
 
 __all__ = ["CHARTS", "build_report", "report_charts", "report_html", "summary_markdown",
-           "summary_table"]
+           "summary_table", "write_report"]
 
 # Every chart a report can hold, in order. The last three need raw request records (and the
 # growth charts writes or reads returning items); a report says which it left out and why.
@@ -54,23 +55,29 @@ CHARTS = (LATENCY, OVER_TIME, TRAFFIC, CAPACITY, WRITE_GROWTH, READ_GROWTH) = (
 
 
 def build_report(run_dir: str | Path) -> dict[str, Any]:
-    """(Re)build summary.json, summary.md and report.html of a run; return the summary."""
+    """(Re)build summary.json, summary.md and report.html of a run; return summary.json's document."""
+    return write_report(run_dir).to_dict()
+
+
+def write_report(run_dir: str | Path) -> Summary:
+    """(Re)build summary.json, summary.md and report.html of a run; return the typed summary."""
     run = load_run(run_dir)
-    summary = summarize(run)
+    summary = summarize_run(run)
+    doc = summary.to_dict()  # summary.json, format 3; the text and page read the document
     out = Path(run_dir)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    (out / "summary.md").write_text(summary_markdown(summary))
-    (out / "report.html").write_text(report_html(run, summary))
+    (out / "summary.json").write_text(json.dumps(doc, indent=2))
+    (out / "summary.md").write_text(summary_markdown(doc))
+    (out / "report.html").write_text(report_html(run, doc))
     return summary
 
 
 def report_charts(run: RunData, summary: dict[str, Any]) -> tuple[list[tuple[str, Figure]], list[str]]:
     """The report's charts as (title, Figure), and a note for each chart left out."""
-    slo = run.manifest["scenario"]["slo"]
+    slo = Slo.from_dict(run.manifest["scenario"]["slo"])
     if not summary["patterns"]:  # e.g. a cap spent before the measured window began
         return [], [f"{t}: left out, no measured requests" for t in CHARTS]
-    charts = [(LATENCY, percentile_figure(run.patterns, objectives_by_pattern(slo, run.patterns))),
-              (OVER_TIME, percentiles_over_time_figure(run.patterns, slo["threshold_ms"])),
+    charts = [(LATENCY, percentile_figure(run.patterns, slo.objectives_by_pattern(run.patterns))),
+              (OVER_TIME, percentiles_over_time_figure(run.patterns, slo.threshold_ms)),
               (CAPACITY, capacity_figure(frames.capacity([summary])))]
     raw = requests_frame(run.run_dir)
     if raw.empty:

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.metrics import PERCENTILES, pct_key
-from analysis.slo import FAIL, INSUFFICIENT, PASS, judgeable, required_requests
+from analysis.slo import FAIL, INSUFFICIENT, PASS
+from ddbbench.objectives import judgeable, required_requests
 
 PCT_COLUMNS = tuple(pct_key(p) for p in PERCENTILES)
 _COLUMNS = ("count", "errors", *PCT_COLUMNS, "max_ms")
 VERDICT_HEAD = ["pattern", "objective", "value (ms)", "CI (ms)", "requests", "errors", "verdict"]
-FEW = "*"  # after a percentile too few requests support (analysis.slo.judgeable)
+FEW = "*"  # after a percentile too few requests support (ddbbench.objectives.judgeable)
 
 
 def fixed_width(rows: list[list[str]]) -> list[str]:

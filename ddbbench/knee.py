@@ -37,7 +37,8 @@ from analysis.knee import (
     overall_latency,
     step_record,
 )
-from analysis.report import build_report
+from analysis.knee_steps import KneeStep, StepVerdict
+from analysis.report import write_report
 from analysis.rundata import load_run, requests_frame
 from ddbbench.budget import STOPPED_BY_CAP, UnitBudget
 from ddbbench.calibrate import calibrate
@@ -179,7 +180,7 @@ def prepare(endpoint: Endpoint, owner: Ownership, req: KneeRequest, echo: Echo,
 
 def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: KneeRequest,
              shared: dict[str, Any], echo: Echo,
-             budget: UnitBudget | None = None) -> tuple[dict[str, Any], str]:
+             budget: UnitBudget | None = None) -> tuple[KneeStep, str]:
     """One step as a run directory; its record (with verdict) and Locust's status."""
     sc = step_scenario(req.scenario, rate, req.step_s, req.settle)
     step_dir = knee_dir / "steps" / f"{index:02d}-{rate:g}rps"
@@ -199,13 +200,12 @@ def run_step(knee_dir: Path, index: int, rate: float, endpoint: Endpoint, req: K
         if status == "complete" and replay_capped(step_dir):
             status = STOPPED_BY_CAP
     update_manifest(step_dir, status=status, finished_at=_now())
-    summary = build_report(step_dir)
-    achieved = achieved_rps(requests_frame(step_dir), summary["overall"]["count"])
-    record = step_record(index, rate, measured_seconds(req.step_s, req.settle), summary,
-                         overall_latency(load_run(step_dir)), achieved)
-    record["run_dir"] = str(step_dir)
-    record["verdict"] = judge_step(record, req.error_budget)
-    return record, status
+    summary = write_report(step_dir)
+    achieved = achieved_rps(requests_frame(step_dir), summary.overall.count)
+    record = dataclasses.replace(
+        step_record(index, rate, measured_seconds(req.step_s, req.settle), summary,
+                    overall_latency(load_run(step_dir)), achieved), run_dir=str(step_dir))
+    return dataclasses.replace(record, verdict=judge_step(record, req.error_budget)), status
 
 
 def knee_doc(req: KneeRequest, rates: list[float], endpoint: Endpoint) -> dict[str, Any]:
@@ -250,34 +250,38 @@ def run_knee(req: KneeRequest, echo: Echo) -> tuple[Path, dict[str, Any]]:
         shared = prepare(endpoint, owner, req, echo, budget)
         knee["shared"] = shared
         status = "complete"
+        steps: list[KneeStep] = []
         for index, rate in enumerate(rates, 1):
             record, status = run_step(knee_dir, index, rate, endpoint, req, shared, echo, budget)
-            knee["steps"].append(record)
+            steps.append(record)
+            knee["steps"].append(record.to_dict())
             echo(step_line(record))
             write_knee(knee_dir, knee)
-            if status != "complete" or record["verdict"]["status"] != "pass":
+            if status != "complete" or record.verdict is None or record.verdict.status != "pass":
                 break
     finished = status == "complete"
-    result = knee_result(knee["steps"], rates[-1], finished)
+    result = knee_result(steps, rates[-1], finished)
     if status == STOPPED_BY_CAP:  # the last step is partial: judge the steps before it
-        result = {**knee_result(knee["steps"][:-1], rates[-1], False), "outcome": STOPPED_BY_CAP,
-                  "message": f"the request-unit cap was spent during step {len(knee['steps'])}; "
-                             "the steps before it are complete"}
+        result = dataclasses.replace(
+            knee_result(steps[:-1], rates[-1], False), outcome=STOPPED_BY_CAP,
+            message=f"the request-unit cap was spent during step {len(steps)}; "
+                    "the steps before it are complete")
         finished = True
-    knee |= {"status": status, "finished_at": _now(), "result": result}
+    knee |= {"status": status, "finished_at": _now(), "result": result.to_dict()}
     write_knee(knee_dir, knee, chart=True)
     if not finished:
         raise Interrupted(f"interrupted; partial results kept in {knee_dir}")
     return knee_dir, knee
 
 
-def step_line(s: dict[str, Any]) -> str:
-    worst = "n/a" if s["worst_slo_ms"] is None else f"{s['worst_slo_ms']:.3f} ms ({s['worst_pattern']})"
-    done = "n/a" if s["achieved_rps"] is None else f"{s['achieved_rps']:.1f}"
-    return (f"step {s['index']}: {s['offered_rps']:g} offered, {done} completed req/s, "
-            f"worst p{s['slo']['percentile']:g} {worst}, errors {s['error_rate']:.2%}, "
-            f"generator CPU {s['cpu_mean_pct']:.0f}%: {s['verdict']['status'].upper()}"
-            + (f" ({'; '.join(s['verdict']['reasons'])})" if s["verdict"]["reasons"] else ""))
+def step_line(s: KneeStep) -> str:
+    worst = "n/a" if s.worst_slo_ms is None else f"{s.worst_slo_ms:.3f} ms ({s.worst_pattern})"
+    done = "n/a" if s.achieved_rps is None else f"{s.achieved_rps:.1f}"
+    verdict = s.verdict or StepVerdict("not judged")
+    return (f"step {s.index}: {s.offered_rps:g} offered, {done} completed req/s, "
+            f"worst p{s.slo['percentile']:g} {worst}, errors {s.error_rate:.2%}, "
+            f"generator CPU {s.cpu_mean_pct:.0f}%: {verdict.status.upper()}"
+            + (f" ({'; '.join(verdict.reasons)})" if verdict.reasons else ""))
 
 
 def _now() -> str:

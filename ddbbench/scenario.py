@@ -27,6 +27,9 @@ import yaml
 from ddbbench.errors import ConfigError
 from ddbbench.facts import BATCH_WRITE_LIMIT, PATTERN_FACTS, PATTERNS, STATUSES, PatternFact
 from ddbbench.facts import SEED_PATTERNS as SEED_PATTERNS  # re-exported for existing imports
+from ddbbench.objectives import DEFAULT_ERROR_BUDGET as DEFAULT_ERROR_BUDGET  # re-exported
+from ddbbench.objectives import Objective as Objective  # re-exported: the model's objectives
+from ddbbench.objectives import Slo
 from ddbbench.table_settings import TableSettings
 from ddbbench.typed import build, rule
 
@@ -35,9 +38,6 @@ LOCAL_WARMUP_REQUESTS = 3000  # DynamoDB Local's JIT (docs/measurement.md); bill
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "hotspot", "latest")
 # The key designs of ddbbench/designs (checked there against its registry).
 DESIGN_NAMES = ("seed", "gsi-status-updated", "single-table", "messages-as-items", "sparse-active-index")
-# The product's one error budget: the share of requests an objective allows to fail (0.1%);
-# scenarios (slo.error_budget), objectives and `ddbbench knee --error-budget` may change it.
-DEFAULT_ERROR_BUDGET = 0.001
 
 
 @dataclass(frozen=True)
@@ -265,56 +265,6 @@ class Measurement:
 
 
 @dataclass(frozen=True)
-class Objective:
-    """One pattern's latency objective: its ``percentile`` below ``threshold_ms`` (all three
-    required: a default silently applied here would be easy to misread), and its failed
-    requests within ``error_budget`` (a fraction; default: the scenario's ``slo.error_budget``)."""
-
-    pattern: str = rule("", what="an access pattern", choices=PATTERNS)
-    percentile: float | None = rule(None, what="a percentile", gt=0, le=100)
-    threshold_ms: float | None = rule(None, what="a latency in ms", gt=0)
-    error_budget: float | None = rule(None, what="a fraction of requests (0.001 = 0.1%)", ge=0, le=1)
-
-    def validate(self, path: str) -> None:
-        if not self.pattern:
-            raise ConfigError(f"{path}.pattern: missing; name one of {', '.join(PATTERNS)}")
-        for name, what in (("percentile", "a percentile > 0 <= 100"),
-                           ("threshold_ms", "a latency in ms > 0")):
-            if getattr(self, name) is None:
-                raise ConfigError(f"{path}.{name}: missing; give {what}")
-
-
-@dataclass(frozen=True)
-class Slo:
-    """``percentile``/``threshold_ms`` apply to every pattern; ``objectives`` replace them for
-    the patterns they name (one or more objectives per pattern, at different percentiles).
-    ``error_budget``: the share of a pattern's requests allowed to fail (every objective's,
-    unless it sets its own); over it, the objective fails whatever the latency."""
-
-    percentile: float = rule(99.0, what="a percentile", gt=0, le=100)
-    threshold_ms: float = rule(10.0, what="a latency in ms", gt=0)
-    error_budget: float = rule(DEFAULT_ERROR_BUDGET, what="a fraction of requests (0.001 = 0.1%)",
-                               ge=0, le=1)
-    objectives: tuple[Objective, ...] = ()
-
-    def validate(self, path: str) -> None:
-        seen: set[tuple[str, float]] = set()
-        for i, o in enumerate(self.objectives):
-            key = (o.pattern, float(o.percentile or 0))
-            if key in seen:
-                raise ConfigError(f"{path}.objectives[{i}]: a second objective for {o.pattern} "
-                                  f"p{key[1]:g}; allowed: one per pattern and percentile")
-            seen.add(key)
-
-    def check_mix(self, mix: Mix, path: str) -> None:
-        """An objective for a pattern that never runs could only fail: refuse it."""
-        for i, o in enumerate(self.objectives):
-            if mix.weights()[o.pattern] == 0:
-                raise ConfigError(f"{path}.objectives[{i}].pattern: {o.pattern!r} has weight 0 in "
-                                  "the mix; allowed: a pattern with a weight > 0")
-
-
-@dataclass(frozen=True)
 class Client:
     """``kind``: boto3 (what a Python application sees) or lean (``ddbbench.lean``: signed raw
     HTTP, same semantics, several times less client CPU per request; standard retries only)."""
@@ -365,7 +315,7 @@ class Scenario:
     def validate(self, path: str) -> None:
         # Whether the design can answer it: a layer up (ddbbench.designs.check_scenario_design).
         check_target(self.target, f"{path}.target")
-        self.slo.check_mix(self.mix, f"{path}.slo")
+        self.slo.check_mix(self.mix.weights(), f"{path}.slo")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples as lists), parseable back by ``parse_scenarios``."""

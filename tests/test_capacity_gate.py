@@ -10,10 +10,9 @@ from analysis.capacity_gate import capacity_input_problems, compare_capacity, pr
 from analysis.compare import (
     comparability_problems,
     design_note,
-    not_enough_data,
-    samples_needed,
     saturation_notes,
 )
+from ddbbench.objectives import not_enough_data, required_requests
 
 IX = "Conv/candidateId-status-index"
 
@@ -116,7 +115,7 @@ def test_design_differs_is_flagged_client_dataset_mix_load_are_refused() -> None
 
 
 def test_the_sample_rule() -> None:
-    assert (samples_needed(99), samples_needed(95), samples_needed(99.9)) == (1000, 200, 10000)
+    assert (required_requests(99), required_requests(95), required_requests(99.9)) == (1000, 200, 10000)
     assert not_enough_data(999, 99) == "not enough data (n=999; p99 needs 1,000)"
     assert not_enough_data(1000, 99) is None
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from analysis import charts, compare_charts, frames
 from analysis.metrics import summarize
 from analysis.rundata import RunData, load_runs
-from analysis.slo import Objective
+from ddbbench.objectives import Objective
 from ddbbench.scenario import Scenario
 from tests.synthetic import request, write_run
 
@@ -39,8 +39,9 @@ def runs(tmp_path: Path) -> list[RunData]:
 
 
 def test_latency_by_percentile_has_one_threshold_per_objective(runs: list[RunData]) -> None:
-    objectives = {"get_conversation": [Objective(99.0, 10.0), Objective(99.9, 5.0)],
-                  "update_status": [Objective(99.0, 10.0)]}
+    objectives = {"get_conversation": [Objective("get_conversation", 99.0, 10.0),
+                                       Objective("get_conversation", 99.9, 5.0)],
+                  "update_status": [Objective("update_status", 99.0, 10.0)]}
     fig = charts.percentile_figure(runs[0].patterns, objectives)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["get_conversation", "update_status"]
@@ -61,7 +62,8 @@ def test_the_curve_ends_at_the_maximum_and_small_samples_say_so(tmp_path: Path) 
     reqs = [("batch_get_candidates", request(1000 * (k + 1), at_s=k / 10)) for k in range(19)]
     reqs.append(("batch_get_candidates", request(40_000, at_s=2.0)))
     run = load_runs([write_run(tmp_path, "few", reqs)])[0]
-    fig = charts.percentile_figure(run.patterns, {"batch_get_candidates": [Objective(99.0, 30.0)]})
+    goal = Objective("batch_get_candidates", 99.0, 30.0)
+    fig = charts.percentile_figure(run.patterns, {"batch_get_candidates": [goal]})
     (ax,) = [ax for ax in fig.axes if ax.get_visible()]
     curve = ax.get_lines()[0]
     assert curve.get_ydata()[-1] == 40.0 and curve.get_xdata()[-1] == charts.X_MAX  # the max is drawn
@@ -72,7 +74,8 @@ def test_the_curve_ends_at_the_maximum_and_small_samples_say_so(tmp_path: Path) 
     assert judged.get_label() == "p99 = 40.000 ms: not enough data" and judged.get_markerfacecolor() == "none"
     big = load_runs([write_run(tmp_path, "many", [("get_conversation", request(1000 + k, at_s=k / 100))
                                                     for k in range(1000)])])[0]
-    fig = charts.percentile_figure(big.patterns, {"get_conversation": [Objective(99.0, 0.5)]})
+    goal = Objective("get_conversation", 99.0, 0.5)
+    fig = charts.percentile_figure(big.patterns, {"get_conversation": [goal]})
     ax = next(ax for ax in fig.axes if ax.get_visible())
     assert not ax.texts and ax.get_lines()[3].get_label() == "p99 = 1.989 ms: FAIL"
     assert png(fig)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from analysis.comparison import DesignComparison
 from analysis.designs import (
     pattern_rows,
     per_million,
@@ -18,6 +19,7 @@ from analysis.designs import (
     warnings,
 )
 from analysis.prices import load_prices
+from analysis.summary import GeneratorHealth, PatternSummary, Summary
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.keyspace import Keyspace
 from datagen.model import Conversation, Generator, Message
@@ -29,14 +31,15 @@ from tests.conftest import run_cli
 
 
 def pattern(count: int, p99: float, table: float, index: float,
-            ci: tuple[float, float] | None = None) -> dict[str, Any]:
-    return {"count": count, "error_rate": 0.0, "p50_ms": p99 / 2, "p99_ms": p99, "p99_9_ms": p99,
-            "capacity_per_request": table, "index_capacity_per_request": index,
-            "successful": count, "ci": {"p99_ms": list(ci) if ci else None}}
+            ci: tuple[float, float] | None = None) -> PatternSummary:
+    return PatternSummary(count=count, successful=count, p50_ms=p99 / 2, p99_ms=p99, p99_9_ms=p99,
+                          ci={"p99_ms": list(ci) if ci else None}, capacity_per_request=table,
+                          index_capacity_per_request=index)
 
 
-def run(patterns: dict[str, Any], mix: dict[str, float], trustworthy: bool = True) -> dict[str, Any]:
-    return {"summary": {"patterns": patterns, "generator": {"trustworthy": trustworthy}},
+def run(patterns: dict[str, PatternSummary], mix: dict[str, float],
+        trustworthy: bool = True) -> dict[str, Any]:
+    return {"summary": Summary(patterns=patterns, generator=GeneratorHealth(trustworthy=trustworthy)),
             "manifest": {"scenario": {"mix": mix}}, "dir": "x"}
 
 
@@ -72,14 +75,14 @@ def test_on_demand_cost_per_million_operations_by_hand() -> None:
 
 
 def test_cheapest_and_fastest_with_ratios_to_seed() -> None:
-    by_pattern = {v["pattern"]: v for v in verdicts(pattern_rows(RUNS))}
+    by_pattern = {v.pattern: v for v in verdicts(pattern_rows(RUNS))}
     get, append = by_pattern["get_conversation"], by_pattern["append_message"]
-    assert (get["cheapest"], get["fastest"], get["units_vs_baseline"]) == ("seed", None, 1.0)
-    assert (append["cheapest"], append["units"]) == ("messages-as-items", 3.0)
-    assert append["units_vs_baseline"] == 0.375
+    assert (get.cheapest, get.fastest, get.units_vs_baseline) == ("seed", None, 1.0)
+    assert (append.cheapest, append.units) == ("messages-as-items", 3.0)
+    assert append.units_vs_baseline == 0.375
     # 50 requests cannot support a p99: no design is named fastest.
-    assert (append["fastest"], append["p99_vs_baseline"]) == (None, None)
-    assert append["fastest_note"] == "not enough data (n=50; p99 needs 1,000) for seed"
+    assert (append.fastest, append.p99_vs_baseline) == (None, None)
+    assert append.fastest_note == "not enough data (n=50; p99 needs 1,000) for seed"
 
 
 @pytest.mark.parametrize("seed_ci, other_ci, fastest, note", [
@@ -92,8 +95,8 @@ def test_a_design_is_fastest_only_when_the_intervals_do_not_overlap(
     runs = {"seed": run({"get_conversation": pattern(1000, 8.0, 0.5, 0.0, seed_ci)}, MIX),
             "single-table": run({"get_conversation": pattern(1200, 10.0, 0.5, 0.0, other_ci)}, MIX)}
     (v,) = verdicts(pattern_rows(runs))
-    assert (v["fastest"], v["fastest_note"]) == (fastest, note)
-    assert v["p99_vs_baseline"] == (1.0 if fastest else None)
+    assert (v.fastest, v.fastest_note) == (fastest, note)
+    assert v.p99_vs_baseline == (1.0 if fastest else None)
 
 
 def test_unmeasured_and_saturated_designs_are_flagged() -> None:
@@ -205,3 +208,15 @@ def test_compare_designs_refuses_bad_input_before_running(isolated_cache: Path, 
     proc = run_cli("compare-designs", "--scenarios-file", str(scenarios), "-s", "t", "--designs", "nope")
     assert proc.returncode == 2 and "--designs: nope is not a list of key designs" in proc.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_typed_comparison_reads_back_its_document() -> None:
+    rows = pattern_rows(RUNS)
+    comparison = DesignComparison({"scenario": "unit", "designs": list(RUNS)}, runs={"seed": "x"},
+                                  patterns=rows, per_million_operations=per_million(RUNS, rows),
+                                  verdicts=verdicts(rows), warnings=warnings(RUNS))
+    doc = json.loads(json.dumps(comparison.to_dict()))
+    assert list(doc)[:4] == ["scenario", "designs", "format", "format_version"]
+    assert doc["verdicts"][0]["fastest_note"] == "not enough data (n=100; p99 needs 1,000) for seed"
+    again = DesignComparison.from_dict(doc)
+    assert again == comparison and again.patterns[0].units == 0.5

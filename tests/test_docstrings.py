@@ -10,7 +10,10 @@ import pytest
 MODULES = ["ddbbench.resolved", "ddbbench.client", "ddbbench.stub.server", "ddbbench.arrivals",
            "ddbbench.scenario", "ddbbench.deltas", "ddbbench.preview", "ddbbench.budget",
            "ddbbench.table_settings", "ddbbench.iam", "ddbbench.ownership", "ddbbench.schemacheck",
-           "analysis.compare", "ddbbench.cli_parser", "ddbbench.distributed"]
+           "analysis.compare", "ddbbench.cli_parser", "ddbbench.distributed", "ddbbench.objectives",
+           "analysis.slo", "analysis.summary", "analysis.plain",
+           "analysis.comparison", "analysis.knee_steps", "analysis.knee",
+           "analysis.plan_results"]
 
 
 @pytest.mark.parametrize("module", MODULES)

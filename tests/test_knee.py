@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ import yaml
 from matplotlib.figure import Figure
 
 from analysis.knee import achieved_rps, judge_step, knee_figure, knee_markdown, knee_result, step_record
+from analysis.knee_steps import KneeStep
+from analysis.slo import SloSection, Verdict
+from analysis.summary import GeneratorHealth, Overall, PatternSummary, Summary
 from ddbbench.errors import ConfigError
 from ddbbench.knee import knee_rates, measured_seconds, step_scenario, write_step_scenario
 from ddbbench.scenario import load_scenario, load_scenarios
@@ -22,49 +26,57 @@ SLO = {"percentile": 99.0, "threshold_ms": 10.0}
 
 
 def summary(p99: float = 5.0, errors: int = 0, cpu: float = 30.0, count: int = 2000,
-            samples: int = 20) -> dict[str, Any]:
-    """A step's summary.json as analysis.metrics writes it (only the fields the knee reads)."""
-    row = {"count": count, "errors": errors, "error_rate": errors / count, "p50_ms": 2.0,
-           "slo_met": p99 < SLO["threshold_ms"]}
-    verdict = {"pattern": "get_conversation", "requests": count, **SLO, "value_ms": p99,
-               "met": p99 < SLO["threshold_ms"]}
-    return {"run_id": "r", "slo": {**SLO, "verdicts": [verdict]}, "patterns": {"get_conversation": row},
-            "overall": {"count": count, "errors": errors},
-            "generator": {"saturated": cpu > 80, "trustworthy": samples > 0, "threshold_pct": 80.0,
-                          "processes": [{"cpu_mean_pct": cpu, "samples": samples}],
-                          "machine_cpu_mean_pct": 60.0, "cap_waits": 0, "not_started": 0}}
+            samples: int = 20) -> Summary:
+    """A step's summary as analysis.metrics makes it (only the fields the knee reads)."""
+    met = p99 < SLO["threshold_ms"]
+    row = PatternSummary(count=count, successful=count, errors=errors, error_rate=errors / count, p50_ms=2.0,
+                         slo_met=met)
+    verdict = Verdict("get_conversation", count, count, errors, errors / count, SLO["percentile"],
+                      SLO["threshold_ms"], 0.001, p99, None, "pass" if met else "fail", met, None, "", 1000)
+    slo = SloSection(SLO["percentile"], SLO["threshold_ms"], 0.001, 10, [], [verdict], {}, {}, met, "")
+    generator = GeneratorHealth([{"cpu_mean_pct": cpu, "samples": samples}], 80.0, cpu > 80,
+                                {"cap_waits": 0, "not_started": 0}, 60.0, trustworthy=samples > 0)
+    return Summary(run_id="r", slo=slo, patterns={"get_conversation": row},
+                   overall=Overall(count=count, errors=errors), generator=generator)
 
 
-def step(rate: float, budget: float = 0.01, **kw: Any) -> dict[str, Any]:
+def step(rate: float, budget: float = 0.01, **kw: Any) -> KneeStep:
     record = step_record(1, rate, 20.0, summary(**kw), {"p50_ms": 2.0, "p99_ms": kw.get("p99", 5.0)})
-    return record | {"verdict": judge_step(record, budget)}
+    return dataclasses.replace(record, verdict=judge_step(record, budget))
+
+
+def verdict_of(rate: float, budget: float = 0.01, **kw: Any) -> dict[str, Any]:
+    verdict = step(rate, budget, **kw).verdict
+    assert verdict is not None
+    return verdict.to_dict()
 
 
 def test_a_step_passes_only_when_slo_errors_and_generator_all_pass() -> None:
-    assert step(100)["verdict"] == {"status": "pass", "reasons": []}
-    slow = step(100, p99=12.5)["verdict"]
+    assert verdict_of(100) == {"status": "pass", "reasons": []}
+    slow = verdict_of(100, p99=12.5)
     assert slow["status"] == "fail"
     assert slow["reasons"] == ["get_conversation: p99 12.500 ms >= 10 ms"]
-    errors = step(100, errors=30)["verdict"]  # 1.5% > 1%
+    errors = verdict_of(100, errors=30)  # 1.5% > 1%
     assert errors["status"] == "fail" and errors["reasons"] == ["error rate 1.50% > budget 1.00%"]
-    assert step(100, errors=30, budget=0.02)["verdict"]["status"] == "pass"
-    assert step(100, errors=20)["verdict"]["status"] == "pass"  # exactly 1%: within the budget
-    both = step(100, p99=50.0, errors=100)["verdict"]
+    assert verdict_of(100, errors=30, budget=0.02)["status"] == "pass"
+    assert verdict_of(100, errors=20)["status"] == "pass"  # exactly 1%: within the budget
+    both = verdict_of(100, p99=50.0, errors=100)
     assert both["status"] == "fail" and len(both["reasons"]) == 2
 
 
 def test_a_step_with_too_few_requests_is_not_judged() -> None:
     few = summary(count=18)
-    few["slo"]["verdicts"][0] |= {"met": None, "status": "insufficient",
-                                  "reason": "not enough data (n=18; p99 needs 1,000)"}
-    few["patterns"]["get_conversation"]["slo_met"] = None
+    assert few.slo is not None
+    few.slo.verdicts[0] = dataclasses.replace(few.slo.verdicts[0], met=None, status="insufficient",
+                                              reason="not enough data (n=18; p99 needs 1,000)")
+    few.patterns["get_conversation"].slo_met = None
     record = step_record(1, 5.0, 20.0, few, {"p50_ms": 2.0, "p99_ms": 5.0})
     verdict = judge_step(record, 0.001)
-    assert verdict == {"status": "insufficient",
-                       "reasons": ["get_conversation: not enough data (n=18; p99 needs 1,000)"]}
-    result = knee_result([step(2), record | {"verdict": verdict}], 10, True)
-    assert result["outcome"] == "insufficient_data" and result["highest_passing_rps"] == 2
-    assert "lengthen the steps (--step-s)" in result["message"]
+    assert verdict.to_dict() == {"status": "insufficient",
+                                 "reasons": ["get_conversation: not enough data (n=18; p99 needs 1,000)"]}
+    result = knee_result([step(2), dataclasses.replace(record, verdict=verdict)], 10, True)
+    assert result.outcome == "insufficient_data" and result.highest_passing_rps == 2
+    assert "lengthen the steps (--step-s)" in result.message
 
 
 def test_the_default_error_budget_is_the_products() -> None:
@@ -77,34 +89,33 @@ def test_the_default_error_budget_is_the_products() -> None:
 
 
 def test_a_saturated_generator_is_neither_a_pass_nor_an_slo_failure() -> None:
-    fast = step(900, cpu=91.0)["verdict"]  # latencies fine, but measured by a saturated client
+    fast = verdict_of(900, cpu=91.0)  # latencies fine, but measured by a saturated client
     assert fast["status"] == "saturated" and "91% of a core" in fast["reasons"][0]
-    assert step(900, cpu=91.0, p99=40.0)["verdict"]["status"] == "saturated"
-    assert step(900, samples=0)["verdict"]["status"] == "saturated"  # CPU never sampled
-    assert step(900, cpu=79.0)["verdict"]["status"] == "pass"
+    assert verdict_of(900, cpu=91.0, p99=40.0)["status"] == "saturated"
+    assert verdict_of(900, samples=0)["status"] == "saturated"  # CPU never sampled
+    assert verdict_of(900, cpu=79.0)["status"] == "pass"
 
 
 def test_the_knee_is_the_highest_pass_before_the_first_failure() -> None:
     steps = [step(50), step(100), step(150), step(200, p99=30.0)]
     result = knee_result(steps, 300, finished=True)
-    assert (result["outcome"], result["highest_passing_rps"], result["first_failing_rps"]) == (
-        "knee_found", 150, 200)
-    assert "150 requests/s" in result["message"] and "200 requests/s failed" in result["message"]
+    assert (result.outcome, result.highest_passing_rps, result.first_failing_rps) == ("knee_found", 150, 200)
+    assert "150 requests/s" in result.message and "200 requests/s failed" in result.message
 
 
 def test_knee_outcomes_at_the_edges() -> None:
     below = knee_result([step(50, p99=11.0)], 300, finished=True)
-    assert (below["outcome"], below["highest_passing_rps"]) == ("below_start", None)
-    assert "start lower" in below["message"]
+    assert (below.outcome, below.highest_passing_rps) == ("below_start", None)
+    assert "start lower" in below.message
     above = knee_result([step(50), step(100)], 100, finished=True)
-    assert (above["outcome"], above["highest_passing_rps"]) == ("not_reached", 100)
-    assert "raise --max" in above["message"]
+    assert (above.outcome, above.highest_passing_rps) == ("not_reached", 100)
+    assert "raise --max" in above.message
     saturated = knee_result([step(50), step(100, cpu=95.0)], 300, finished=True)
-    assert (saturated["outcome"], saturated["highest_passing_rps"]) == ("generator_saturated", 50)
-    assert "not measured beyond 50 requests/s" in saturated["message"]
-    assert "--processes" in saturated["message"]
+    assert (saturated.outcome, saturated.highest_passing_rps) == ("generator_saturated", 50)
+    assert "not measured beyond 50 requests/s" in saturated.message
+    assert "--processes" in saturated.message
     stopped = knee_result([step(50)], 300, finished=False)
-    assert (stopped["outcome"], stopped["highest_passing_rps"]) == ("interrupted", 50)
+    assert (stopped.outcome, stopped.highest_passing_rps) == ("interrupted", 50)
 
 
 def test_completed_throughput_counts_only_what_finished_while_arrivals_came() -> None:
@@ -140,17 +151,15 @@ def test_a_step_is_an_open_model_scenario_locust_reads_back(tmp_path: Path) -> N
     assert measured_seconds(20, 3) == 20 and measured_seconds(2.5, 1) == 3  # Locust runs whole seconds
 
 
-def knee_doc(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"scenario": "s", "slo": SLO, "steps": steps, "result": knee_result(steps, 300, True),
+def knee_doc(steps: list[KneeStep]) -> dict[str, Any]:
+    return {"scenario": "s", "slo": SLO, "steps": [s.to_dict() for s in steps],
+            "result": knee_result(steps, 300, True).to_dict(),
             "settings": {"error_budget": 0.01, "step_s": 20, "settle_s": 5}}
 
 
 def test_markdown_and_chart_show_every_step() -> None:
-    steps = [step(50), step(100, p99=30.0)]
-    for i, s in enumerate(steps, 1):
-        s["index"] = i
-    steps[0]["achieved_rps"] = 49.5  # steps[1]: no raw rows, so not known
-    steps[1]["machine_cpu_mean_pct"] = 96.0
+    steps = [dataclasses.replace(step(50), index=1, achieved_rps=49.5),  # steps[1]: no raw rows
+             dataclasses.replace(step(100, p99=30.0), index=2, machine_cpu_mean_pct=96.0)]
     md = knee_markdown(knee_doc(steps))
     assert "whole machine 96% busy" in md and "whole machine 60%" not in md
     assert "**highest rate that met the SLO and the error budget: 50 requests/s" in md
@@ -177,7 +186,7 @@ def knee_scenarios(tmp_path: Path) -> Path:
             # 4 requests in flight of >= 20 ms each: the stub serves at most 200 requests/s
             # (about 150 with the client's own time), whatever is offered.
             "load": {"warmup_requests": 0, "max_in_flight": 4, "calibration_requests": 20},
-            # p50: judged with 20 requests (analysis.slo.judgeable), which a 3 s step at 10
+            # p50: judged with 20 requests (ddbbench.objectives.judgeable), which a 3 s step at 10
             # requests/s has; a p99 would need 1,000 per step.
             "slo": {"percentile": 50, "threshold_ms": 250}}
     path = tmp_path / "scenarios.yaml"

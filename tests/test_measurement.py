@@ -132,13 +132,13 @@ def test_outcomes_capacity_and_intervals(tmp_path: Path) -> None:
 def test_generator_saturation_is_flagged() -> None:
     busy = ProcessData("busy", 0, ended_s=10, cpu_samples=[(t, 85.0) for t in range(10)])
     calm = ProcessData("calm", 0, ended_s=10, cpu_samples=[(t, 40.0) for t in range(10)])
-    assert generator_health([calm])["saturated"] is False
-    assert generator_health([calm])["trustworthy"] is True
+    assert generator_health([calm]).saturated is False
+    assert generator_health([calm]).trustworthy is True
     health = generator_health([calm, busy])
-    assert health["saturated"] is True and health["trustworthy"] is False
-    assert [p["cpu_mean_pct"] for p in health["processes"]] == [40.0, 85.0]
+    assert health.saturated is True and health.trustworthy is False
+    assert [p["cpu_mean_pct"] for p in health.processes] == [40.0, 85.0]
     # No CPU samples at all: not saturated as far as we know, but not trustworthy either.
-    assert generator_health([ProcessData("x", 0, ended_s=1)])["trustworthy"] is False
+    assert generator_health([ProcessData("x", 0, ended_s=1)]).trustworthy is False
 
 
 def test_report_files_verdicts_and_warning(tmp_path: Path) -> None:

@@ -21,10 +21,12 @@ from analysis.plan import (
     build_plan,
     conversation_rates,
     parse_rates,
+    project,
     resolve_units,
     split_total,
     whole_units,
 )
+from analysis.plan_results import CapacityPlan
 from analysis.prices import DEFAULT_PRICES, load_prices
 from datagen.keyspace import Keyspace
 from ddbbench.errors import ConfigError
@@ -254,3 +256,14 @@ def test_price_tables_are_validated(tmp_path: Path) -> None:
     good.write_text(json.dumps({**doc, "region": "eu-west-1",
                                 "on_demand": {"read_per_million": 0.1415, "write_per_million": 0.7065}}))
     assert load_prices(good).on_demand.write_per_million == 0.7065
+
+
+def test_the_typed_plan_reads_back_its_document() -> None:
+    rates = {"get_conversation": 100, "update_status": 20}
+    patterns = {p.name: p for p in (get_conversation(), update_status(table_units=0.0, index_units=0.0))}
+    plan = project(patterns, rates, TABLES, {}, PRICES, 0.7)
+    doc = json.loads(json.dumps(plan.to_dict()))
+    assert doc == build_plan(patterns, rates, TABLES, {}, PRICES, 0.7)
+    assert "units_per_s" not in doc["patterns"][1] and doc["patterns"][0]["units_per_s"] == 50.0
+    assert CapacityPlan.from_dict(doc) == plan
+    assert plan.totals is not None and not plan.totals.complete

@@ -827,7 +827,8 @@ def test_the_scenario_model_imports_no_upper_layer() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('ddbbench.', 'datagen', 'analysis'))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=ROOT)
-    loaded = ("['ddbbench.errors', 'ddbbench.facts', 'ddbbench.scenario', 'ddbbench.table_settings', "
+    loaded = ("['ddbbench.errors', 'ddbbench.facts', 'ddbbench.objectives', 'ddbbench.scenario', "
+              "'ddbbench.table_settings', "
               "'ddbbench.typed']")
     assert proc.stdout.strip() == loaded
 
@@ -835,9 +836,9 @@ def test_the_scenario_model_imports_no_upper_layer() -> None:
 @pytest.mark.parametrize("name", ["baseline", "designs"])
 def test_shipped_verdict_scenarios_give_every_pattern_enough_requests(name: str) -> None:
     """rate x share x measured seconds reaches what each objective's percentile needs
-    (analysis.slo.judgeable), with a 10% margin for late starts; and 10 intervals for a
+    (ddbbench.objectives.judgeable), with a 10% margin for late starts; and 10 intervals for a
     confidence interval."""
-    from analysis.slo import objectives_for, required_requests
+    from ddbbench.objectives import required_requests
 
     sc = load_scenario(str(SHIPPED), name)
     load = sc.load
@@ -845,8 +846,7 @@ def test_shipped_verdict_scenarios_give_every_pattern_enough_requests(name: str)
     measured_s = load.run_time_s - load.warmup_s
     assert measured_s / sc.measurement.interval_s >= 10
     weights = {p: w for p, w in sc.mix.weights().items() if w > 0}
-    slo = sc.to_dict()["slo"]
     for pattern, weight in weights.items():
         expected = load.users * load.rate_per_user * weight / sum(weights.values()) * measured_s
-        for o in objectives_for(slo, pattern):
+        for o in sc.slo.objectives_for(pattern):
             assert expected >= 1.1 * required_requests(o.percentile), (pattern, expected, o)

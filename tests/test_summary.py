@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,18 @@ from analysis.gate import absolute_limits
 from analysis.metrics import capacity_summary, summarize
 from analysis.report import build_report
 from analysis.rundata import PatternData, load_run
-from analysis.slo import Counts, combined_status, judgeable, objectives_for, required_requests, verdict
-from analysis.slo import Objective as Goal
+from analysis.slo import Counts, combined_status, verdict
 from analysis.summary_text import summary_markdown, summary_table
 from ddbbench.execute import consumed
+from ddbbench.objectives import judgeable, required_requests
 from ddbbench.rundir import read_manifest, write_manifest
 from ddbbench.runformat import ConsumedCapacity
 from ddbbench.scenario import Objective, Scenario, Slo
 from tests.synthetic import request, write_run
 
-OBJECTIVES = Slo(objectives=(Objective("get_conversation", 50.0, 0.6),
-                             Objective("get_conversation", 99.0, 0.5),
+Goal = partial(Objective, "get_conversation")  # an objective of the pattern the verdict tests use
+OBJECTIVES = Slo(objectives=(Goal(50.0, 0.6),
+                             Goal(99.0, 0.5),
                              Objective("update_status", 99.0, 25.0)))
 
 
@@ -66,7 +68,7 @@ def test_runs_from_before_objectives_judge_every_pattern_by_the_default(tmp_path
 def test_confidence_intervals_from_histogram_intervals(tmp_path: Path) -> None:
     rng = random.Random(9)
     reqs = [("get_conversation", request(rng.lognormvariate(7.5, 0.5), at_s=k / 100)) for k in range(1200)]
-    scenario = Scenario(name="unit", slo=Slo(objectives=(Objective("get_conversation", 90.0, 5.0),)))
+    scenario = Scenario(name="unit", slo=Slo(objectives=(Goal(90.0, 5.0),)))
     run = load_run(write_run(tmp_path, "ci", reqs, scenario, interval_s=1.0))
     summary = summarize(run)
     row = summary["patterns"]["get_conversation"]
@@ -93,15 +95,16 @@ def test_confidence_intervals_never_exceed_the_exact_max(tmp_path: Path) -> None
 
 def test_verdict_confidence() -> None:
     goal, n = Goal(99.0, 10.0), Counts(1000, 0)
-    assert verdict(8.0, (7.0, 9.5), goal, n)["confident"] is True
-    assert verdict(8.0, (7.0, 10.0), goal, n)["confident"] is False  # 10 ms is not below 10 ms
-    assert verdict(12.0, (10.0, 14.0), goal, n)["confident"] is True
-    assert verdict(12.0, (9.0, 14.0), goal, n) == {
-        "percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "value_ms": 12.0,
+    assert verdict(8.0, (7.0, 9.5), goal, n).confident is True
+    assert verdict(8.0, (7.0, 10.0), goal, n).confident is False  # 10 ms is not below 10 ms
+    assert verdict(12.0, (10.0, 14.0), goal, n).confident is True
+    assert verdict(12.0, (9.0, 14.0), goal, n).to_dict() == {
+        "pattern": "get_conversation", "requests": 1000, "successful": 1000, "errors": 0,
+        "error_rate": 0.0, "percentile": 99.0, "threshold_ms": 10.0, "error_budget": 0.001, "value_ms": 12.0,
         "ci_ms": [9.0, 14.0], "status": "fail", "met": False, "confident": False,
         "reason": "p99 12.000 ms >= 10 ms", "needed": 1000}
-    assert verdict(8.0, None, goal, n)["confident"] is None
-    assert verdict(None, None, goal, Counts(0, 0))["met"] is False
+    assert verdict(8.0, None, goal, n).confident is None
+    assert verdict(None, None, goal, Counts(0, 0)).met is False
 
 
 @pytest.mark.parametrize("percentile, needed", [(50, 20), (90, 100), (95, 200), (99, 1000), (99.9, 10000),
@@ -110,28 +113,29 @@ def test_a_percentile_is_judged_with_ten_requests_beyond_it(percentile: float, n
     assert required_requests(percentile) == needed
     assert judgeable(needed, percentile) and not judgeable(needed - 1, percentile)
     v = verdict(1.0, None, Goal(percentile, 10.0), Counts(needed - 1, 0))
-    assert (v["status"], v["met"], v["confident"]) == ("insufficient", None, None)
-    assert v["reason"] == f"not enough data (n={needed - 1:,}; p{percentile:g} needs {needed:,})"
-    assert verdict(1.0, None, Goal(percentile, 10.0), Counts(needed, 0))["status"] == "pass"
+    assert (v.status, v.met, v.confident) == ("insufficient", None, None)
+    assert v.reason == f"not enough data (n={needed - 1:,}; p{percentile:g} needs {needed:,})"
+    assert verdict(1.0, None, Goal(percentile, 10.0), Counts(needed, 0)).status == "pass"
 
 
 def test_the_error_budget_fails_an_objective_whatever_the_latency() -> None:
     goal = Goal(99.0, 10.0, error_budget=0.001)
-    assert verdict(1.0, None, goal, Counts(2000, 2))["status"] == "pass"  # 0.1%: within
+    assert verdict(1.0, None, goal, Counts(2000, 2)).status == "pass"  # 0.1%: within
     over = verdict(1.0, None, goal, Counts(2000, 3))
-    assert (over["status"], over["met"]) == ("fail", False)
-    assert over["reason"] == "error rate 0.15% > budget 0.10% (3 of 2,000 failed)"
+    assert (over.status, over.met) == ("fail", False)
+    assert over.reason == "error rate 0.15% > budget 0.10% (3 of 2,000 failed)"
     # Errors are counted, not estimated: over budget fails even where latency is not judged.
-    assert verdict(1.0, None, goal, Counts(18, 1))["status"] == "fail"
-    assert verdict(1.0, None, Goal(99.0, 10.0, error_budget=0.1), Counts(18, 1))["status"] == "insufficient"
+    assert verdict(1.0, None, goal, Counts(18, 1)).status == "fail"
+    assert verdict(1.0, None, Goal(99.0, 10.0, error_budget=0.1), Counts(18, 1)).status == "insufficient"
 
 
 def test_error_budgets_default_per_scenario_and_per_objective() -> None:
     slo = {"percentile": 99.0, "threshold_ms": 10.0, "objectives": [
         {"pattern": "update_status", "percentile": 99.0, "threshold_ms": 20.0, "error_budget": 0.05}]}
-    assert objectives_for(slo, "get_conversation")[0].error_budget == 0.001  # the product default
-    assert objectives_for({**slo, "error_budget": 0.01}, "get_conversation")[0].error_budget == 0.01
-    assert objectives_for({**slo, "error_budget": 0.01}, "update_status")[0].error_budget == 0.05
+    recorded, budgeted = Slo.from_dict(slo), Slo.from_dict({**slo, "error_budget": 0.01})
+    assert recorded.objectives_for("get_conversation")[0].error_budget == 0.001  # the product default
+    assert budgeted.objectives_for("get_conversation")[0].error_budget == 0.01
+    assert budgeted.objectives_for("update_status")[0].error_budget == 0.05
     assert Slo().error_budget == 0.001
 
 
@@ -177,13 +181,14 @@ def test_gate_limits_follow_each_patterns_objective() -> None:
     judged = dict.fromkeys(("get_conversation", "update_status", "append_message"), 99.0)
     # Off by default (CI machines vary); --absolute-slo: each pattern's objective at the judged
     # percentile (none where the pattern has no objective there); --absolute-ms: one limit.
-    assert absolute_limits(slo, judged, Thresholds()) == dict.fromkeys(judged)
-    assert absolute_limits(slo, judged, Thresholds(absolute_slo=True)) == {
+    assert absolute_limits(Slo.from_dict(slo), judged, Thresholds()) == dict.fromkeys(judged)
+    assert absolute_limits(Slo.from_dict(slo), judged, Thresholds(absolute_slo=True)) == {
         "get_conversation": 5.0, "update_status": None, "append_message": 10.0}
-    assert absolute_limits(slo, {"get_conversation": 99.9}, Thresholds(absolute_slo=True)) == {
+    assert absolute_limits(Slo.from_dict(slo), {"get_conversation": 99.9}, Thresholds(absolute_slo=True)) == {
         "get_conversation": 20.0}
-    assert set(absolute_limits(slo, judged, Thresholds(absolute_ms=7.0)).values()) == {7.0}
-    assert [o.label for o in objectives_for(slo, "get_conversation")] == ["p99 < 5 ms", "p99.9 < 20 ms"]
+    assert set(absolute_limits(Slo.from_dict(slo), judged, Thresholds(absolute_ms=7.0)).values()) == {7.0}
+    labels = [o.label for o in Slo.from_dict(slo).objectives_for("get_conversation")]
+    assert labels == ["p99 < 5 ms", "p99.9 < 20 ms"]
 
 
 def test_summary_json_and_markdown_carry_verdicts_and_intervals(tmp_path: Path) -> None:
@@ -281,9 +286,8 @@ def test_check_objectives_misses_only_failed_verdicts() -> None:
     from ddbbench.run import check_objectives
 
     few = verdict(1.0, None, Goal(99.0, 10.0), Counts(18, 0))
-    errors = verdict(1.0, None, Goal(99.0, 10.0), Counts(2000, 30))
-    check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few}]}})  # not judged: no exit 3
+    errors = verdict(1.0, None, Objective("update_status", 99.0, 10.0), Counts(2000, 30))
+    check_objectives({"slo": {"verdicts": [few.to_dict()]}})  # not judged: no exit 3
     with pytest.raises(ObjectiveMissed, match=r"1 objective\(s\) missed: update_status p99 1.000 ms "
                                               r"\(objective < 10 ms\): error rate 1.50% > budget 0.10%"):
-        check_objectives({"slo": {"verdicts": [{"pattern": "get_conversation", **few},
-                                               {"pattern": "update_status", **errors}]}})
+        check_objectives({"slo": {"verdicts": [few.to_dict(), errors.to_dict()]}})

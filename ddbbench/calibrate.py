@@ -40,7 +40,8 @@ def calibrate(scenario: Scenario, requests: int) -> dict[str, Any]:
                            for _ in range(requests))
         cpu_ms = (time.process_time() - cpu0) * 1000 / requests
     return {
-        "requests": requests, "client": scenario.client.kind, "operation": _api_name(factory.make("get_conversation", rng).operation),
+        "requests": requests, "client": scenario.client.kind,
+        "operation": _api_name(factory.make("get_conversation", rng).operation),
         "server": "ddbbench.stub (no delay)",
         "p50_ms": round(statistics.median(latencies), 3),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 3),

@@ -18,6 +18,10 @@ from ddbbench.patterns.registry import REGISTRY
 from ddbbench.patterns.state import ConversationState, now_iso
 from ddbbench.scenario import Mix, Scenario
 
+# Conversations whose keys a load process keeps once derived (about 250 bytes each: ~8 MB):
+# deriving them costs a few microseconds per request, a lookup a tenth of one.
+KEY_CACHE = 1 << 15
+
 
 class PatternPicker:
     """Draws pattern names with the mix's weights. Example::
@@ -68,7 +72,8 @@ class RequestFactory:
         """The scenario's key design's requests over the scenario's dataset (refused if the
         design cannot answer the scenario)."""
         check_scenario_design(scenario)
-        return cls(scenario, make_design(scenario.design, scenario.tables), Keyspace.of(scenario.dataset),
+        return cls(scenario, make_design(scenario.design, scenario.tables),
+                   Keyspace.of(scenario.dataset, cache_size=KEY_CACHE),
                    pools_for(scenario.dataset.seed), salt)
 
     @property

@@ -221,8 +221,14 @@ class ReplayContext:
                 self.on_result(pattern, result)
         else:
             self.counters["warmup_requests"] += 1
-        if self.reachability.observe(result, time.time_ns()) and self.on_unreachable is not None:
-            self.on_unreachable(self.reachability.since_unix_s or 0.0)
+        reach = self.reachability
+        if result.outcome != CONNECTION and reach.first_failure_ns is None and reach.since_unix_s is None:
+            # An answer while no failure is pending: all observe would do, without its clock read.
+            end_ns = result.start_unix_ns + result.latency_ns
+            if end_ns > reach.last_answer_ns:
+                reach.last_answer_ns = end_ns
+        elif reach.observe(result, time.time_ns()) and self.on_unreachable is not None:
+            self.on_unreachable(reach.since_unix_s or 0.0)
         return result
 
     def step(self, rng: random.Random) -> tuple[str, Result]:

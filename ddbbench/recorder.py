@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -174,6 +175,8 @@ class Recorder:
         self._interval_ns = round(interval_s * 1e9)
         self._last_interval: int | None = None
         self._pending: list[tuple[str, Result]] = []
+        # Called with each processed batch of (pattern, result) (the progress line's counts).
+        self.on_batch: Callable[[list[tuple[str, Result]]], None] | None = None
         self._raw: TextIO | None = None
         if raw and raw_fraction > 0 and self.run_dir is None:
             self._raw = io.StringIO()
@@ -201,6 +204,8 @@ class Recorder:
             stats.commit()
         if rows and self._raw is not None:
             self._raw.write("".join(rows))
+        if pending and self.on_batch is not None:
+            self.on_batch(pending)
 
     def _process(self, pattern: str, r: Result, rows: list[str]) -> None:
         # Intervals by completion time, counted from the test start: in one process completions

@@ -91,23 +91,26 @@ class LiveCounts:
 
 @dataclass
 class LiveStats:
-    """Measured requests of this process so far, per pattern, for the progress line. Results
-    wait in a list and are counted BATCH at a time or when a snapshot is asked for (as the
-    recorder does: one pass over a batch costs far less than the same work per request)."""
+    """Measured requests of this process so far, per pattern, for the progress line. Counted
+    a batch at a time, as the recorder processes its batches (``ReplayContext`` hands them
+    over: one pass over a batch costs far less than the same work per request); ``add``
+    keeps results of its own until BATCH or a snapshot. ``before_snapshot`` brings in what
+    the recorder still holds."""
 
     patterns: dict[str, LiveCounts] = field(default_factory=dict)
     pending: list[tuple[str, Result]] = field(default_factory=list)
+    before_snapshot: Callable[[], None] | None = None
 
     def add(self, pattern: str, r: Result) -> None:
         self.pending.append((pattern, r))
         if len(self.pending) >= BATCH:
-            self.count()
+            self.add_batch(self.pending)
+            self.pending = []
 
-    def count(self) -> None:
-        """Count the pending results."""
-        pending, self.pending = self.pending, []
+    def add_batch(self, results: list[tuple[str, Result]]) -> None:
+        """Count ``results`` ((pattern, result) pairs)."""
         ok_values: dict[str, list[int]] = {}
-        for pattern, r in pending:
+        for pattern, r in results:
             counts = self.patterns.get(pattern)
             if counts is None:
                 counts = self.patterns[pattern] = LiveCounts()
@@ -125,7 +128,11 @@ class LiveStats:
 
     def snapshot(self) -> list[PatternProgress]:
         """Per pattern: requests, errors, throttles, p50 and p99 of successes (us)."""
-        self.count()
+        if self.before_snapshot is not None:
+            self.before_snapshot()
+        if self.pending:
+            self.add_batch(self.pending)
+            self.pending = []
         out = []
         for name, c in sorted(self.patterns.items()):
             has = c.ok.get_total_count() > 0
@@ -154,6 +161,11 @@ class ReplayContext:
     budget: UnitBudget | None = None  # this process's share of --max-request-units
 
     worker_index: int = 0  # this load process among the run's workers (0: the only one)
+
+    def __post_init__(self) -> None:
+        # The progress line counts what the recorder records, from the recorder's batches.
+        self.recorder.on_batch = self.live.add_batch
+        self.live.before_snapshot = self.recorder.flush
 
     @classmethod
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path | None,
@@ -215,8 +227,7 @@ class ReplayContext:
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
-            self.recorder.record(pattern, result)
-            self.live.add(pattern, result)
+            self.recorder.record(pattern, result)  # and, batch by batch, into self.live
             if self.on_result is not None:
                 self.on_result(pattern, result)
         else:

@@ -4,11 +4,15 @@ hdrh's record_value gives, value by value; raw rows are unchanged."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+from ddbbench.client import Endpoint
 from ddbbench.execute import Result
 from ddbbench.recorder import BATCH, HIST_MAX_US, Recorder, new_histogram, record_values, to_us
-from ddbbench.replay import LiveStats
+from ddbbench.replay import LiveStats, ReplayContext
 from ddbbench.runformat import encode
+from ddbbench.scenario import Client, Mix, Scenario
+from ddbbench.stub import StubServer
 
 T0 = 1_700_000_000 * 10**9
 
@@ -85,3 +89,19 @@ def test_live_stats_count_pending_results_when_a_snapshot_is_asked_for() -> None
                                                             len(rs) - expected.get_total_count())
     assert (snap.p50_us, snap.p99_us) == (expected.get_value_at_percentile(50),
                                           expected.get_value_at_percentile(99))
+
+
+def test_the_progress_line_counts_what_the_recorder_recorded_batch_or_not(tmp_path: Path) -> None:
+    sc = Scenario(name="live", mix=Mix(1, 0, 0, 0, 0, 0), client=Client(kind="lean"))
+    with StubServer() as stub:
+        ctx = ReplayContext.create(sc, Endpoint("endpoint", stub.endpoint, sc.region,
+                                                credentials="dynamodb-local-fixed"), tmp_path, pool_size=1)
+        rng = random.Random(1)
+        for n in (5, BATCH + 3):
+            for _ in range(n - sum(p.requests for p in ctx.live.snapshot())):
+                ctx.step(rng)
+            (progress,) = ctx.live.snapshot()
+            assert (progress.name, progress.requests, progress.errors) == ("get_conversation", n, 0)
+        record = ctx.recorder.to_record().patterns["get_conversation"]
+        assert progress.p50_us == record.latency["ok"].hist.get_value_at_percentile(50)
+        ctx.close()

@@ -40,8 +40,8 @@ def results(n: int) -> list[Result]:
         outcome = "throttled" if k % 37 == 0 else "ok"
         lag = rng.choice([0, 0, 2_000_000])
         out.append(Result(T0 + k * 3 * 10**9 // n, rng.randint(80_000, 9_000_000), outcome,
-                          "ThrottlingException" if outcome != "ok" else "", k % 3, 1.5, 0.5, 1, 649, lag,
-                          (("T", 1.5), ("T/ix", 0.5))))
+                          "ThrottlingException" if outcome != "ok" else "", k % 3, 0.1, 0.3, 1, 649, lag,
+                          (("T", 0.1), ("T/ix", 0.3))))
     return out
 
 
@@ -67,10 +67,16 @@ def test_recorder_histograms_counts_and_rows_are_the_per_request_ones() -> None:
         {k: encode(h) for k, h in by_interval.items()}  # type: ignore[arg-type]
     assert record.outcomes == {"ok": sum(r.ok for r in rs), "throttled": sum(not r.ok for r in rs)}
     assert record.late == sum(r.schedule_lag_ns > 1_000_000 for r in rs)
-    assert record.consumed.by_name == {"T": 1.5 * len(rs), "T/ix": 0.5 * len(rs)}
+    table = index = 0.0
+    for r in rs:  # float sums in request order, as one request at a time would give them
+        table += r.capacity
+        index += r.index_capacity
+    assert record.consumed.by_name == {"T": table, "T/ix": index}
+    assert (record.consumed.table_units, record.consumed.index_units) == (table, index)
+    assert record.retries == sum(r.retries for r in rs) and record.items == len(rs)
     r = rs[1]
     assert rows[1] == (f"{r.start_unix_ns // 1000},get_conversation,{r.response_ns / 1000:.3f},"
-                       f"{r.latency_ns / 1000:.3f},{r.schedule_lag_ns / 1000:.3f},ok,,1,1.5,0.5,1,649,0,0")
+                       f"{r.latency_ns / 1000:.3f},{r.schedule_lag_ns / 1000:.3f},ok,,1,0.1,0.3,1,649,0,0")
     assert len(rows) == len(rs)
 
 

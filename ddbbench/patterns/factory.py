@@ -97,9 +97,11 @@ class RequestFactory:
 
     def conversation(self, pattern: str, rng: random.Random) -> int:
         chooser = self.choosers[pattern]
-        if isinstance(chooser, Latest):
+        if type(chooser) is Latest:
             chooser.high_water = self.state.positions  # created conversations are the newest
-        return self.state.index_at(chooser.choose(rng))
+        position = chooser.choose(rng)
+        # A loaded conversation's index is its position (index_at, without the call).
+        return position if position < self.keys.conversations else self.state.index_at(position)
 
     def make(self, pattern: str, rng: random.Random) -> Call:
         try:

@@ -258,7 +258,9 @@ def _calibration_lines(summary: dict[str, Any]) -> list[str]:
     cal = summary.get("calibration", {})
     if not cal.get("requests"):
         return []
-    return [f"client overhead (calibration, {cal['operation']} x {cal['requests']} against a "
+    # Runs from before the kind was recorded calibrated boto3, the only client then.
+    return [f"client overhead (calibration of the {cal.get('client', 'boto3')} client, "
+            f"{cal['operation']} x {cal['requests']} against a "
             f"local stub): p50 {cal['p50_ms']:.3f} ms, p99 {cal['p99_ms']:.3f} ms, "
             f"{cal['client_cpu_ms_per_request']:.3f} ms CPU per request; included in every "
             "latency above"]

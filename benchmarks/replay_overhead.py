@@ -3,7 +3,10 @@
 Both loops send GetItem to the same local stub (no delay) with identically configured
 clients, alternating in rounds so that machine noise hits both alike. The harness loop does
 what a load process does per request: pick a pattern, draw a key, build the call, send it,
-classify the outcome, record into the HDR histograms and the raw CSV.
+classify the outcome, record into the HDR histograms and the raw CSV. A third loop sends
+pre-drawn calls through the harness (``send``: execute, classify, account, record): the
+difference from the harness is what drawing a call costs, the rest of the overhead is the
+instrumentation's, so the figures say where the harness's time goes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def _loop(fn: Any, n: int) -> tuple[float, float]:
 
 
 def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, Any]:
-    """Median over ``pairs`` of back-to-back (bare, harness) batches of ``requests`` each.
+    """Median over ``pairs`` rounds of back-to-back bare, harness and pre-drawn batches of
+    ``requests`` each, in rotating order.
 
     Short alternating batches and the median of per-pair ratios: on a shared 2-core machine,
     CPU speed drifts by 10-20% over seconds, far more than the effect being measured.
@@ -56,22 +60,33 @@ def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, 
         def harness_call() -> None:
             ctx.step(rng)
 
-        for fn in (bare_call, harness_call):  # warm both clients' connections and caches
+        drawn = itertools.cycle([ctx.next_call(rng) for _ in range(1000)])
+
+        def predrawn_call() -> None:
+            ctx.send(*next(drawn))
+
+        loops = (bare_call, harness_call, predrawn_call)
+        for fn in loops:  # warm every client's connections and caches
             _loop(fn, 300)
         rows = []
+        orders = list(itertools.permutations(loops))
         for k in range(pairs):
-            order = (bare_call, harness_call) if k % 2 == 0 else (harness_call, bare_call)
-            measured = {fn: _loop(fn, requests) for fn in order}
-            rows.append((measured[bare_call], measured[harness_call]))
+            measured = {fn: _loop(fn, requests) for fn in orders[k % len(orders)]}
+            rows.append(tuple(measured[fn] for fn in loops))
         ctx.close()
     med = statistics.median
+    bare_us, harness_us, predrawn_us = (med(r[i][0] for r in rows) * 1e6 for i in range(3))
     return {
         "benchmark": "replay_overhead" if kind == "boto3" else f"replay_overhead_{kind}",
         "requests_per_batch": requests, "pairs": pairs,
-        "bare_cpu_us_per_request": round(med(b[0] for b, _ in rows) * 1e6, 1),
-        "harness_cpu_us_per_request": round(med(h[0] for _, h in rows) * 1e6, 1),
-        "cpu_ratio": round(med(h[0] / b[0] for b, h in rows), 3),
-        "bare_requests_per_s": round(med(b[1] for b, _ in rows), 1),
-        "harness_requests_per_s": round(med(h[1] for _, h in rows), 1),
-        "throughput_ratio": round(med(h[1] / b[1] for b, h in rows), 3),
+        "bare_cpu_us_per_request": round(bare_us, 1),
+        "harness_cpu_us_per_request": round(harness_us, 1),
+        "predrawn_cpu_us_per_request": round(predrawn_us, 1),
+        "cpu_ratio": round(med(h[0] / b[0] for b, h, _ in rows), 3),
+        "bare_requests_per_s": round(med(b[1] for b, _, _ in rows), 1),
+        "harness_requests_per_s": round(med(h[1] for _, h, _ in rows), 1),
+        "throughput_ratio": round(med(h[1] / b[1] for b, h, _ in rows), 3),
+        # Where the overhead goes (medians of per-round differences, us per request).
+        "drawing_us_per_request": round(med((h[0] - p[0]) for _, h, p in rows) * 1e6, 1),
+        "instrumentation_us_per_request": round(med((p[0] - b[0]) for b, _, p in rows) * 1e6, 1),
     }

@@ -1,8 +1,9 @@
 """Keys of the dataset as pure functions of (seed, index).
 
 One BLAKE2b digest per entity gives its id and its key attributes, so computing the key of
-conversation ``i`` costs about a microsecond and needs no state: the loader and every load
-process agree on the key space without coordination.
+conversation ``i`` costs a few microseconds and needs no state: the loader and every load
+process agree on the key space without coordination. A load process draws the same keys again
+and again (hot keys, a small dataset), so it keeps a bounded cache of them (``cache_size``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import bisect
 import hashlib
 import itertools
 import math
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from ddbbench.scenario import STATUSES, Dataset
 
@@ -20,6 +21,8 @@ from ddbbench.scenario import STATUSES, Dataset
 # middle of their lifecycle, as in a live recruiting pipeline.
 _STATUS_CUTS = ((20, "CREATED"), (70, "ONGOING"), (100, "COMPLETED"))
 assert tuple(s for _, s in _STATUS_CUTS) == STATUSES
+# The status of each roll 0..99: one index instead of a scan of the cuts per conversation.
+_STATUS_OF_ROLL = tuple(next(s for cut, s in _STATUS_CUTS if roll < cut) for roll in range(100))
 
 
 def status_shares() -> dict[str, float]:
@@ -38,11 +41,10 @@ def digest(seed: int, kind: str, index: int) -> bytes:
 def as_uuid(raw: bytes) -> str:
     """The version-4 UUID string of the first 16 bytes: what ``str(uuid.UUID(bytes=raw[:16],
     version=4))`` gives, without its validating constructor (on the per-request path)."""
-    b = bytearray(raw[:16])
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = raw[:16].hex()
+    # Byte 6's high nibble (hex digit 12) becomes 4, the version; byte 8's top two bits become
+    # 10, the RFC 4122 variant, so hex digit 16 is one of 8, 9, a, b.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[(raw[8] >> 4) & 3]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(slots=True)  # built per request: not frozen, which costs a setattr call per field
@@ -68,27 +70,53 @@ class Keyspace:
     candidates: int
     jobs: int
     owner_s: float = 0.0  # Zipf exponent of conversations per candidate; 0 = uniform
+    # Conversations whose keys are kept once derived (0: none). The first ``cache_size`` drawn
+    # stay: under a skewed key distribution those are mostly the hot ones. Not for the loader,
+    # which derives each conversation once.
+    cache_size: int = field(default=0, compare=False, repr=False)
+    _cache: dict[int, ConversationKeys] = field(default_factory=dict, init=False, compare=False,
+                                                repr=False)
 
     @classmethod
-    def of(cls, dataset: Dataset) -> Keyspace:
+    def of(cls, dataset: Dataset, cache_size: int = 0) -> Keyspace:
         return cls(dataset.seed, dataset.conversations, dataset.candidates, dataset.jobs,
-                   dataset.conversations_per_candidate.exponent)
+                   dataset.conversations_per_candidate.exponent, cache_size)
 
     def conversation(self, i: int) -> ConversationKeys:
-        d = digest(self.seed, "conversation", i)
+        keys = self._cache.get(i)
+        if keys is not None:  # ConversationKeys are never modified: sharing one is safe
+            return keys
+        h = self._conversation_hash.copy()  # as digest(seed, "conversation", i), prefix hashed once
+        h.update(b"%d" % i)
+        d = h.digest()
         owner = self.owner(int.from_bytes(d[16:24], "big"))
         job = int.from_bytes(d[24:28], "big") % self.jobs
-        roll = int.from_bytes(d[28:32], "big") % 100
-        status = next(s for cut, s in _STATUS_CUTS if roll < cut)
-        return ConversationKeys(i, as_uuid(d), owner, job, status)
+        status = _STATUS_OF_ROLL[int.from_bytes(d[28:32], "big") % 100]
+        keys = ConversationKeys(i, as_uuid(d), owner, job, status)
+        if len(self._cache) < self.cache_size:
+            self._cache[i] = keys
+        return keys
+
+    @cached_property
+    def _conversation_hash(self) -> hashlib.blake2b:
+        return hashlib.blake2b(f"{self.seed}:conversation:".encode(), digest_size=32)
+
+    @cached_property
+    def _owner_cdf(self) -> tuple[float, ...]:
+        return _zipf_cdf(self.candidates, self.owner_s)
+
+    @cached_property
+    def _owner_stride(self) -> int:
+        return _stride(self.candidates, self.seed)
 
     def owner(self, draw: int) -> int:
         """The candidate owning a conversation, from a uniform 64-bit ``draw``."""
         if self.owner_s == 0.0:
             return draw % self.candidates
-        cdf = _zipf_cdf(self.candidates, self.owner_s)
-        rank = bisect.bisect_right(cdf, draw / 2**64 * cdf[-1])
-        return _scatter(min(rank, self.candidates - 1), self.candidates, self.seed)
+        cdf = self._owner_cdf
+        n = self.candidates
+        rank = min(bisect.bisect_right(cdf, draw / 2**64 * cdf[-1]), n - 1)
+        return (rank * self._owner_stride + self.seed) % n  # see _stride
 
     def owner_share(self, c: int) -> float:
         """Expected fraction of all conversations owned by candidate ``c`` (for tests and
@@ -120,10 +148,6 @@ def _stride(n: int, seed: int) -> int:
     while math.gcd(a, n) != 1:
         a = a % n + 1
     return a
-
-
-def _scatter(rank: int, n: int, seed: int) -> int:
-    return (rank * _stride(n, seed) + seed) % n
 
 
 def _unscatter(c: int, n: int, seed: int) -> int:

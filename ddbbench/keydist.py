@@ -146,9 +146,17 @@ class Uniform:
 
     def __init__(self, n: int) -> None:
         self.n = _check_n(n)
+        self._bits = self.n.bit_length()
 
     def choose(self, rng: random.Random) -> int:
-        return rng.randrange(self.n)
+        # rng.randrange(n), as CPython computes it for a random.Random (randrange calls
+        # _randbelow_with_getrandbits: draw bit_length(n) bits until below n), without its
+        # argument checks and two Python calls: the same draws (tests compare them).
+        n, bits = self.n, self._bits
+        r = rng.getrandbits(bits)
+        while r >= n:
+            r = rng.getrandbits(bits)
+        return r
 
     def __repr__(self) -> str:
         return f"Uniform(n={self.n})"

@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,48 +45,135 @@ __all__ = ["BATCH", "COUNTERS", "CSV_COLUMNS", "FORMAT_VERSION", "HIST_DIGITS", 
 
 BATCH = 256  # results processed together (see Recorder.record)
 LATE_NS = 1_000_000  # an open-model request starting > 1 ms after its intended time is late
+_ROW = "%s,%s,%.3f,%.3f,%.3f,%s,%s,%s,%s,%s,%s,%s,%s,%s\n"  # a raw row, CSV_COLUMNS' order
+
+
+def _row(pattern: str, r: Result) -> str:
+    """One raw CSV row. Formatted by hand (no field needs quoting): the csv module costs more
+    per row, an f-string with format specs about twice this."""
+    lat, lag = r.latency_ns, r.schedule_lag_ns
+    return _ROW % (r.start_unix_ns // 1000, pattern, (lat + lag) / 1000, lat / 1000, lag / 1000, r.outcome,
+                   r.error_code, r.retries, r.capacity, r.index_capacity, r.items, r.response_bytes,
+                   r.items_written, r.bytes_written)
+
+
+# hdrh's index arithmetic (HdrHistogram._counts_index_for), with the constants of our one
+# histogram layout (new_histogram) read once: see record_values.
+_LAYOUT = new_histogram()
+_SUB_MASK = _LAYOUT.sub_bucket_mask
+_UNIT = _LAYOUT.unit_magnitude
+_HALF_MAGNITUDE = _LAYOUT.sub_bucket_half_count_magnitude
+_HALF = _LAYOUT.sub_bucket_half_count
+_BUCKET_OFFSET = _UNIT + _HALF_MAGNITUDE + 1
+del _LAYOUT
+
+
+def record_values(hist: HdrHistogram, values: list[int]) -> None:
+    """``hist.record_value(v)`` for each of ``values`` (1 <= v <= HIST_MAX_US, as ``to_us``
+    gives; ``hist`` from ``new_histogram``), the same counts, total, min and max. hdrh's
+    record_value costs five Python calls per value; here it is a few integer operations."""
+    if not values:
+        return
+    counts = hist.counts
+    for v in values:
+        bucket = (v | _SUB_MASK).bit_length() - _BUCKET_OFFSET
+        counts[((bucket + 1) << _HALF_MAGNITUDE) + (v >> (bucket + _UNIT)) - _HALF] += 1
+    hist.total_count += len(values)
+    hist.min_value = min(hist.min_value, min(values))
+    hist.max_value = max(hist.max_value, max(values))
 
 
 @dataclass
 class PatternStats:
     """A pattern's record while it is being written: finished intervals are merged into the
-    whole-run histograms as they close, so memory does not grow with the run's length."""
+    whole-run histograms as they close, so memory does not grow with the run's length.
+    Histogram values wait in ``pending`` (per interval and OK/FAILED) until ``commit``, which
+    the recorder calls once per batch."""
 
     record: PatternRecord = field(default_factory=PatternRecord)
     open_intervals: dict[int, dict[str, HdrHistogram]] = field(default_factory=dict)
+    pending: dict[tuple[int, str], list[int]] = field(default_factory=dict)
 
-    def add(self, r: Result, interval: int) -> None:
+    def add_batch(self, results: list[Result], intervals: list[int]) -> None:
+        """Account ``results`` (completed in ``intervals``, in that order). The sums run in
+        local variables (from the record's totals, in request order: float capacity sums
+        come out the same as added one by one) and are stored once per batch."""
+        rec, consumed, pending = self.record, self.record.consumed, self.pending
+        latencies: dict[str, list[int]] = {}
+        by_name = consumed.by_name
+        table, index = consumed.table_units, consumed.index_units
+        retries = items = response_bytes = items_written = bytes_written = lag_sum = late = 0
+        for r, interval in zip(results, intervals, strict=True):
+            lag = r.schedule_lag_ns
+            latency_ns = r.latency_ns + lag  # from the intended start: coordinated omission corrected
+            outcome = r.outcome
+            same = latencies.get(outcome)
+            if same is None:
+                same = latencies[outcome] = []
+            same.append(latency_ns)
+            value = min(max(1, round(latency_ns / 1000)), HIST_MAX_US)  # to_us, inlined
+            key = (interval, OK if outcome == OK else FAILED)
+            values = pending.get(key)
+            if values is None:
+                values = pending[key] = []
+            values.append(value)
+            if outcome != OK and r.error_code:
+                rec.error_codes[r.error_code] += 1
+            if lag:
+                lag_sum += lag
+                late += lag > LATE_NS
+            retries += r.retries
+            table += r.capacity
+            index += r.index_capacity
+            for name, units in r.capacity_by:
+                by_name[name] = by_name.get(name, 0.0) + units
+            items += r.items
+            response_bytes += r.response_bytes
+            items_written += r.items_written
+            bytes_written += r.bytes_written
+        consumed.table_units, consumed.index_units = table, index
+        rec.retries += retries
+        rec.items += items
+        rec.response_bytes += response_bytes
+        rec.items_written += items_written
+        rec.bytes_written += bytes_written
+        rec.schedule_lag_ns += lag_sum
+        rec.late += late
+        for outcome, same in latencies.items():
+            self._add_latencies(outcome, same)
+
+    def _add_latencies(self, outcome: str, latencies_ns: list[int]) -> None:
+        """LatencyStats.add of each of ``latencies_ns`` (one outcome class), at once."""
         rec = self.record
-        latency_ns = r.response_ns  # from the intended start: coordinated omission corrected
-        outcome = r.outcome
         stats = rec.latency.get(outcome)
         if stats is None:
             stats = rec.latency[outcome] = LatencyStats()
-        stats.add(latency_ns)
-        hists = self.open_intervals.get(interval)
-        if hists is None:
-            hists = self.open_intervals[interval] = {}
-        key = OK if outcome == OK else FAILED
-        hist = hists.get(key)
-        if hist is None:
-            hist = hists[key] = new_histogram()
-        value = to_us(latency_ns)
-        hist.record_value(value)
-        if outcome != OK:  # successes reach their total when the interval closes
-            stats.hist.record_value(value)
-            if r.error_code:
-                rec.error_codes[r.error_code] += 1
-        rec.outcomes[outcome] += 1
-        rec.schedule_lag_ns += r.schedule_lag_ns
-        rec.late += r.schedule_lag_ns > LATE_NS
-        rec.retries += r.retries
-        rec.consumed.add(r.capacity, r.index_capacity, r.capacity_by)
-        rec.items += r.items
-        rec.response_bytes += r.response_bytes
-        rec.items_written += r.items_written
-        rec.bytes_written += r.bytes_written
+        low = min(latencies_ns)
+        stats.min_ns = low if stats.count == 0 else min(stats.min_ns, low)
+        stats.max_ns = max(stats.max_ns, max(latencies_ns))
+        stats.count += len(latencies_ns)
+        stats.sum_ns += sum(latencies_ns)
+        limit = HIST_MAX_US * 1000
+        stats.clamped += sum(1 for v in latencies_ns if v >= limit)
+        rec.outcomes[outcome] += len(latencies_ns)
+        if outcome != OK:  # successes reach their total when their interval closes
+            record_values(stats.hist, [to_us(v) for v in latencies_ns])
+
+    def commit(self) -> None:
+        """Record the pending values into their intervals' histograms."""
+        for (interval, key), values in self.pending.items():
+            hists = self.open_intervals.get(interval)
+            if hists is None:
+                hists = self.open_intervals[interval] = {}
+            hist = hists.get(key)
+            if hist is None:
+                hist = hists[key] = new_histogram()
+            record_values(hist, values)
+        self.pending = {}
 
     def close_intervals(self, before: int, interval_s: float) -> None:
+        if self.pending:
+            self.commit()
         for index in sorted(k for k in self.open_intervals if k < before):
             hists = self.open_intervals.pop(index)
             if OK in hists:
@@ -131,6 +219,8 @@ class Recorder:
         self._interval_ns = round(interval_s * 1e9)
         self._last_interval: int | None = None
         self._pending: list[tuple[str, Result]] = []
+        # Called with each processed batch of (pattern, result) (the progress line's counts).
+        self.on_batch: Callable[[list[tuple[str, Result]]], None] | None = None
         self._raw: TextIO | None = None
         if raw and raw_fraction > 0 and self.run_dir is None:
             self._raw = io.StringIO()
@@ -151,28 +241,38 @@ class Recorder:
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
+        if not pending:
+            return
+        groups: dict[str, tuple[list[Result], list[int]]] = {}
+        rows: list[str] = []
+        start_ns, interval_ns = self._start_ns, self._interval_ns
+        sample = self._raw is not None and self.raw_fraction > 0
         for pattern, r in pending:
-            self._process(pattern, r)
-
-    def _process(self, pattern: str, r: Result) -> None:
-        # Intervals by completion time, counted from the test start: in one process completions
-        # arrive in time order, so an interval is complete once a later one has begun.
-        interval = (r.start_unix_ns + r.latency_ns - self._start_ns) // self._interval_ns
-        stats = self.patterns.get(pattern)
-        if stats is None:
-            stats = self.patterns[pattern] = PatternStats()
-        stats.add(r, interval)
-        if self._last_interval is None or interval > self._last_interval:
-            for s in self.patterns.values():
-                s.close_intervals(interval, self.interval_s)
-            self._last_interval = interval
-        if self._raw is not None and (self.raw_fraction >= 1 or self._sample.random() < self.raw_fraction):
-            # Formatted by hand (no field needs quoting): the csv module costs more per row.
-            self._raw.write(f"{r.start_unix_ns // 1000},{pattern},{r.response_ns / 1000:.3f},"
-                            f"{r.latency_ns / 1000:.3f},{r.schedule_lag_ns / 1000:.3f},"
-                            f"{r.outcome},{r.error_code},{r.retries},{r.capacity},"
-                            f"{r.index_capacity},{r.items},{r.response_bytes},"
-                            f"{r.items_written},{r.bytes_written}\n")
+            # Intervals by completion time, counted from the test start.
+            interval = (r.start_unix_ns + r.latency_ns - start_ns) // interval_ns
+            group = groups.get(pattern)
+            if group is None:
+                group = groups[pattern] = ([], [])
+            group[0].append(r)
+            group[1].append(interval)
+            if sample and (self.raw_fraction >= 1 or self._sample.random() < self.raw_fraction):
+                rows.append(_row(pattern, r))
+        for pattern, (results, intervals) in groups.items():
+            stats = self.patterns.get(pattern)
+            if stats is None:
+                stats = self.patterns[pattern] = PatternStats()
+            stats.add_batch(results, intervals)
+        # In one process completions arrive in time order, so an interval is complete once a
+        # later one has begun (a straggler reopens its interval: see close_intervals).
+        latest = max(i for _, intervals in groups.values() for i in intervals)
+        if self._last_interval is None or latest > self._last_interval:
+            self._last_interval = latest
+        for stats in self.patterns.values():
+            stats.close_intervals(self._last_interval, self.interval_s)
+        if rows and self._raw is not None:
+            self._raw.write("".join(rows))
+        if self.on_batch is not None:
+            self.on_batch(pending)
 
     def sample_cpu(self, percent: float, machine_percent: float | None = None) -> None:
         """This process's CPU (% of one core) and, if given, the machine's (% of all cores)."""

@@ -27,7 +27,7 @@ from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.patterns.state import salt_for
 from ddbbench.progress import PatternProgress
-from ddbbench.recorder import COUNTERS, Recorder, new_histogram, to_us
+from ddbbench.recorder import BATCH, COUNTERS, Recorder, new_histogram, record_values, to_us
 from ddbbench.scenario import Scenario
 
 OnResult = Callable[[str, Result], None]
@@ -91,24 +91,48 @@ class LiveCounts:
 
 @dataclass
 class LiveStats:
-    """Measured requests of this process so far, per pattern, for the progress line (the
-    recorder batches its work; this is kept current at the cost of one histogram record)."""
+    """Measured requests of this process so far, per pattern, for the progress line. Counted
+    a batch at a time, as the recorder processes its batches (``ReplayContext`` hands them
+    over: one pass over a batch costs far less than the same work per request); ``add``
+    keeps results of its own until BATCH or a snapshot. ``before_snapshot`` brings in what
+    the recorder still holds."""
 
     patterns: dict[str, LiveCounts] = field(default_factory=dict)
+    pending: list[tuple[str, Result]] = field(default_factory=list)
+    before_snapshot: Callable[[], None] | None = None
 
     def add(self, pattern: str, r: Result) -> None:
-        counts = self.patterns.get(pattern)
-        if counts is None:
-            counts = self.patterns[pattern] = LiveCounts()
-        counts.requests += 1
-        if r.ok:
-            counts.ok.record_value(to_us(r.response_ns))
-        else:
-            counts.errors += 1
-            counts.throttled += r.outcome == "throttled"
+        self.pending.append((pattern, r))
+        if len(self.pending) >= BATCH:
+            self.add_batch(self.pending)
+            self.pending = []
+
+    def add_batch(self, results: list[tuple[str, Result]]) -> None:
+        """Count ``results`` ((pattern, result) pairs)."""
+        ok_values: dict[str, list[int]] = {}
+        for pattern, r in results:
+            counts = self.patterns.get(pattern)
+            if counts is None:
+                counts = self.patterns[pattern] = LiveCounts()
+            counts.requests += 1
+            if r.outcome == "ok":
+                values = ok_values.get(pattern)
+                if values is None:
+                    values = ok_values[pattern] = []
+                values.append(to_us(r.response_ns))
+            else:
+                counts.errors += 1
+                counts.throttled += r.outcome == "throttled"
+        for pattern, values in ok_values.items():
+            record_values(self.patterns[pattern].ok, values)
 
     def snapshot(self) -> list[PatternProgress]:
         """Per pattern: requests, errors, throttles, p50 and p99 of successes (us)."""
+        if self.before_snapshot is not None:
+            self.before_snapshot()
+        if self.pending:
+            self.add_batch(self.pending)
+            self.pending = []
         out = []
         for name, c in sorted(self.patterns.items()):
             has = c.ok.get_total_count() > 0
@@ -137,6 +161,11 @@ class ReplayContext:
     budget: UnitBudget | None = None  # this process's share of --max-request-units
 
     worker_index: int = 0  # this load process among the run's workers (0: the only one)
+
+    def __post_init__(self) -> None:
+        # The progress line counts what the recorder records, from the recorder's batches.
+        self.recorder.on_batch = self.live.add_batch
+        self.live.before_snapshot = self.recorder.flush
 
     @classmethod
     def create(cls, scenario: Scenario, endpoint: Endpoint, run_dir: Path | None,
@@ -198,20 +227,25 @@ class ReplayContext:
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
-            self.recorder.record(pattern, result)
-            self.live.add(pattern, result)
+            self.recorder.record(pattern, result)  # and, batch by batch, into self.live
             if self.on_result is not None:
                 self.on_result(pattern, result)
         else:
             self.counters["warmup_requests"] += 1
-        if self.reachability.observe(result, time.time_ns()) and self.on_unreachable is not None:
-            self.on_unreachable(self.reachability.since_unix_s or 0.0)
+        reach = self.reachability
+        if result.outcome != CONNECTION and reach.first_failure_ns is None and reach.since_unix_s is None:
+            # An answer while no failure is pending: all observe would do, without its clock read.
+            end_ns = result.start_unix_ns + result.latency_ns
+            if end_ns > reach.last_answer_ns:
+                reach.last_answer_ns = end_ns
+        elif reach.observe(result, time.time_ns()) and self.on_unreachable is not None:
+            self.on_unreachable(reach.since_unix_s or 0.0)
         return result
 
     def step(self, rng: random.Random) -> tuple[str, Result]:
         """One closed-model request: draw, send, record."""
-        pattern, call = self.next_call(rng)
-        return pattern, self.send(pattern, call)
+        pattern = self.picker.pick(rng)  # next_call, one call less on the per-request path
+        return pattern, self.send(pattern, self.factory.make(pattern, rng))
 
     @property
     def capped(self) -> bool:

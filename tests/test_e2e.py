@@ -99,7 +99,7 @@ def test_smoke_run_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == len(CHARTS) and "get_conversation" in html
     assert "Write capacity per request over time" in html
     cal = summary["calibration"]
-    assert cal["requests"] == 300 and 0 < cal["p50_ms"] <= cal["p99_ms"]
+    assert cal["requests"] == 300 and cal["client"] == "boto3" and 0 < cal["p50_ms"] <= cal["p99_ms"]
     assert cal["client_cpu_ms_per_request"] > 0
 
     # `ddbbench report` rebuilds the same summary from the run directory alone.

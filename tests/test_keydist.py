@@ -437,3 +437,12 @@ def test_constructors_validate_too() -> None:
         Latest(1.0, 0)
     with pytest.raises(TypeError, match="no known distribution"):
         expected_probability(object(), 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 65, 1000, 5000, 2**31 + 11])
+def test_uniform_draws_exactly_what_randrange_draws(n: int) -> None:
+    # The key sequence of a seed must not change: Uniform inlines randrange's draw.
+    ours, theirs = random.Random(f"u{n}"), random.Random(f"u{n}")
+    chooser = Uniform(n)
+    assert [chooser.choose(ours) for _ in range(2000)] == [theirs.randrange(n) for _ in range(2000)]
+    assert ours.random() == theirs.random()  # and leaves the generator in the same state

@@ -28,7 +28,9 @@ Response = dict[str, Any]
 CC = "INDEXES"  # ReturnConsumedCapacity on every call: capacity per table and per index
 
 
-@dataclass(frozen=True)
+# Built per request, so slotted and not frozen (a frozen __init__ costs a setattr call per
+# field: about 0.6 us of a lean request's ~100); nothing changes a Call once it is built.
+@dataclass(slots=True)
 class Call:
     """One DynamoDB request: the low-level client method and its keyword arguments.
 

@@ -18,6 +18,10 @@ from ddbbench.patterns.registry import REGISTRY
 from ddbbench.patterns.state import ConversationState, now_iso
 from ddbbench.scenario import Mix, Scenario
 
+# Conversations whose keys a load process keeps once derived (about 250 bytes each: ~8 MB):
+# deriving them costs a few microseconds per request, a lookup a tenth of one.
+KEY_CACHE = 1 << 15
+
 
 class PatternPicker:
     """Draws pattern names with the mix's weights. Example::
@@ -68,7 +72,8 @@ class RequestFactory:
         """The scenario's key design's requests over the scenario's dataset (refused if the
         design cannot answer the scenario)."""
         check_scenario_design(scenario)
-        return cls(scenario, make_design(scenario.design, scenario.tables), Keyspace.of(scenario.dataset),
+        return cls(scenario, make_design(scenario.design, scenario.tables),
+                   Keyspace.of(scenario.dataset, cache_size=KEY_CACHE),
                    pools_for(scenario.dataset.seed), salt)
 
     @property
@@ -92,9 +97,11 @@ class RequestFactory:
 
     def conversation(self, pattern: str, rng: random.Random) -> int:
         chooser = self.choosers[pattern]
-        if isinstance(chooser, Latest):
+        if type(chooser) is Latest:
             chooser.high_water = self.state.positions  # created conversations are the newest
-        return self.state.index_at(chooser.choose(rng))
+        position = chooser.choose(rng)
+        # A loaded conversation's index is its position (index_at, without the call).
+        return position if position < self.keys.conversations else self.state.index_at(position)
 
     def make(self, pattern: str, rng: random.Random) -> Call:
         try:

@@ -32,6 +32,7 @@ import gevent
 import locust.runners
 import locust.stats
 import psutil
+import zmq.green
 from locust import User, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
@@ -64,6 +65,10 @@ locust.stats.bucket_response_time = two_significant_digits
 # here at load average 9: both workers declared missing 3 s after the start and the test
 # stopped). The master tolerates HEARTBEAT_LIVENESS missed one-second heartbeats: give 15.
 locust.runners.HEARTBEAT_LIVENESS = 15
+# pyzmq's gevent sockets miss some wake-ups of a waiting recv and fall back on polling every
+# 11.6 s: seen here, a worker whose users were idle (a spent lease) took 10-13 s to receive
+# the master's lease, cap and stop messages. Poll every 0.2 s instead (a timer, nothing more).
+zmq.green.Socket._gevent_bug_timeout = 0.2
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -123,8 +123,9 @@ class WorkerUnits:
 
     def reserve(self) -> float:
         """The most this worker may spend (beyond requests in flight) on what the master
-        knows: the larger of its report, its applied lease and any lease still travelling."""
-        return max(self.used, self.applied, *self.sent.values())
+        knows: the larger of its report, its applied lease and any lease still travelling;
+        once it has sent its final report, what it used."""
+        return self.used if self.done else max(self.used, self.applied, *self.sent.values())
 
 
 @dataclass
@@ -137,15 +138,15 @@ class CapLedger:
     >>> ledger.open("a", 50.0), ledger.open("b", 50.0)
     (50.0, 50.0)
     >>> ledger.report("a", used=50.5, limit=50.0, seq=0)  # b holds its 50: nothing is free
-    >>> seq, limit = ledger.report("b", used=10.0, limit=50.0, seq=0)  # b uses little: it shrinks
-    >>> seq, round(limit, 2)
-    (1, 18.4)
-    >>> seq, limit = ledger.report("b", used=12.0, limit=limit, seq=1)  # applied: b's new share
-    >>> seq, round(limit, 2)
-    (2, 20.79)
-    >>> seq, limit = ledger.report("a", used=51.0, limit=50.0, seq=0)  # a takes what b freed
-    >>> seq, round(limit, 2), round(ledger.free, 2)
-    (3, 79.21, 0.0)
+    []
+    >>> [(w, seq, round(limit, 2)) for w, seq, limit in  # b uses little: its lease shrinks
+    ...  ledger.report("b", used=10.0, limit=50.0, seq=0)]
+    [('b', 1, 18.4)]
+    >>> [(w, seq, round(limit, 2)) for w, seq, limit in  # b applied it: a gets what b freed
+    ...  ledger.report("b", used=12.0, limit=18.4, seq=1)]
+    [('b', 2, 20.79), ('a', 3, 79.21)]
+    >>> round(ledger.free, 2)
+    0.0
     """
 
     cap: float
@@ -172,25 +173,38 @@ class CapLedger:
         return w.applied
 
     def report(self, worker: str, used: float, limit: float, seq: int,
-               final: bool = False) -> tuple[int, float] | None:
+               final: bool = False) -> list[tuple[str, int, float]]:
         """Take a worker's counts (cumulative ``used``, the ``limit`` of lease ``seq`` it
-        applied); the lease to send it as (seq, limit), or None when it keeps its own."""
+        applied); the leases to send as (worker, seq, limit): the reporter's, grown or shrunk
+        to its share, and more for the others while units are free (what a shrunk lease gave
+        back goes at once to the workers using it, not at their next report)."""
         w = self.workers.setdefault(worker, WorkerUnits())
         w.used = max(w.used, used)
         if seq >= w.acked:
             w.acked, w.applied = seq, limit
             w.sent = {s: v for s, v in w.sent.items() if s > seq}
         w.done = w.done or final
-        if w.done or self.reached:
-            return None
-        target = self._target(worker)
-        current = w.current()
+        if self.reached:
+            return []
+        leases = [] if w.done else self._lease(worker, shrink=True)
+        for other, o in self.workers.items():
+            if other != worker and not o.done and self.free > 1e-9:
+                leases += self._lease(other, shrink=False)
+        return leases
+
+    def _lease(self, worker: str, shrink: bool) -> list[tuple[str, int, float]]:
+        """A new lease for ``worker`` towards its share: grown by what is free, or shrunk
+        (only on its own fresh report), or none."""
+        w = self.workers[worker]
+        target, current = self._target(worker), w.current()
+        if target < current and not shrink:
+            return []
         new = max(target, w.used) if target < current else min(target, w.reserve() + self.free)
         if abs(new - current) < 1e-9 or new < w.used:
-            return None
+            return []
         self.seq += 1
         w.sent[self.seq] = new
-        return self.seq, new
+        return [(worker, self.seq, new)]
 
     def _target(self, worker: str) -> float:
         """The worker's cumulative use plus its share of what remains, shared in proportion

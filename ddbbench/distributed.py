@@ -203,10 +203,10 @@ class Master:
         units = delta.record.extra.get("request_units")
         if self.ledger is None or not units:
             return
-        lease = self.ledger.report(client_id, float(units["used"]), float(units["limit"]),
-                                   int(units.get("lease_seq", 0)), final=delta.final)
-        if lease is not None:
-            self.environment.runner.send_message(LEASE, {"seq": lease[0], "limit": lease[1]}, client_id)
+        leases = self.ledger.report(client_id, float(units["used"]), float(units["limit"]),
+                                    int(units.get("lease_seq", 0)), final=delta.final)
+        for worker, seq, limit in leases:
+            self.environment.runner.send_message(LEASE, {"seq": seq, "limit": limit}, worker)
         if self.ledger.reached and not self.ledger.stopped:
             self.ledger.stopped = True
             print(f"ddbbench: request-unit cap reached across the workers ({self.ledger.total:.1f} of "

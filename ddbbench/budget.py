@@ -37,8 +37,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STOPPED_BY_CAP = "stopped_by_cap"  # a run's status when the budget ended it
-# Every worker is granted at least this share of what remains, however little it has used so
-# far: a worker whose users start late is not shut out by those that started first.
+# A worker waiting for a lease is granted at least this share of an equal split of what
+# remains, however little it has used so far: one whose users start late is not shut out by
+# those that started first. A worker not waiting gets in proportion to what it used (nothing,
+# when idle: its share goes to those that spend).
 MIN_WEIGHT = 0.1
 
 
@@ -96,7 +98,7 @@ class UnitBudget:
     def to_dict(self) -> dict[str, Any]:
         if self.leased:  # exact: the master's ledger adds these up against the cap
             return {"limit": self.limit, "used": self.used, "exhausted": self.exhausted,
-                    "lease_seq": self.lease_seq}
+                    "lease_seq": self.lease_seq, "waiting": self.blocked}
         return {"limit": round(self.limit, 3), "used": round(self.used, 3), "exhausted": self.exhausted}
 
 
@@ -116,6 +118,7 @@ class WorkerUnits:
     acked: int = 0
     sent: dict[int, float] = field(default_factory=dict)
     done: bool = False
+    waiting: bool = False  # its lease was spent when it reported: it wants more
 
     def current(self) -> float:
         """The limit the worker will hold once every lease sent has arrived."""
@@ -137,14 +140,14 @@ class CapLedger:
     >>> ledger = CapLedger(100.0)
     >>> ledger.open("a", 50.0), ledger.open("b", 50.0)
     (50.0, 50.0)
-    >>> ledger.report("a", used=50.5, limit=50.0, seq=0)  # b holds its 50: nothing is free
+    >>> ledger.report("a", used=50.5, limit=50.0, seq=0, waiting=True)  # b holds its 50
     []
     >>> [(w, seq, round(limit, 2)) for w, seq, limit in  # b uses little: its lease shrinks
     ...  ledger.report("b", used=10.0, limit=50.0, seq=0)]
-    [('b', 1, 18.4)]
+    [('b', 1, 16.03)]
     >>> [(w, seq, round(limit, 2)) for w, seq, limit in  # b applied it: a gets what b freed
-    ...  ledger.report("b", used=12.0, limit=18.4, seq=1)]
-    [('b', 2, 20.79), ('a', 3, 79.21)]
+    ...  ledger.report("b", used=12.0, limit=16.03, seq=1)]
+    [('b', 2, 18.67), ('a', 3, 81.33)]
     >>> round(ledger.free, 2)
     0.0
     """
@@ -172,18 +175,20 @@ class CapLedger:
         w.applied = max(0.0, min(share, self.free + w.reserve()))
         return w.applied
 
-    def report(self, worker: str, used: float, limit: float, seq: int,
-               final: bool = False) -> list[tuple[str, int, float]]:
+    def report(self, worker: str, used: float, limit: float, seq: int, final: bool = False,
+               waiting: bool = False) -> list[tuple[str, int, float]]:
         """Take a worker's counts (cumulative ``used``, the ``limit`` of lease ``seq`` it
-        applied); the leases to send as (worker, seq, limit): the reporter's, grown or shrunk
-        to its share, and more for the others while units are free (what a shrunk lease gave
-        back goes at once to the workers using it, not at their next report)."""
+        applied, whether it is ``waiting`` for more); the leases to send as (worker, seq,
+        limit): the reporter's, grown or shrunk to its share, and more for the others while
+        units are free (what a shrunk lease gave back goes at once to the workers using it,
+        not at their next report)."""
         w = self.workers.setdefault(worker, WorkerUnits())
         w.used = max(w.used, used)
         if seq >= w.acked:
             w.acked, w.applied = seq, limit
             w.sent = {s: v for s, v in w.sent.items() if s > seq}
         w.done = w.done or final
+        w.waiting = waiting
         if self.reached:
             return []
         leases = [] if w.done else self._lease(worker, shrink=True)
@@ -208,9 +213,12 @@ class CapLedger:
 
     def _target(self, worker: str) -> float:
         """The worker's cumulative use plus its share of what remains, shared in proportion
-        to what each active worker has used so far (at least MIN_WEIGHT of an equal share)."""
+        to what each active worker has used so far (one waiting for more: at least MIN_WEIGHT
+        of an equal share; all equal while nobody has used or asked for anything)."""
         active = {k: w for k, w in self.workers.items() if not w.done}
         floor = MIN_WEIGHT * self.cap / max(len(active), 1)
-        weights = {k: w.used + floor for k, w in active.items()}
+        weights = {k: w.used + (floor if w.waiting else 0.0) for k, w in active.items()}
+        if sum(weights.values()) <= 0:
+            weights = dict.fromkeys(active, 1.0)
         remaining = max(0.0, self.cap - self.total)
         return self.workers[worker].used + remaining * weights[worker] / sum(weights.values())

@@ -204,7 +204,8 @@ class Master:
         if self.ledger is None or not units:
             return
         leases = self.ledger.report(client_id, float(units["used"]), float(units["limit"]),
-                                    int(units.get("lease_seq", 0)), final=delta.final)
+                                    int(units.get("lease_seq", 0)), final=delta.final,
+                                    waiting=bool(units.get("waiting")))
         for worker, seq, limit in leases:
             self.environment.runner.send_message(LEASE, {"seq": seq, "limit": limit}, worker)
         if self.ledger.reached and not self.ledger.stopped:

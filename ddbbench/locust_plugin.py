@@ -57,7 +57,7 @@ from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
 LEASE_POLL_S = 0.1  # a worker whose request-unit lease is spent looks this often for a new one
-STOPPING = (locust.runners.STATE_STOPPING, locust.runners.STATE_STOPPED)  # then a waiting user ends
+ACTIVE = (locust.runners.STATE_SPAWNING, locust.runners.STATE_RUNNING)  # else a waiting user ends
 _state: dict[str, Any] = {}
 # Sub-millisecond precision in Locust's console and web UI (see ddbbench/locust_buckets.py).
 locust.stats.bucket_response_time = two_significant_digits
@@ -355,7 +355,7 @@ class ConversationUser(User):
         """A worker's lease is spent: wait for the master's next one (or its stop). Open-model
         arrivals due meanwhile are not sent (counted as not started), not sent late in a burst."""
         runner = self.environment.runner
-        while self.ctx.capped and not self.ctx.cap_spent and runner.state not in STOPPING:
+        while self.ctx.capped and not self.ctx.cap_spent and runner.state in ACTIVE:
             gevent.sleep(LEASE_POLL_S)
         if self.open_loop is not None:
             self.ctx.counters["not_started"] += _skip_due(self.open_loop, time.perf_counter())

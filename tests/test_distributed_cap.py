@@ -45,7 +45,7 @@ def simulate(cap: float, rates: dict[str, int], rounds: int, seed: int,
         travelling = [t for t in travelling if t[0] > r]
         for w in rng.sample(sorted(rates), len(rates)):
             b = budgets[w]
-            for lease in ledger.report(w, b.used, b.limit, b.lease_seq):
+            for lease in ledger.report(w, b.used, b.limit, b.lease_seq, waiting=b.blocked):
                 travelling.append((r + rng.randint(0, 2), *lease))
         if ledger.reached:
             for b in budgets.values():
@@ -82,7 +82,8 @@ def test_a_lease_older_than_the_one_applied_is_ignored_and_none_goes_below_use()
     assert (b.limit, b.lease_seq) == (30.0, 2) and not b.blocked
     b.grant(3, 5.0)  # a shrunk lease below what is already used: the limit stays at the use
     assert b.limit == 12.0 and b.blocked
-    assert b.to_dict() == {"limit": 12.0, "used": 12.0, "exhausted": False, "lease_seq": 3}
+    assert b.to_dict() == {"limit": 12.0, "used": 12.0, "exhausted": False, "lease_seq": 3,
+                           "waiting": True}
     b.stop()
     assert b.exhausted
 
@@ -93,7 +94,7 @@ def test_a_late_worker_is_leased_only_what_is_free() -> None:
     assert ledger.open("late", 50.0) == 0.0  # nothing free: leased at its first report
     ledger.report("a", used=40.0, limit=50.0, seq=0)
     ledger.report("b", used=5.0, limit=50.0, seq=0)  # b shrinks, not yet applied
-    assert ledger.report("late", used=0.0, limit=0.0, seq=0) == []  # still reserved by b
+    assert ledger.report("late", used=0.0, limit=0.0, seq=0, waiting=True) == []  # b's still
     leases = ledger.report("b", used=6.0, limit=ledger.workers["b"].current(), seq=1)  # applied
     assert "late" in [w for w, _, _ in leases] and ledger.free >= 0  # the late one gets its share
     limits = {w: u.current() for w, u in ledger.workers.items()}

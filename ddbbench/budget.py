@@ -57,6 +57,7 @@ class UnitBudget:
     leased: bool = False
     lease_seq: int = 0  # the newest lease applied (0: the share in the master's run message)
     stopped: bool = False  # the master says the cap across every worker is spent
+    waiting: int = 0  # users waiting for a new lease now (an idle worker has none: no demand)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, units: float) -> bool:
@@ -98,7 +99,7 @@ class UnitBudget:
     def to_dict(self) -> dict[str, Any]:
         if self.leased:  # exact: the master's ledger adds these up against the cap
             return {"limit": self.limit, "used": self.used, "exhausted": self.exhausted,
-                    "lease_seq": self.lease_seq, "waiting": self.blocked}
+                    "lease_seq": self.lease_seq, "waiting": self.waiting > 0}
         return {"limit": round(self.limit, 3), "used": round(self.used, 3), "exhausted": self.exhausted}
 
 

@@ -259,6 +259,12 @@ class Master:
     def write(self) -> dict[str, Any]:
         """Every worker's merged measurements as its process file; what the manifest records."""
         for process, record in self.merger.records.items():
+            units = record.extra.get("request_units")
+            if units and self.ledger is not None and self.ledger.stopped:
+                # The cap was spent across the workers, perhaps only by the requests their final
+                # deltas carried (after the test stopped): every file says so, as a single
+                # process's file does when its last request spends its cap.
+                units["exhausted"] = True
             write_process_file(self.run_dir / "histograms" / f"{process}.json", record)
             rows = self.merger.rows.get(process, [])
             if rows:

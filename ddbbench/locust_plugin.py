@@ -354,9 +354,14 @@ class ConversationUser(User):
     def _wait_for_lease(self) -> None:
         """A worker's lease is spent: wait for the master's next one (or its stop). Open-model
         arrivals due meanwhile are not sent (counted as not started), not sent late in a burst."""
-        runner = self.environment.runner
-        while self.ctx.capped and not self.ctx.cap_spent and runner.state in ACTIVE:
-            gevent.sleep(LEASE_POLL_S)
+        runner, budget = self.environment.runner, self.ctx.budget
+        assert budget is not None  # capped
+        budget.waiting += 1  # the master's ledger sees the demand in the next report
+        try:
+            while self.ctx.capped and not self.ctx.cap_spent and runner.state in ACTIVE:
+                gevent.sleep(LEASE_POLL_S)
+        finally:
+            budget.waiting -= 1
         if self.open_loop is not None:
             self.ctx.counters["not_started"] += _skip_due(self.open_loop, time.perf_counter())
 

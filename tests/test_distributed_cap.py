@@ -40,12 +40,13 @@ def simulate(cap: float, rates: dict[str, int], rounds: int, seed: int,
             for _ in range(rate):
                 if not budgets[w].blocked:
                     budgets[w].add(cost)
+            budgets[w].waiting = int(rate > 0 and budgets[w].blocked)  # its users wait
         for _due, w, seq, limit in [t for t in travelling if t[0] <= r]:
             budgets[w].grant(seq, limit)
         travelling = [t for t in travelling if t[0] > r]
         for w in rng.sample(sorted(rates), len(rates)):
             b = budgets[w]
-            for lease in ledger.report(w, b.used, b.limit, b.lease_seq, waiting=b.blocked):
+            for lease in ledger.report(w, b.used, b.limit, b.lease_seq, waiting=b.waiting > 0):
                 travelling.append((r + rng.randint(0, 2), *lease))
         if ledger.reached:
             for b in budgets.values():
@@ -77,6 +78,7 @@ def test_a_lease_older_than_the_one_applied_is_ignored_and_none_goes_below_use()
     b = UnitBudget(10.0, leased=True)
     b.add(12.0)
     assert b.blocked and not b.exhausted  # wait for the master: not the end
+    b.waiting += 1  # a user waits
     b.grant(2, 30.0)
     b.grant(1, 50.0)  # overtaken by lease 2
     assert (b.limit, b.lease_seq) == (30.0, 2) and not b.blocked
@@ -161,7 +163,7 @@ def test_two_processes_stop_together_at_one_cap(isolated_cache: Path, tmp_path: 
 def test_a_busy_worker_spends_the_share_an_idle_one_leaves(isolated_cache: Path, tmp_path: Path) -> None:
     # One user for two workers: one worker has nothing to do. An equal split stopped the busy
     # one at half the cap; the leases hand it the idle worker's share within a few reports.
-    scenario_file(tmp_path, users=1, spawn_rate=1, rate_per_user=30, duration_s=16)
+    scenario_file(tmp_path, users=1, spawn_rate=1, rate_per_user=30, duration_s=18)
     with StubServer() as stub:
         proc = ddbbench_run(tmp_path, stub.endpoint, "--max-request-units", "100")
         _, err = proc.communicate(timeout=120)

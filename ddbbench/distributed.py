@@ -10,6 +10,11 @@ Stopping is a handshake: when the test stops (run time reached, Ctrl-C, the web 
 the master tells the workers to stop, each drains its in-flight requests and sends a final
 delta, and the master waits for every worker's final delta (bounded) before it writes the
 run directory. Locust's own teardown waits only 0.5 s for workers' last statistics.
+
+The master's live counters serve two ends besides the progress line: one request-unit cap
+across every worker (``ddbbench.budget.CapLedger``: leases refreshed at each report, the cap's
+stop sent to all when the reported total reaches it), and one early stop for all when any
+worker finds the target unreachable, as a single process stops itself.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from typing import Any
 import gevent
 
 from ddbbench import __version__
+from ddbbench.budget import CapLedger
 from ddbbench.deltas import Delta, DeltaMerger
 from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, PatternProgress, replay_line
+from ddbbench.replay import UNREACHABLE_S
 from ddbbench.resolved import ResolvedRun
 from ddbbench.rundir import read_manifest
 from ddbbench.runformat import CSV_COLUMNS, FORMAT_VERSION, PatternRecord, write_process_file
@@ -36,6 +43,9 @@ RUN = "ddbbench:run"  # master -> worker: the resolved run
 HELLO = "ddbbench:hello"  # worker -> master: who I am (or why I refuse)
 STOP = "ddbbench:stop"  # master -> worker: drain and send your final delta
 FINAL = "ddbbench:final"  # worker -> master: the final delta
+LEASE = "ddbbench:lease"  # master -> worker: a new request-unit lease (seq, cumulative limit)
+CAP = "ddbbench:cap"  # master -> worker: the cap across all workers is spent, start nothing more
+UNREACHABLE = "ddbbench:unreachable"  # worker -> master: the target answers nothing (since when)
 REPORT_KEY = "ddbbench"  # in Locust's stats report: this span's delta
 FINAL_GRACE_S = 10.0  # beyond the workers' drain bound: stopping users, sending
 
@@ -81,6 +91,23 @@ def live_totals(merger: DeltaMerger) -> list[PatternProgress]:
     return out
 
 
+def unreachable_line(since_unix_s: float, who: str = "") -> str:
+    """The error line of a run stopped because the target stopped answering."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since_unix_s))
+    found = f" ({who} found it)" if who else ""
+    return (f"ddbbench: error: the target has answered only connection errors since {stamp} "
+            f"({UNREACHABLE_S:g} s or more){found}: stopping the run")
+
+
+def replay_cap(manifest: dict[str, Any]) -> float | None:
+    """The request units the replay may use in all (the cap less what the load and warm-up
+    used), from the manifest's ``request_units``; None without a cap."""
+    units = manifest.get("request_units") or {}
+    if units.get("limit") is None:
+        return None
+    return max(0.0, float(units["limit"]) - float(units.get("used_before_replay", 0.0)))
+
+
 def run_message(run: ResolvedRun, share: float) -> dict[str, Any]:
     """The resolved run as sent to a worker, with what it must agree on."""
     return {**run.manifest_fields(), "ddbbench": __version__, "format_version": FORMAT_VERSION,
@@ -109,11 +136,14 @@ class Master:
     final_timeout: float = 0.0
     waited_s: float | None = None
     progress_at: float = 0.0  # when the last progress line was printed (monotonic)
+    ledger: CapLedger | None = None  # the request-unit cap across workers, once the test starts
+    unreachable_since: float | None = None  # a worker found the target gone: the whole run stops
 
     def install(self) -> None:
         runner = self.environment.runner
         runner.register_message(HELLO, self._on_hello)
         runner.register_message(FINAL, self._on_final)
+        runner.register_message(UNREACHABLE, self._on_unreachable)
         self.environment.events.worker_report.add_listener(self._on_report)
         self.environment.events.worker_connect.add_listener(self._on_connect)
         self.environment.events.test_stopping.add_listener(self._on_stopping)
@@ -121,20 +151,30 @@ class Master:
         self.final_timeout = client.read_timeout_s * client.max_attempts + 1 + FINAL_GRACE_S
 
     def start(self) -> None:
-        """At test start: every connected worker gets the resolved run."""
+        """At test start: every connected worker gets the resolved run, and with a cap an
+        equal first lease of it."""
         self.started = time.time()
-        self.environment.runner.send_message(RUN, self._message())
+        cap = replay_cap(read_manifest(self.run_dir))
+        share = None
+        if cap is not None:
+            self.ledger = CapLedger(cap)
+            clients = [c.id for c in self.environment.runner.clients.all]
+            share = cap / max(len(clients), 1)
+            for client_id in clients:
+                self.ledger.open(client_id, share)
+        self.environment.runner.send_message(RUN, self._message(share))
 
-    def _message(self) -> dict[str, Any]:
+    def _message(self, units_share: float | None) -> dict[str, Any]:
         users = max(1, int(getattr(self.environment.runner, "target_user_count", 0) or 1))
-        units = (read_manifest(self.run_dir).get("request_units") or {}).get("replay_per_process")
         return run_message(self.run, 1.0 / users) | {"test_start_unix_s": self.started,
-                                                      "units_share": units}
+                                                      "units_share": units_share}
 
     def _on_connect(self, client_id: str, **_: Any) -> None:
-        # A worker joining a running test gets the run before its spawn message (same socket).
+        # A worker joining a running test gets the run before its spawn message (same socket);
+        # with a cap, only what no lease holds (nothing, often: it is leased at its first report).
         if client_id not in self.workers and self.environment.runner.state in ("spawning", "running"):
-            self.environment.runner.send_message(RUN, self._message(), client_id)
+            share = None if self.ledger is None else self.ledger.open(client_id, 0.0)
+            self.environment.runner.send_message(RUN, self._message(share), client_id)
 
     def _on_hello(self, environment: Any, msg: Any, **_: Any) -> None:
         info = WorkerInfo(msg.node_id, joined_s=round(time.time() - self.started, 3), **msg.data)
@@ -145,7 +185,9 @@ class Master:
 
     def _on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         for doc in data.get(REPORT_KEY, ()):
-            self.merger.add(Delta.from_message(doc))
+            delta = Delta.from_message(doc)
+            self.merger.add(delta)
+            self._account(client_id, delta)
         if time.monotonic() - self.progress_at >= REPLAY_EVERY_S:
             self.progress_at = time.monotonic()
             print(PROGRESS_PREFIX + self.progress_line(), file=sys.stderr, flush=True)
@@ -156,8 +198,39 @@ class Master:
         return replay_line(elapsed, self.run.scenario.load.run_time_s, live_totals(self.merger),
                            f"replay [{len(self.workers)} workers]")
 
+    def _account(self, client_id: str, delta: Delta) -> None:
+        """A worker's units into the cap's ledger: its next lease, or the stop for all."""
+        units = delta.record.extra.get("request_units")
+        if self.ledger is None or not units:
+            return
+        leases = self.ledger.report(client_id, float(units["used"]), float(units["limit"]),
+                                    int(units.get("lease_seq", 0)), final=delta.final,
+                                    waiting=bool(units.get("waiting")))
+        for worker, seq, limit in leases:
+            self.environment.runner.send_message(LEASE, {"seq": seq, "limit": limit}, worker)
+        if self.ledger.reached and not self.ledger.stopped:
+            self.ledger.stopped = True
+            print(f"ddbbench: request-unit cap reached across the workers ({self.ledger.total:.1f} of "
+                  f"{self.ledger.cap:g} units for the replay): every worker's users stop",
+                  file=sys.stderr, flush=True)
+            self.environment.runner.send_message(CAP, {})
+
+    def _on_unreachable(self, environment: Any, msg: Any, **_: Any) -> None:
+        """One worker found the target gone: the whole run stops (early, marked untrustworthy
+        by that worker's mark in its measurements), as a single process stops itself."""
+        if self.unreachable_since is not None:
+            return
+        self.unreachable_since = float(msg.data["since_unix_s"])
+        info = self.workers.get(msg.node_id)
+        print(unreachable_line(self.unreachable_since, f"worker {info.process if info else msg.node_id}"),
+              file=sys.stderr, flush=True)
+        # From its own greenlet: quitting waits for the final deltas, which this one receives.
+        gevent.spawn(environment.runner.quit)
+
     def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
-        self.merger.add(Delta.from_message(msg.data))
+        delta = Delta.from_message(msg.data)
+        self.merger.add(delta)
+        self._account(msg.node_id, delta)
         info = self.workers.get(msg.node_id)
         if info is not None:
             info.left_s = round(time.time() - self.started, 3)
@@ -186,6 +259,12 @@ class Master:
     def write(self) -> dict[str, Any]:
         """Every worker's merged measurements as its process file; what the manifest records."""
         for process, record in self.merger.records.items():
+            units = record.extra.get("request_units")
+            if units and self.ledger is not None and self.ledger.stopped:
+                # The cap was spent across the workers, perhaps only by the requests their final
+                # deltas carried (after the test stopped): every file says so, as a single
+                # process's file does when its last request spends its cap.
+                units["exhausted"] = True
             write_process_file(self.run_dir / "histograms" / f"{process}.json", record)
             rows = self.merger.rows.get(process, [])
             if rows:
@@ -200,7 +279,15 @@ class Master:
                 "lost_deltas": {p: self.merger.missing_seqs(p) for p in self.merger.records
                                 if self.merger.missing_seqs(p)},
                 "final_wait_s": self.waited_s, "final_timeout_s": self.final_timeout,
+                **({"request_units": self.cap_record()} if self.ledger is not None else {}),
                 "degraded": bool(missing) or any(w.refused for w in self.workers.values())}
+
+
+    def cap_record(self) -> dict[str, Any]:
+        """What the manifest keeps of the cap across workers."""
+        assert self.ledger is not None
+        return {"replay_cap": self.ledger.cap, "used": round(self.ledger.total, 3),
+                "stopped_by_cap": self.ledger.stopped, "leases_sent": self.ledger.seq}
 
 
 @dataclass
@@ -211,7 +298,7 @@ class Worker:
     run: ResolvedRun | None = None
     test_start_unix_s: float = 0.0
     open_share: float = 1.0
-    units_share: float | None = None  # this worker's share of --max-request-units
+    units_share: float | None = None  # this worker's first lease of --max-request-units
     seq: int = 0
     finished: bool = False
     ctx: Any = None  # the ReplayContext, once measuring
@@ -221,6 +308,8 @@ class Worker:
         runner = self.environment.runner
         runner.register_message(RUN, self._on_run)
         runner.register_message(STOP, self._on_stop)
+        runner.register_message(LEASE, self._on_lease)
+        runner.register_message(CAP, self._on_cap)
         self.environment.events.report_to_master.add_listener(self._on_report)
 
     def _on_run(self, environment: Any, msg: Any, **_: Any) -> None:
@@ -242,6 +331,18 @@ class Worker:
 
     def _on_stop(self, environment: Any, **_: Any) -> None:
         environment.runner.stop()  # fires test_stop: the plugin drains, then calls finish()
+
+    def _on_lease(self, environment: Any, msg: Any, **_: Any) -> None:
+        if self.ctx is not None and self.ctx.budget is not None:
+            self.ctx.budget.grant(int(msg.data["seq"]), float(msg.data["limit"]))
+
+    def _on_cap(self, environment: Any, **_: Any) -> None:
+        if self.ctx is not None and self.ctx.budget is not None:
+            self.ctx.budget.stop()  # the users see it and stop, as at a single process's cap
+
+    def unreachable(self, since_unix_s: float) -> None:
+        """The target answers nothing: the master stops the whole run (and this worker)."""
+        self.environment.runner.send_message(UNREACHABLE, {"since_unix_s": since_unix_s})
 
     def _delta(self, final: bool) -> Delta:
         self.seq += 1

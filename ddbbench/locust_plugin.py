@@ -20,6 +20,7 @@ histograms by ``ddbbench.recorder``; Locust's own statistics (whole milliseconds
 import locust  # noqa: I001
 
 import functools
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -31,13 +32,14 @@ import gevent
 import locust.runners
 import locust.stats
 import psutil
+import zmq.green
 from locust import User, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
-from ddbbench.distributed import Master, Worker
+from ddbbench.distributed import Master, Worker, unreachable_line
 from ddbbench.ownership import Ownership
 from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
@@ -47,13 +49,15 @@ from ddbbench.openloop import OpenLoop
 from ddbbench.pacing import Pacer
 from ddbbench.paths import default_scenarios_file, reports_dir
 from ddbbench.progress import PROGRESS_PREFIX, REPLAY_EVERY_S, replay_line
-from ddbbench.replay import UNREACHABLE_S, ReplayContext
+from ddbbench.replay import ReplayContext
 from ddbbench.resolved import Overrides, ResolvedRun, apply_overrides, read_resolved
 from ddbbench.run import preflight
 from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update_manifest, write_manifest
 from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
+LEASE_POLL_S = 0.1  # a worker whose request-unit lease is spent looks this often for a new one
+ACTIVE = (locust.runners.STATE_SPAWNING, locust.runners.STATE_RUNNING)  # else a waiting user ends
 _state: dict[str, Any] = {}
 # Sub-millisecond precision in Locust's console and web UI (see ddbbench/locust_buckets.py).
 locust.stats.bucket_response_time = two_significant_digits
@@ -62,6 +66,10 @@ locust.stats.bucket_response_time = two_significant_digits
 # here at load average 9: both workers declared missing 3 s after the start and the test
 # stopped). The master tolerates HEARTBEAT_LIVENESS missed one-second heartbeats: give 15.
 locust.runners.HEARTBEAT_LIVENESS = 15
+# pyzmq's gevent sockets miss some wake-ups of a waiting recv and fall back on polling every
+# 11.6 s: seen here, a worker whose users were idle (a spent lease) took 10-13 s to receive
+# the master's lease, cap and stop messages. Poll every 0.2 s instead (a timer, nothing more).
+zmq.green.Socket._gevent_bug_timeout = 0.2
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -103,7 +111,8 @@ def _add_arguments(parser: Any) -> None:
     group.add_argument("--ddb-yes", action="store_true", default=False,
                        help="off DynamoDB Local: agree to the cost preview (required to start)")
     group.add_argument("--ddb-max-request-units", type=float, default=None,
-                       help="stop sending once this many request units are consumed (split per process)")
+                       help="stop sending once this many request units are consumed (one cap across "
+                       "every process and worker)")
     group.add_argument("--ddb-max-cost", type=float, default=None,
                        help="refuse a plan over this many USD, and stop when it is spent")
 
@@ -188,15 +197,16 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path | None, *,
                     worker_index: int = 0, test_start_unix_s: float | None = None,
                     units_share: float | None = None) -> ReplayContext:
-    """This process's replay context; ``units_share``: its share of the request-unit cap (from
-    the manifest, or from the master's run message on a worker)."""
+    """This process's replay context; ``units_share``: its request-unit cap (from the manifest),
+    or on a worker its first lease of the cap across workers (from the master's run message)."""
     load = run.scenario.load
     opts = environment.parsed_options
     concurrency = load.max_in_flight if load.model == "open" else max(load.users, opts.num_users or 0)
     if units_share is None and run_dir is not None:
         units_share = (read_manifest(run_dir).get("request_units") or {}).get("replay_per_process")
     ctx = ReplayContext.create(run.scenario, run.endpoint, run_dir, pool_size=concurrency,
-                               budget=None if units_share is None else UnitBudget(float(units_share)),
+                               budget=None if units_share is None else UnitBudget(
+                                   float(units_share), leased=isinstance(environment.runner, WorkerRunner)),
                                worker_index=worker_index, test_start_unix_s=test_start_unix_s)
     ctx.on_result = partial(_fire_request_event, environment)
     ctx.on_unreachable = partial(_stop_unreachable, environment)
@@ -211,11 +221,14 @@ def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path | None, *,
 
 
 def _stop_unreachable(environment: Any, since_unix_s: float) -> None:
-    """The target answered nothing but connection errors for UNREACHABLE_S: stop this
-    process's test (its measurements are still written, marked; ``ddbbench run`` exits 1)."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since_unix_s))
-    print(f"ddbbench: error: the target has answered only connection errors since {stamp} "
-          f"({UNREACHABLE_S:g} s or more): stopping the run", file=sys.stderr, flush=True)
+    """The target answered nothing but connection errors for UNREACHABLE_S: stop the test
+    (measurements are still written, marked; ``ddbbench run`` exits 1). A worker asks its
+    master, which stops every worker: the whole run ends, not this worker alone."""
+    worker: Worker | None = _state.get("worker")
+    if worker is not None:
+        worker.unreachable(since_unix_s)
+        return
+    print(unreachable_line(since_unix_s), file=sys.stderr, flush=True)
     # From its own greenlet: quitting stops the users, and this call runs inside one.
     gevent.spawn(environment.runner.quit)
 
@@ -268,12 +281,14 @@ def _echo(message: str) -> None:
 
 
 def _cap_reached() -> None:
-    """This process's share of the cap is spent: its users stop (StopUser) and it sends
-    nothing more; the test still ends at its run time, when the results are written as
-    always. (Quitting the runner from a user raced Locust's own shutdown: measurements lost.)"""
+    """The cap is spent (this process's, or across workers as the master said): the users
+    stop (StopUser) and send nothing more; the test still ends at its run time, when the
+    results are written as always. (Quitting the runner from a user raced Locust's own
+    shutdown: measurements lost.)"""
     if not _state.get("capped"):
         _state["capped"] = True
-        _echo("ddbbench: request-unit cap reached in this process: its users stop")
+        where = "across the workers" if "worker" in _state else "in this process"
+        _echo(f"ddbbench: request-unit cap reached {where}: this process's users stop")
 
 
 def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
@@ -327,9 +342,37 @@ class ConversationUser(User):
     def access_pattern(self) -> None:
         if not self.ctx.capped:
             if self.open_loop is not None:
-                self.open_loop.run()  # until the test stops, or the cap is spent
+                self.open_loop.run()  # until the test stops, or the cap (or lease) is spent
             else:
                 self.ctx.step(self.rng)
-        if self.ctx.capped:
+        if self.ctx.cap_spent:
             _cap_reached()
             raise StopUser()
+        if self.ctx.capped:
+            self._wait_for_lease()
+
+    def _wait_for_lease(self) -> None:
+        """A worker's lease is spent: wait for the master's next one (or its stop). Open-model
+        arrivals due meanwhile are not sent (counted as not started), not sent late in a burst."""
+        runner, budget = self.environment.runner, self.ctx.budget
+        assert budget is not None  # capped
+        budget.waiting += 1  # the master's ledger sees the demand in the next report
+        try:
+            while self.ctx.capped and not self.ctx.cap_spent and runner.state in ACTIVE:
+                gevent.sleep(LEASE_POLL_S)
+        finally:
+            budget.waiting -= 1
+        if self.open_loop is not None:
+            self.ctx.counters["not_started"] += _skip_due(self.open_loop, time.perf_counter())
+
+
+def _skip_due(loop: OpenLoop, now: float) -> int:
+    """Drop the arrivals of ``loop`` intended at or before ``now``; how many (the first later
+    one is kept for the loop)."""
+    skipped = 0
+    for t in loop.times:
+        if t > now:
+            loop.times = itertools.chain([t], loop.times)
+            break
+        skipped += 1
+    return skipped

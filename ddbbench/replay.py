@@ -158,7 +158,7 @@ class ReplayContext:
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     epoch: float = field(default_factory=time.perf_counter)  # common anchor of user schedules
     phase_offset: float = field(default_factory=random.random)  # this process's shift
-    budget: UnitBudget | None = None  # this process's share of --max-request-units
+    budget: UnitBudget | None = None  # this process's --max-request-units (a lease on a worker)
 
     worker_index: int = 0  # this load process among the run's workers (0: the only one)
 
@@ -249,7 +249,13 @@ class ReplayContext:
 
     @property
     def capped(self) -> bool:
-        """This process's share of the request-unit cap is spent: send nothing more."""
+        """Start no request now: the request-unit cap is spent, or (a distributed worker)
+        this worker's lease from the master is, until the master grants more."""
+        return self.budget is not None and self.budget.blocked
+
+    @property
+    def cap_spent(self) -> bool:
+        """The request-unit cap is spent for good: send nothing more."""
         return self.budget is not None and self.budget.exhausted
 
     def close(self) -> Path:

@@ -17,6 +17,12 @@ from ddbbench.scenario import Client
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests first: they are the long ones, so with two workers (`make test`) they
+    start early and the many short tests fill the gaps at the end (pytest-xdist's worksteal)."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(scope="session")
 def ddb_local() -> Iterator[local.ServerInfo]:
     """A real DynamoDB Local (Amazon's jar) on a free port, started once per session."""

@@ -268,6 +268,14 @@ def test_rate_per_user_zero_and_warmup_zero_are_valid() -> None:
     assert (sc.load.rate_per_user, sc.load.warmup_s, sc.load.warmup_requests) == (0.0, 0.0, 0)
 
 
+
+def test_warmup_defaults_to_the_jit_warmup_on_local_and_to_nothing_where_billed() -> None:
+    unset = parse_scenarios(doc_with({"load": {}}))["x"].load
+    assert unset.warmup_requests is None
+    assert [unset.warmup_for(k) for k in ("local", "endpoint", "aws")] == [3000, 0, 0]
+    given = parse_scenarios(doc_with({"load": {"warmup_requests": 40}}))["x"].load
+    assert [given.warmup_for(k) for k in ("local", "endpoint", "aws")] == [40, 40, 40]
+
 # --- errors: exact messages ----------------------------------------------------------------
 
 

@@ -243,7 +243,8 @@ def consent(sc: Scenario, endpoint: Endpoint, spend: Spend, echo: Echo, load: bo
 
 
 def replay_budget(budget: UnitBudget, processes: int) -> dict[str, Any]:
-    """What is left of the cap for the replay, and each load process's share (the processes
-    count apart until the distributed channel carries live counters)."""
+    """What is left of the cap for the replay: ``replay_per_process`` is a single load
+    process's budget; with workers the master leases the same total out across them
+    (``ddbbench.budget.CapLedger``), starting from equal shares."""
     return {"limit": budget.limit, "used_before_replay": round(budget.used, 3),
             "replay_per_process": round(budget.remaining / processes, 3), "processes": processes}

@@ -111,6 +111,18 @@ class LiveStats:
             self.add_batch(self.pending)
             self.pending = []
 
+    def add_counts(self, pattern: str, requests: int, errors: int, throttled: int,
+                   ok_values: list[int]) -> None:
+        """Count a batch of ``pattern``'s requests as the recorder summed it (``ok_values``:
+        the successes' ``to_us`` response times)."""
+        counts = self.patterns.get(pattern)
+        if counts is None:
+            counts = self.patterns[pattern] = LiveCounts()
+        counts.requests += requests
+        counts.errors += errors
+        counts.throttled += throttled
+        record_values(counts.ok, ok_values)
+
     def add_batch(self, results: list[tuple[str, Result]]) -> None:
         """Count ``results`` ((pattern, result) pairs)."""
         ok_values: dict[str, list[int]] = {}
@@ -172,7 +184,7 @@ class ReplayContext:
         if self.draw_ahead == 1 and self.factory.pure(self.picker.names):
             self.draw_ahead = DRAW_AHEAD
         # The progress line counts what the recorder records, from the recorder's batches.
-        self.recorder.on_batch = self.live.add_batch
+        self.recorder.on_batch = self.live.add_counts
         self.live.before_snapshot = self.recorder.flush
 
     @classmethod

@@ -48,10 +48,19 @@ LATE_NS = 1_000_000  # an open-model request starting > 1 ms after its intended 
 _ROW = "%s,%s,%.3f,%.3f,%.3f,%s,%s,%s,%s,%s,%s,%s,%s,%s\n"  # a raw row, CSV_COLUMNS' order
 
 
+_ROW_ON_TIME = "%s,%s,%s,%s,0.000,%s,%s,%s,%s,%s,%s,%s,%s,%s\n"  # lag 0: response time = latency
+
+
 def _row(pattern: str, r: Result) -> str:
     """One raw CSV row. Formatted by hand (no field needs quoting): the csv module costs more
-    per row, an f-string with format specs about twice this."""
+    per row, an f-string with format specs about twice this. A request with no schedule lag
+    (every closed-model one) formats its latency once: two float formats less, same text."""
     lat, lag = r.latency_ns, r.schedule_lag_ns
+    if lag == 0:
+        ms = "%.3f" % (lat / 1000)
+        return _ROW_ON_TIME % (r.start_unix_ns // 1000, pattern, ms, ms, r.outcome, r.error_code, r.retries,
+                               r.capacity, r.index_capacity, r.items, r.response_bytes, r.items_written,
+                               r.bytes_written)
     return _ROW % (r.start_unix_ns // 1000, pattern, (lat + lag) / 1000, lat / 1000, lag / 1000, r.outcome,
                    r.error_code, r.retries, r.capacity, r.index_capacity, r.items, r.response_bytes,
                    r.items_written, r.bytes_written)

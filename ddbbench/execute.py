@@ -55,6 +55,8 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
     """Send ``call`` and every call it chains to; ``intended_perf_ns`` (perf_counter_ns) is
     its scheduled start, if any. One Result for the logical operation: the time of the whole
     chain, its capacity summed, the first failure (which ends the chain) as its outcome."""
+    if call.then is None and type(client) is LeanClient and call.operation in _LEAN_SINGLE:
+        return _execute_lean_read(client, call, intended_perf_ns)
     start_unix = _time_ns()
     t0 = _perf_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
@@ -80,19 +82,69 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
             if total.outcome != "ok":
                 break
             step = step.then(resp) if step.then is not None else None
-    except botocore.exceptions.ClientError as exc:
-        meta = exc.response.get("ResponseMetadata", {})
-        total.error_code = exc.response.get("Error", {}).get("Code", "Unknown")
-        total.outcome = classify_error(total.error_code, meta.get("HTTPStatusCode", 0))
-        total.retries += meta.get("RetryAttempts", 0)
-    except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
-        total.outcome, total.error_code = "connection", type(exc).__name__
+    except _FAILURES as exc:
+        _failed(total, exc)
     total.latency_ns = _perf_ns() - t0
     return total
 
 
+def _execute_lean_read(client: LeanClient, call: Call, intended_perf_ns: int | None) -> Result:
+    """``execute`` of a one-step read or query with the lean client (most requests): the same
+    Result, without the chain's loop and with ``_add``'s accounting of one response inlined,
+    a few microseconds less on the per-request path."""
+    start_unix = _time_ns()
+    t0 = _perf_ns()
+    lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
+    try:
+        resp = client.call(_LEAN_SINGLE[call.operation], call.kwargs)
+    except _FAILURES as exc:
+        total = Result(start_unix, 0, "ok", "", 0, 0.0, 0.0, 0, 0, lag)
+        _failed(total, exc)
+        total.latency_ns = _perf_ns() - t0
+        return total
+    latency = _perf_ns() - t0
+    meta = resp.get("ResponseMetadata", _NONE)
+    cc = resp.get("ConsumedCapacity")
+    table_cu = index_cu = 0.0
+    by_name: CapacityPairs = ()
+    if cc is not None:
+        if type(cc) is dict and "Table" in cc and _INDEX_KEYS[0] not in cc and _INDEX_KEYS[1] not in cc:
+            units = cc["Table"].get("CapacityUnits", 0.0)  # consumed's one-table case
+            table_cu, by_name = 0.0 + units, ((cc.get("TableName", "?"), units),)
+        else:
+            table, index, by_name = consumed(cc)
+            table_cu, index_cu = 0.0 + table, 0.0 + index
+    items = 0
+    if call.counts_items:
+        if "Responses" in resp:
+            items = sum(len(v) for v in resp["Responses"].values())
+        else:
+            items = 0 + resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
+    length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
+    total = Result(start_unix, latency, "ok", "", 0 + meta.get("RetryAttempts", 0), table_cu, index_cu,
+                   items, int(length) if length.isdigit() else 0, lag, by_name)
+    if resp.get("UnprocessedKeys"):
+        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
+    if resp.get("UnprocessedItems"):
+        total.outcome, total.error_code = "throttled", "UnprocessedItems"
+    return total
+
+
+def _failed(total: Result, exc: Exception) -> None:
+    """A failed call's outcome, error code and retries into ``total``."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        meta = exc.response.get("ResponseMetadata", {})
+        total.error_code = exc.response.get("Error", {}).get("Code", "Unknown")
+        total.outcome = classify_error(total.error_code, meta.get("HTTPStatusCode", 0))
+        total.retries += meta.get("RetryAttempts", 0)
+    else:
+        total.outcome, total.error_code = "connection", type(exc).__name__
+
+
 _time_ns = time.time_ns
 _perf_ns = time.perf_counter_ns
+_FAILURES = (botocore.exceptions.ClientError, botocore.exceptions.ConnectionError,
+             botocore.exceptions.HTTPClientError)
 _BATCH_OPERATIONS = frozenset({"batch_get_item", "batch_write_item"})
 
 
@@ -227,6 +279,10 @@ CapacityPairs = tuple[tuple[str, float], ...]
 _INDEX_KEYS = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "batch_write_item",
                               "transact_write_items"})
+# One-call operations the lean client sends that neither write nor complete a batch: their
+# Result is one response's accounting (``_execute_lean_read``).
+_LEAN_SINGLE = {op: wire for op, wire in DATA_PLANE.items()
+                if op not in WRITE_OPERATIONS and op not in _BATCH_OPERATIONS}
 
 
 def written(operation: str, kwargs: dict[str, Any], resp: dict[str, Any]) -> tuple[int, int]:

@@ -335,6 +335,7 @@ class ConversationUser(User):
         return self.pacer.delay(time.perf_counter()) if self.pacer else 0.0
 
     def on_stop(self) -> None:
+        self.ctx.forget(self.rng)  # the calls it drew ahead and did not send
         if self.pacer is not None:
             self.ctx.counters["late_starts"] += self.pacer.late
 

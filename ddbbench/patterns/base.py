@@ -47,6 +47,10 @@ class Pattern(ABC):
     name: ClassVar[str]
     kind: ClassVar[str]
     keys: ClassVar[str | None]
+    # True when ``make`` depends on nothing but the rng's draws (and its chooser, if that is
+    # not ``Latest``): no process state, no clock. Such calls may be drawn ahead, a few at a
+    # time per user, and come out exactly as if drawn one by one.
+    pure: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -13,6 +13,7 @@ MAX_DRAWS_PER_KEY = 20
 
 class BatchGetCandidates(Pattern):
     name = "batch_get_candidates"
+    pure = True  # keys from the rng alone
 
     def make(self, ctx: Context, rng: random.Random) -> Call:
         chooser = ctx.chooser(self.name)

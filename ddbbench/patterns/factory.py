@@ -92,6 +92,12 @@ class RequestFactory:
         choice = self.settings.for_pattern(pattern)
         return make_chooser(choice.distribution, n, choice.zipf_s, choice.hot_keys, choice.hot_requests)
 
+    def pure(self, patterns: list[str]) -> bool:
+        """Whether every call of ``patterns`` depends only on the rng's draws: the pattern is
+        pure and its key chooser, if any, is not ``Latest`` (which follows created
+        conversations, process state)."""
+        return all(REGISTRY[p].pure and type(self.choosers.get(p)) is not Latest for p in patterns)
+
     def chooser(self, pattern: str) -> Chooser:
         return self.choosers[pattern]
 

@@ -10,6 +10,7 @@ from ddbbench.patterns.base import Context, Pattern
 
 class GetConversation(Pattern):
     name = "get_conversation"
+    pure = True  # keys from the rng alone
 
     def make(self, ctx: Context, rng: random.Random) -> Call:
         i = ctx.conversation(self.name, rng)

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end tests first: they are the long ones, so with two workers (`make test`) they
-    start early and the many short tests fill the gaps at the end (pytest-xdist's worksteal)."""
+    """End-to-end tests first: they are the long ones, so with two workers (`make test`,
+    pytest-xdist's `--dist load` hands out the first items alternately) both workers start on
+    them and the many short tests fill the gaps at the end."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 

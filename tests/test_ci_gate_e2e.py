@@ -32,7 +32,7 @@ def short_ci(tmp_path: Path) -> Path:
 def ci_run(tmp_path: Path, scenarios: Path, name: str, target: str, *extra: str) -> Path:
     """One run against the session's DynamoDB Local, its tables loaded afresh."""
     out = tmp_path / name
-    proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "10",
+    proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "8",
                    "--target", target, "--recreate-tables", "--yes", "--reports-dir", str(out), *extra,
                    timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

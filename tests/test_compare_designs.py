@@ -23,6 +23,7 @@ from analysis.summary import GeneratorHealth, PatternSummary, Summary
 from datagen.itemsize import MAX_ITEM_BYTES, item_size
 from datagen.keyspace import Keyspace
 from datagen.model import Conversation, Generator, Message
+from ddbbench import local
 from ddbbench.compare_designs import messages_to_item_limit, parse_designs, storage_by_rules
 from ddbbench.designs import make_design
 from ddbbench.errors import ConfigError
@@ -166,7 +167,7 @@ def write_scenarios(tmp_path: Path, **extra: Any) -> Path:
     body = {"dataset": {"seed": 2, "candidates": 40, "conversations": 200, "messages": {"min": 2, "max": 8}},
             "mix": {"get_conversation": 4, "query_by_candidate_status": 3, "update_status": 1,
                     "append_message": 2},
-            "load": {"users": 3, "spawn_rate": 3, "duration_s": 9, "rate_per_user": 10,
+            "load": {"users": 3, "spawn_rate": 3, "duration_s": 5, "rate_per_user": 10,
                      "warmup_requests": 200, "warmup_s": 1, "calibration_requests": 50}, **extra}
     path = tmp_path / "scenarios.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"t": body}}))
@@ -174,10 +175,13 @@ def write_scenarios(tmp_path: Path, **extra: Any) -> Path:
 
 
 @pytest.mark.e2e
-def test_compare_designs_end_to_end(isolated_cache: Path, tmp_path: Path) -> None:
+def test_compare_designs_end_to_end(ddb_local: local.ServerInfo, isolated_cache: Path,
+                                    tmp_path: Path) -> None:
+    # The session's DynamoDB Local (a managed one's start and stop are the smoke test's).
     scenarios = write_scenarios(tmp_path)
     proc = run_cli("compare-designs", "--scenarios-file", str(scenarios), "-s", "t",
-                   "--designs", "seed,messages-as-items", timeout=400)
+                   "--designs", "seed,messages-as-items", "--target", ddb_local.endpoint,
+                   "--recreate-tables", "--yes", timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (root,) = (tmp_path / "reports").iterdir()
     summary = json.loads((root / "comparison.json").read_text())

@@ -90,7 +90,7 @@ def test_shipped_smoke_values() -> None:
     assert sc.dataset == Dataset(seed=7, candidates=100, conversations=500, jobs=20,
                                  messages=Range(min=1, max=6))
     assert sc.load == Load(users=4, spawn_rate=4.0, duration_s=10.0, rate_per_user=10.0,
-                           warmup_requests=None, warmup_s=5.0)
+                           warmup_requests=300, warmup_s=5.0)
     assert sc.load.model == "closed"
     assert sc.load.run_time_s == 10.0
     assert sc.mix == Mix(30.0, 20.0, 15.0, 15.0, 10.0, 10.0, 10.0)  # all seven patterns

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ddbbench.client import Endpoint
 from ddbbench.errors import BenchError, ConfigError
+from ddbbench.local import free_port
 from ddbbench.paths import PROJECT_ROOT
 from ddbbench.progress import PROGRESS_PREFIX, LiveLine
 from ddbbench.scenario import Load, Scenario
@@ -95,7 +96,11 @@ def locust_command(sc: Scenario, run_dir: Path, workers: Workers = Workers()) ->
                 "--expect-workers-max-wait", f"{WORKERS_WAIT_S:g}",
                 "--master-bind-host", workers.bind_host, "--master-bind-port", str(workers.bind_port)]
     elif load.processes > 1:
-        cmd += ["--processes", str(load.processes)]
+        # The forked workers talk to their master on a port of this run's own, on loopback:
+        # Locust's default (5557, every interface) makes two runs on one machine collide.
+        port = str(free_port())
+        cmd += ["--processes", str(load.processes), "--master-bind-host", "127.0.0.1",
+                "--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
     return cmd
 
 

@@ -188,3 +188,14 @@ def test_workers_draw_different_keys(ddb_local: local.ServerInfo, tmp_path: Path
         rng = ctx.user_rng()
         streams.append([ctx.next_call(rng)[1].kwargs for _ in range(30)])
     assert streams[0] != streams[1]
+
+
+def test_local_processes_talk_on_a_loopback_port_of_their_own(tmp_path: Path) -> None:
+    from ddbbench.locust_process import locust_command
+    from ddbbench.scenario import load_scenario
+
+    sc = load_scenario(scenario_file(tmp_path, processes=2), "t")
+    cmd = locust_command(sc, tmp_path)
+    opt = {cmd[i]: cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i].startswith("--master")}
+    assert opt["--master-bind-host"] == opt["--master-host"] == "127.0.0.1"
+    assert opt["--master-bind-port"] == opt["--master-port"] != "5557"  # not Locust's shared default

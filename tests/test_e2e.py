@@ -174,9 +174,12 @@ def test_plain_locust_run_then_report(isolated_cache: Path, tmp_path: Path) -> N
     try:
         run_cli("load", "--scenario", "smoke", check=True)
         run_dir = tmp_path / "plain-run"
+        port = str(local.free_port())
         proc = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles" / "dynamodb_patterns.py"),
              "--headless", "-u", "2", "-r", "2", "-t", "8s", "--processes", "2", "--only-summary",
+             # Locust's default master port (5557) would collide with another run on this machine.
+             "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port,
              "--ddb-scenario", "smoke", "--ddb-run-dir", str(run_dir)],
             cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=120)
         assert proc.returncode in (0, 1), proc.stderr[-3000:]

@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end tests first: they are the long ones. With two workers handed one test at a
-    time (`make test`: `--dist load --maxschedchunk 1`), both start on them and the many short
-    tests fill the gaps at the end (longest first, as a greedy schedule wants)."""
+    """End-to-end tests first: they are the long ones. With two workers (`make test`:
+    `--dist loadgroup`, each test its own unit of work unless its module names an
+    ``xdist_group``), both start on them and the many short tests fill the gaps at the end
+    (longest first, as a greedy schedule wants)."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 

@@ -86,11 +86,6 @@ def run_dir_of(tmp_path: Path) -> Path:
     return run_dir
 
 
-def process_counts(run_dir: Path) -> list[int]:
-    return [sum(p["outcomes"].values()) for f in sorted((run_dir / "histograms").glob("*.json"))
-            for p in [json.loads(f.read_text())["patterns"]] for p in p.values()]
-
-
 @pytest.mark.parametrize("model", ["closed", "open"])
 def test_a_master_merges_what_two_remote_workers_measured(ddb_local: local.ServerInfo, tmp_path: Path,
                                                           model: str) -> None:
@@ -169,6 +164,11 @@ def test_two_local_processes_finish_with_every_measured_request(isolated_cache: 
         time.sleep(2)
         assert stub.stats()["operations"] == served  # nothing sent after the run ended
     summary = json.loads((run_dir_of(tmp_path) / "summary.json").read_text())
+    per_process = [sum(sum(p["outcomes"].values()) for p in json.loads(f.read_text())["patterns"].values())
+                   for f in sorted((run_dir_of(tmp_path) / "histograms").glob("*.json"))]
+    # One file per load process, each with a share, merged into one exact account.
+    assert len(per_process) == 2 and all(n > 0 for n in per_process)
+    assert sum(per_process) == summary["overall"]["count"]
     gen = summary["generator"]
     assert gen["scheduled"] == 300 and gen["not_started"] == 0 and gen["warmup_requests"] == 60
     assert summary["overall"]["count"] == 240 and summary["overall"]["errors"] == 0

@@ -15,7 +15,8 @@ from ddbbench import local
 from ddbbench.errors import ConfigError
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
+# Its module fixtures are built once: its tests stay on one xdist worker (`make test`).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("notebooks")]
 
 # Small but real: all six patterns, quarter-second histogram intervals so that ~6 measured
 # seconds give enough blocks for confidence intervals of p50 and p90 (not of p99): about 24,

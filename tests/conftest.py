@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """End-to-end tests first: they are the long ones. With two workers (`make test`:
-    `--dist loadgroup`, each test its own unit of work unless its module names an
-    ``xdist_group``), both start on them and the many short tests fill the gaps at the end
-    (longest first, as a greedy schedule wants)."""
+    `--dist loadgroup`, which hands each worker the next test in this order whenever it has
+    two or fewer waiting; `--dist load` gave one worker every end-to-end test in one chunk),
+    both start on them and the many short tests fill the gaps at the end (longest first, as a
+    greedy schedule wants). Modules with module-scoped fixtures may build them on both."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 

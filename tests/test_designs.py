@@ -21,8 +21,7 @@ from ddbbench.execute import execute
 from ddbbench.patterns import RequestFactory
 from ddbbench.scenario import STATUSES, Dataset, Keys, Range, Scenario, Tables
 
-# Its module fixtures are built once: its tests stay on one xdist worker (`make test`).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("designs")]
+pytestmark = pytest.mark.integration
 
 DATASET = Dataset(seed=21, candidates=12, conversations=90, jobs=4, messages=Range(0, 6))
 NOW = "2026-11-25T10:00:00.000Z"

@@ -15,8 +15,7 @@ from ddbbench import local
 from ddbbench.errors import ConfigError
 from tests.conftest import run_cli
 
-# Its module fixtures are built once: its tests stay on one xdist worker (`make test`).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("notebooks")]
+pytestmark = pytest.mark.integration
 
 # Small but real: all six patterns, quarter-second histogram intervals so that ~6 measured
 # seconds give enough blocks for confidence intervals of p50 and p90 (not of p99): about 24,

@@ -29,8 +29,7 @@ from ddbbench.scenario import Client, load_scenario
 from ddbbench.stub import StubServer
 from tests.conftest import ROOT, run_cli
 
-# Its module fixtures are built once: its tests stay on one xdist worker (`make test`).
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spend_cli")]
+pytestmark = pytest.mark.e2e
 
 SECRET = "ddbbenchPLANTEDsecretKEY0123456789abcdef"  # recognisable anywhere it leaks
 ACCESS_KEY = "AKIASPENDTEST0000001"

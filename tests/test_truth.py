@@ -63,17 +63,18 @@ def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tm
     fast, slow = (r["patterns"]["get_conversation"] for r in (fast_run, slow_run))
     # The stub sleeps 20 ms before every answer: no request can be faster than that.
     assert slow["min_ms"] >= 20.0
-    # Every percentile moves by 20 ms, give or take the client's own time, which differs from
-    # run to run with what else the machine is doing. Each run measured that time against an
-    # idle stub just before replaying (its calibration): the tolerance is the worse of the two
-    # calibrations' p99 (at least 3 ms), so a busy machine widens it with the noise it adds
-    # instead of failing the test, while a missing or doubled delay still fails.
-    # (On a machine so busy that the client's own p99 passes 20 ms this check is weak; the
-    # lower bounds above and below still hold exactly.)
+    # Every percentile moves by the 20 ms the stub adds, give or take the client's own time,
+    # which differs from run to run with what else the machine does (a test on the other core
+    # added 5 ms to one run's p90). So the bounds are the ones that hold whatever that time is:
+    # - at least 20 ms (exact: the stub sleeps before answering);
+    # - under 40 ms: a doubled delay puts every request at 40 ms or more, and the client's own
+    #   median and p90 stay far below 20 ms even on a busy 2-core machine (about 1-8 ms here);
+    # - a rise over the fast run of at least 20 ms less the worse of the two runs' calibrated
+    #   client p99 (at least 3 ms): the rise is the delay, not a slower machine.
     tolerance = max(3.0, max(r["calibration"]["p99_ms"] for r in (fast_run, slow_run)))
-    assert slow["p50_ms"] >= 20.0 and slow["p90_ms"] >= 20.0
     for key in ("p50_ms", "p90_ms"):
-        assert slow[key] - fast[key] == pytest.approx(20.0, abs=tolerance), (key, fast[key], slow[key])
+        assert 20.0 <= slow[key] < 40.0, (key, slow[key])
+        assert slow[key] - fast[key] >= 20.0 - tolerance, (key, fast[key], slow[key], tolerance)
     # The CI gate catches it on real runs: exit 1, one failing JUnit test case. At p50: these
     # short runs have a couple of hundred requests, and the gate judges a p99 only from 1,000.
     junit = tmp_path / "gate.xml"

@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.plain import from_fields, to_fields
+from analysis.plain import Plain, from_fields, to_fields
 
 FORMAT = "ddbbench-design-comparison"
 FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class DesignRow:
+class DesignRow(Plain):
     """One pattern on one design: requests, latency (ms, of successful requests; the p99's
     confidence interval or None) and capacity units per logical request (table, index, both).
 
@@ -47,16 +47,9 @@ class DesignRow:
     index_units: float
     units: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> DesignRow:
-        return from_fields(cls, doc)
-
 
 @dataclass(frozen=True)
-class DesignVerdict:
+class DesignVerdict(Plain):
     """Per pattern: the cheapest design (fewest units, and its ratio to the baseline) and the
     fastest (None with ``fastest_note`` saying why none is named).
 
@@ -73,13 +66,6 @@ class DesignVerdict:
     fastest_note: str
     p99_ms: float | None
     p99_vs_baseline: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> DesignVerdict:
-        return from_fields(cls, doc)
 
 
 @dataclass

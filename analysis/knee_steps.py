@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.plain import from_fields, to_fields
+from analysis.plain import Plain, from_fields, to_fields
 
 _OVERALL = "overall_ms"  # spliced into the step's document in place
 _AFTER = ("run_dir", "verdict")  # set by the orchestration: left out until then
 
 
 @dataclass(frozen=True)
-class StepPattern:
+class StepPattern(Plain):
     """One pattern in a step: requests, its binding objective (``slo_*``: the one nearest to or
     furthest past its threshold) and why it failed or was not judged, p50, ``met``, error rate.
 
@@ -44,16 +44,9 @@ class StepPattern:
     met: bool | None = None
     error_rate: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> StepPattern:
-        return from_fields(cls, doc)
-
 
 @dataclass(frozen=True)
-class StepVerdict:
+class StepVerdict(Plain):
     """``status``: pass, fail, insufficient or saturated; ``reasons`` (empty for a pass).
 
     >>> StepVerdict.from_dict({"status": "pass", "reasons": []}) == StepVerdict("pass")
@@ -62,13 +55,6 @@ class StepVerdict:
 
     status: str
     reasons: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> StepVerdict:
-        return from_fields(cls, doc)
 
 
 @dataclass(frozen=True)
@@ -128,7 +114,7 @@ class KneeStep:
 
 
 @dataclass(frozen=True)
-class KneeResult:
+class KneeResult(Plain):
     """The verdict over the steps: ``outcome`` (knee_found, below_start, not_reached,
     generator_saturated, insufficient_data, interrupted, stopped_by_cap), the highest passing
     and first failing rates, and the sentence that says it.
@@ -141,10 +127,3 @@ class KneeResult:
     highest_passing_rps: float | None
     first_failing_rps: float | None
     message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> KneeResult:
-        return from_fields(cls, doc)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 EXTRA = "extra"  # the field that keeps keys a class does not know
 T = TypeVar("T")
@@ -62,3 +62,15 @@ def from_fields(cls: type[T], doc: Mapping[str, Any],
     if EXTRA in names:
         values[EXTRA] = {k: v for k, v in doc.items() if k not in names or k == EXTRA}
     return cls(**values)
+
+
+class Plain:
+    """Base of a result dataclass read and written by its fields alone: ``to_dict`` and
+    ``from_dict`` as above. Classes with nested results or a different layout override them."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_fields(self)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Self:
+        return from_fields(cls, doc)

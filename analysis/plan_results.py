@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.plain import from_fields, to_fields
+from analysis.plain import Plain, from_fields, to_fields
 
 _MEASURED_ONLY = ("table_units_per_request", "index_units_per_request", "table_units_per_s",
                   "index_units_per_s", "units_per_s", "on_demand_month", "provisioned_month_share")
@@ -62,7 +62,7 @@ class PlanPattern:
 
 
 @dataclass(frozen=True)
-class ProvisionRow:
+class ProvisionRow(Plain):
     """One table or GSI provisioned apart: its load and whole units at the utilisation.
 
     >>> ProvisionRow("T", 2.5, 1.0, 4, 2, 1.33).to_dict()["provisioned_rcu"]
@@ -76,16 +76,9 @@ class ProvisionRow:
     provisioned_wcu: int
     provisioned_month: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> ProvisionRow:
-        return from_fields(cls, doc)
-
 
 @dataclass(frozen=True)
-class StorageRow:
+class StorageRow(Plain):
     """Bytes stored in a table or a GSI (``of``: its table); None when not estimated (``note``).
 
     >>> StorageRow("ix", "T", 10, None, None, "projection KEYS_ONLY: size not estimated").to_dict()["of"]
@@ -99,16 +92,9 @@ class StorageRow:
     bytes: float | None
     note: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> StorageRow:
-        return from_fields(cls, doc)
-
 
 @dataclass(frozen=True)
-class HotKey:
+class HotKey(Plain):
     """Units per second on the hottest key of a table or index (``where``), against the
     partition limit: ``share`` of it, ``status`` ok, warm or over limit, and per pattern.
 
@@ -124,16 +110,9 @@ class HotKey:
     status: str
     patterns: dict[str, float]
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> HotKey:
-        return from_fields(cls, doc)
-
 
 @dataclass(frozen=True)
-class PlanTotals:
+class PlanTotals(Plain):
     """The whole plan: rate, units per second, monthly costs (requests, capacity, storage) of
     each billing mode, which is cheaper, the break-even utilisation, and whether every pattern
     and table was measured (``complete``).
@@ -156,13 +135,6 @@ class PlanTotals:
     cheaper: str
     break_even_utilisation: float | None
     complete: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> PlanTotals:
-        return from_fields(cls, doc)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.plain import from_fields, to_fields
+from analysis.plain import Plain, from_fields, to_fields
 from ddbbench.objectives import MIN_BEYOND, Objective, Slo, insufficient_message, judgeable, required_requests
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
@@ -43,7 +43,7 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Plain):
     """The verdict on one objective of one pattern, as summary.json's ``slo.verdicts`` hold it:
     what it was judged on (requests, failures), the objective, the value and its interval,
     ``status`` (pass, fail or insufficient), ``met`` (True, False or None: not judged),
@@ -74,13 +74,6 @@ class Verdict:
     @property
     def objective(self) -> Objective:
         return Objective(self.pattern, self.percentile, self.threshold_ms, self.error_budget)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Verdict:
-        return from_fields(cls, doc)
 
 
 def verdict(value_ms: float | None, ci_ms: tuple[float, float] | None, objective: Objective,

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.plain import from_fields, to_fields
+from analysis.plain import Plain, from_fields, to_fields
 from analysis.slo import SloSection
 from ddbbench.errors import UnusableInput
 from ddbbench.runformat import COUNTERS
@@ -37,7 +37,7 @@ def pct_key(p: float) -> str:
 
 
 @dataclass
-class PatternSummary:
+class PatternSummary(Plain):
     """One pattern's row of the summary: counts and rates of every request; latency (ms) of the
     successful ones, with confidence intervals (``ci``, keyed like the percentiles); failed
     requests' own latency; consumed capacity (table and indexes apart, and per name); items
@@ -93,16 +93,9 @@ class PatternSummary:
         """The latency at percentile ``p`` of the successful requests (None: none succeeded)."""
         return getattr(self, pct_key(p))
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> PatternSummary:
-        return from_fields(cls, doc)
-
 
 @dataclass
-class Overall:
+class Overall(Plain):
     """Every pattern's requests together: counts, rates, throughput and the overall verdict.
 
     >>> Overall(10, 9, 1, 0.1, 0.0, {"ok": 9, "throttled": 1}).to_dict()["slo_met"] is None
@@ -118,13 +111,6 @@ class Overall:
     throughput_rps: float = 0.0
     slo_met: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_fields(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Overall:
-        return from_fields(cls, doc)
 
 
 @dataclass

@@ -129,21 +129,27 @@ def process_files(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(f.read_text()) for f in sorted((run_dir / "histograms").glob("*.json"))]
 
 
-@pytest.mark.e2e
-def test_two_processes_stop_together_at_one_cap(isolated_cache: Path, tmp_path: Path) -> None:
-    # 2 workers x 2 users x 10 requests/s, about 1.2 units a request at the stub: the cap is
-    # spent in about 2 s of the 8 s asked for.
-    scenario_file(tmp_path, users=4, spawn_rate=4, rate_per_user=10, duration_s=8)
+def capped_run(tmp_path: Path, units: str) -> tuple[Path, dict[str, Any], float]:
+    """A run against the stub with ``--max-request-units``: it must end stopped by the cap.
+    Its run directory, its manifest and the cap left for the replay."""
     with StubServer() as stub:
-        proc = ddbbench_run(tmp_path, stub.endpoint, "--max-request-units", "120")
+        proc = ddbbench_run(tmp_path, stub.endpoint, "--max-request-units", units)
         _, err = proc.communicate(timeout=120)
         assert stub.stats()["operations"]  # the stub answered
     assert proc.returncode == 0, err[-3000:]
     (run_dir,) = (tmp_path / "reports").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "stopped_by_cap", err[-3000:]
-    units = manifest["request_units"]
-    cap = units["limit"] - units["used_before_replay"]
+    budget = manifest["request_units"]
+    return run_dir, manifest, budget["limit"] - budget["used_before_replay"]
+
+
+@pytest.mark.e2e
+def test_two_processes_stop_together_at_one_cap(isolated_cache: Path, tmp_path: Path) -> None:
+    # 2 workers x 2 users x 10 requests/s, about 1.2 units a request at the stub: the cap is
+    # spent in about 2 s of the 8 s asked for.
+    scenario_file(tmp_path, users=4, spawn_rate=4, rate_per_user=10, duration_s=8)
+    run_dir, manifest, cap = capped_run(tmp_path, "120")
     files = process_files(run_dir)
     spent = [f["extra"]["request_units"] for f in files]
     used = sum(u["used"] for u in spent)
@@ -164,15 +170,7 @@ def test_a_busy_worker_spends_the_share_an_idle_one_leaves(isolated_cache: Path,
     # One user for two workers: one worker has nothing to do. An equal split stopped the busy
     # one at half the cap; the leases hand it the idle worker's share within a few reports.
     scenario_file(tmp_path, users=1, spawn_rate=1, rate_per_user=30, duration_s=18)
-    with StubServer() as stub:
-        proc = ddbbench_run(tmp_path, stub.endpoint, "--max-request-units", "100")
-        _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err[-3000:]
-    (run_dir,) = (tmp_path / "reports").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "stopped_by_cap", err[-3000:]
-    units = manifest["request_units"]
-    cap = units["limit"] - units["used_before_replay"]
+    run_dir, manifest, cap = capped_run(tmp_path, "100")
     spent = sorted(f["extra"]["request_units"]["used"] for f in process_files(run_dir))
     assert cap <= sum(spent) <= cap + 2.0, (cap, spent)  # one user: one request in flight
     assert spent[-1] > cap / 2 + 10  # the busy worker spent more than an equal share

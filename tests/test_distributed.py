@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,12 +26,6 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 LOCUSTFILE = ROOT / "locustfiles" / "dynamodb_patterns.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scenario_file(tmp_path: Path, **load: Any) -> Path:
@@ -91,7 +84,7 @@ def test_a_master_merges_what_two_remote_workers_measured(ddb_local: local.Serve
                                                           model: str) -> None:
     load = ({"users": 4, "spawn_rate": 4, "rate_per_user": 10, "duration_s": 6} if model == "closed"
             else {"model": "open", "arrival_rate": 50, "duration_s": 6})
-    port = free_port()
+    port = local.free_port()
     master = start_master(tmp_path, scenario_file(tmp_path, **load), ddb_local.endpoint, port, 2)
     workers = [start_worker(tmp_path, port, n) for n in (1, 2)]
     err = finish(master, workers)
@@ -119,7 +112,7 @@ def test_a_master_merges_what_two_remote_workers_measured(ddb_local: local.Serve
 
 def test_a_killed_worker_leaves_a_degraded_but_complete_run(ddb_local: local.ServerInfo,
                                                             tmp_path: Path) -> None:
-    port = free_port()
+    port = local.free_port()
     load = {"users": 4, "spawn_rate": 4, "rate_per_user": 10, "duration_s": 16}
     master = start_master(tmp_path, scenario_file(tmp_path, **load), ddb_local.endpoint, port, 2)
     workers = [start_worker(tmp_path, port, n) for n in (1, 2)]

@@ -15,7 +15,7 @@ from ddbbench import local
 from ddbbench.errors import ConfigError
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("notebooks")]  # one small_runs
 
 # Small but real: all six patterns, quarter-second histogram intervals so that ~6 measured
 # seconds give enough blocks for confidence intervals of p50 and p90 (not of p99): about 24,

@@ -29,7 +29,7 @@ from ddbbench.scenario import Client, load_scenario
 from ddbbench.stub import StubServer
 from tests.conftest import ROOT, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spend_cli")]  # one moto server, one stub run
 
 SECRET = "ddbbenchPLANTEDsecretKEY0123456789abcdef"  # recognisable anywhere it leaks
 ACCESS_KEY = "AKIASPENDTEST0000001"

@@ -39,6 +39,7 @@ class Thresholds:
     capacity_tolerance: float = 0.02  # capacity/request may grow by this fraction
     latency: bool = True  # judge latency (relatively) at all
     capacity: bool = True  # judge capacity
+    busy_machine: bool = False  # judge latency even when a run's machine was saturated
     confidence: float = 0.95
     resamples: int = 1000
     seed: int = 0
@@ -121,21 +122,28 @@ def comparability_problems(base: dict[str, Any], cand: dict[str, Any],
 MACHINE_BUSY_PCT = 90.0  # mean CPU of all cores at or above this: the machine was saturated
 
 
-def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> list[str]:
-    """Why latency cannot be judged: a saturated load generator's latencies measure the
-    client's own queueing; on a saturated machine (DynamoDB Local shares it with the load
-    generator and, on CI runners, with other jobs) they measure whoever else was running.
-    Capacity is still judged: it does not depend on timing."""
-    notes = []
+def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any],
+                     busy_machine: bool = False) -> tuple[list[str], list[str]]:
+    """Why latency cannot be judged (the first list) and what is only worth saying (the
+    second). A saturated load generator's latencies measure the client's own queueing: never
+    judged. On a saturated machine (DynamoDB Local shares it with the load generator and, on
+    CI runners, with other jobs) they measure whoever else was running: not judged unless
+    ``busy_machine`` (the user knows what shares the machine and judges anyway). Capacity is
+    still judged: it does not depend on timing."""
+    blocking, info = [], []
     for name, summary in (("baseline", base_summary), ("candidate", cand_summary)):
         gen = summary["generator"]
         if gen["saturated"]:
-            notes.append(f"the {name} run's load generator was saturated: its latencies measure "
-                         "the client's queueing; latency not judged")
+            blocking.append(f"the {name} run's load generator was saturated: its latencies measure "
+                            "the client's queueing; latency not judged")
         elif (busy := gen.get("machine_cpu_mean_pct") or 0) >= MACHINE_BUSY_PCT:
-            notes.append(f"the {name} run's machine was saturated (all cores {busy:g}% busy on "
-                         f"average, >= {MACHINE_BUSY_PCT:g}%): latency not judged")
-    return notes
+            said = f"the {name} run's machine was saturated (all cores {busy:g}% busy on average, >= " \
+                   f"{MACHINE_BUSY_PCT:g}%)"
+            if busy_machine:
+                info.append(f"{said}: latency judged anyway (--judge-busy-machine)")
+            else:
+                blocking.append(f"{said}: latency not judged")
+    return blocking, info
 
 
 def design_note(base_summary: dict[str, Any], cand_summary: dict[str, Any]) -> str | None:

@@ -77,8 +77,8 @@ def run_gate(baseline: str | Path, candidate: str | Path, th: Thresholds,
         result.notes += unstable_rows(result.capacity, patterns[1])
         result.notes += [prefix_note] if prefix_note else []
     result.notes += unsent_notes(*summaries[:2])
-    saturated = saturation_notes(*summaries[:2])
-    result.notes += saturated
+    saturated, busy = saturation_notes(*summaries[:2], busy_machine=th.busy_machine)
+    result.notes += saturated + busy
     if th.latency and not saturated:
         result.patterns = _latency(baseline, candidate, Slo.from_dict(manifests[1]["scenario"]["slo"]), th)
     return result

@@ -148,7 +148,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     th = Thresholds(percentile=args.percentile, max_increase=args.max_increase,
                     absolute_ms=args.absolute_ms, absolute_slo=args.absolute_slo,
                     capacity_tolerance=args.capacity_tolerance, latency=not args.no_latency,
-                    capacity=not args.no_capacity)
+                    capacity=not args.no_capacity, busy_machine=args.judge_busy_machine)
     result = run_gate(args.baseline, args.candidate, th, _run_dirs(args.baselines or []),
                       args.calibration_factor)
     print(gate_table(result))

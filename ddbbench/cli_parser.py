@@ -145,6 +145,10 @@ def _add_compare_parser(sub: _Commands) -> None:
     p.add_argument("--calibration-factor", type=float, default=3.0, help="default: %(default)s")
     p.add_argument("--no-capacity", action="store_true", help="do not judge capacity")
     p.add_argument("--no-latency", action="store_true", help="judge capacity only")
+    p.add_argument("--judge-busy-machine", action="store_true",
+                   help="judge latency even when a run's machine was saturated (all cores >= 90%% "
+                   "busy; default: not judged), e.g. when DynamoDB Local shares the runner's cores "
+                   "and a change far beyond that noise is to be caught")
     p.add_argument("--percentile", type=_percentile,
                    help="latency percentile judged (default: each pattern's objective percentile)")
     p.add_argument("--max-increase", type=_fraction, default=0.15,

@@ -138,10 +138,15 @@ def test_latency_is_not_judged_on_a_saturated_generator_or_machine() -> None:
     quiet = {"generator": {"saturated": False, "machine_cpu_mean_pct": 60.0}}
     busy = {"generator": {"saturated": False, "machine_cpu_mean_pct": 97.5}}
     client = {"generator": {"saturated": True, "machine_cpu_mean_pct": 50.0}}
-    assert saturation_notes(quiet, {"generator": {"saturated": False, "machine_cpu_mean_pct": None}}) == []
-    assert saturation_notes(quiet, busy) == ["the candidate run's machine was saturated (all cores 97.5% "
-                                             "busy on average, >= 90%): latency not judged"]
-    assert "baseline run's load generator was saturated" in saturation_notes(client, quiet)[0]
+    unknown = {"generator": {"saturated": False, "machine_cpu_mean_pct": None}}
+    assert saturation_notes(quiet, unknown) == ([], [])
+    said = "the candidate run's machine was saturated (all cores 97.5% busy on average, >= 90%)"
+    assert saturation_notes(quiet, busy) == ([f"{said}: latency not judged"], [])
+    assert "baseline run's load generator was saturated" in saturation_notes(client, quiet)[0][0]
+    # Asked to judge on a busy machine: said, not blocking; a saturated generator still blocks.
+    assert saturation_notes(quiet, busy, busy_machine=True) == (
+        [], [f"{said}: latency judged anyway (--judge-busy-machine)"])
+    assert len(saturation_notes(client, busy, busy_machine=True)[0]) == 1
 
 
 def test_a_prefix_of_the_sequence_by_intended_start() -> None:

@@ -77,9 +77,11 @@ def test_an_added_server_delay_shows_in_the_percentiles(isolated_cache: Path, tm
         assert slow[key] - fast[key] >= 20.0 - tolerance, (key, fast[key], slow[key], tolerance)
     # The CI gate catches it on real runs: exit 1, one failing JUnit test case. At p50: these
     # short runs have a couple of hundred requests, and the gate judges a p99 only from 1,000.
+    # Judged even on a saturated machine (the test suite's other worker, a core burning): a
+    # p50 ten times the fast run's is far beyond what a busy machine does to it (see above).
     junit = tmp_path / "gate.xml"
     gate = run_cli("compare", fast_run["run_dir"], slow_run["run_dir"], "--junit", str(junit),
-                   "--percentile", "50")
+                   "--percentile", "50", "--judge-busy-machine")
     assert gate.returncode == 1, gate.stdout + gate.stderr
     assert 'failures="1"' in junit.read_text()
 

@@ -22,7 +22,8 @@ def short_ci(tmp_path: Path) -> Path:
     keeps up with after a short warm-up)."""
     doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
     ci = doc["scenarios"]["ci"]
-    ci["load"].update(warmup_requests=300, arrival_rate=50, calibration_requests=0)
+    # 3 s measured after a 1 s unmeasured window: 150 requests of the seeded sequence.
+    ci["load"].update(warmup_requests=100, arrival_rate=50, calibration_requests=0, warmup_s=1)
     ci["dataset"].update(candidates=50, conversations=200)
     path = tmp_path / "scenarios.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"ci": ci}}))
@@ -32,7 +33,7 @@ def short_ci(tmp_path: Path) -> Path:
 def ci_run(tmp_path: Path, scenarios: Path, name: str, target: str, *extra: str) -> Path:
     """One run against the session's DynamoDB Local, its tables loaded afresh."""
     out = tmp_path / name
-    proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "8",
+    proc = run_cli("run", "--scenarios-file", str(scenarios), "-s", "ci", "--duration", "4",
                    "--target", target, "--recreate-tables", "--yes", "--reports-dir", str(out), *extra,
                    timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -136,17 +136,17 @@ def test_run_knee_and_compare_designs_leave_a_foreign_table_alone(
     arn = make_foreign(client)
     scenarios = write_scenarios(tmp_path)
     no_prefix = ("--table-prefix", "")
-    cli(scenarios, moto_url, "run", "--duration", "5", *no_prefix, code=2)
-    cli(scenarios, moto_url, "run", "--duration", "5", "--skip-load", *no_prefix, code=2)
-    knee = ("knee", "--start", "4", "--step", "4", "--max", "4", "--step-s", "4", "--settle-s", "0")
+    cli(scenarios, moto_url, "run", "--duration", "2", *no_prefix, code=2)
+    cli(scenarios, moto_url, "run", "--duration", "2", "--skip-load", *no_prefix, code=2)
+    knee = ("knee", "--start", "4", "--step", "4", "--max", "4", "--step-s", "2", "--settle-s", "0")
     cli(scenarios, moto_url, *knee, *no_prefix, code=2)
-    designs = ("compare-designs", "--designs", "seed", "--duration", "5", "--recreate-tables")
+    designs = ("compare-designs", "--designs", "seed", "--duration", "2", "--recreate-tables")
     cli(scenarios, moto_url, *designs, *no_prefix, code=2)
     assert tables_of(client) == {PRODUCTION}  # nothing created by the refused commands
     reports = Path(os.environ["DDBBENCH_REPORTS"])
     assert not list(reports.rglob("locust.log"))  # nothing replayed either
 
-    out = cli(scenarios, moto_url, "run", "--duration", "5")
+    out = cli(scenarios, moto_url, "run", "--duration", "2")
     run_dir = Path(out.split("run directory: ")[1].split()[0])
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["scenario"]["tables"]["conversations"].startswith("ddbbench-")

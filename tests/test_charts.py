@@ -166,3 +166,23 @@ def test_comparison_error_bars_only_where_there_is_an_interval() -> None:
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     spans = [sorted(seg[:, 1]) for c in bars for seg in c.lines[2][0].get_segments()]
     assert spans == [[1.8, 2.3], [2.5, 3.4], [10.0, 15.0]]  # run a's p99 has no interval: no bar
+
+
+@pytest.mark.parametrize(("ylim", "minor"), [
+    ((10, 20), ["15", "20"]),  # a narrow axis: every minor tick, labelled, so the curve can be read
+    ((3, 9), ["3", "4", "5", "6", "7", "8", "9"]),
+    ((3, 40), ["5", "20"]),  # more than a decade: 2 and 5 per decade only
+    ((1, 1000), ["2", "5", "20", "50", "200", "500"]),
+])
+def test_millisecond_axis_minor_ticks(ylim: tuple[float, float], minor: list[str]) -> None:
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_yscale("log")
+    charts.ms_axis(ax)
+    ax.set_ylim(*ylim)
+    fig.canvas.draw()
+    low, high = ylim
+    shown = [t.get_text() for t in ax.yaxis.get_minorticklabels() if low <= t.get_position()[1] <= high]
+    assert shown == minor
+    assert [t.get_text() for t in ax.yaxis.get_majorticklabels() if low <= t.get_position()[1] <= high] == [
+        f"{v:g}" for v in (1, 10, 100, 1000) if low <= v <= high]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ddbbench import local
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +22,8 @@ SCENARIOS = """
 version: 1
 scenarios:
   resumable:
-    dataset: {seed: 3, candidates: 40, conversations: 2000, jobs: 10, messages: {min: 1, max: 3}}
-    loader: {workers: 2, chunk_size: 50}
+    dataset: {seed: 3, candidates: 40, conversations: 1000, jobs: 10, messages: {min: 1, max: 3}}
+    loader: {workers: 2, chunk_size: 25}
 """
 
 
@@ -42,36 +43,34 @@ def _await_checkpoint(folder: Path, proc: subprocess.Popen[str], timeout: float 
     raise AssertionError("no checkpoint within the timeout")
 
 
-def test_ctrl_c_then_resume(isolated_cache: Path, tmp_path: Path) -> None:
+def test_ctrl_c_then_resume(ddb_local: local.ServerInfo, isolated_cache: Path, tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios.yaml"
     scenarios.write_text(SCENARIOS)
-    args = ("load", "--scenarios-file", str(scenarios), "--scenario", "resumable")
-    run_cli("local", "start", check=True)
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", *args], cwd=ROOT,
-                                env=dict(os.environ), text=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_default_sigint)
-        checkpoint = _await_checkpoint(isolated_cache / "load-checkpoints", proc)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 130, err
-        assert "load interrupted: " in err and "plus --resume" in err and "Traceback" not in err
-        done = json.loads(checkpoint.read_text())
-        assert 0 < done["chunks_done"] < done["chunks_total"] == 1 + 40
+    # The session's DynamoDB Local, as a URL target (its own tables: the dataset id's prefix).
+    args = ("load", "--scenarios-file", str(scenarios), "--scenario", "resumable",
+            "--target", ddb_local.endpoint, "--yes")
+    proc = subprocess.Popen([sys.executable, "-m", "ddbbench.cli", *args, "--recreate-tables"], cwd=ROOT,
+                            env=dict(os.environ), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_default_sigint)
+    checkpoint = _await_checkpoint(isolated_cache / "load-checkpoints", proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "load interrupted: " in err and "plus --resume" in err and "Traceback" not in err
+    done = json.loads(checkpoint.read_text())
+    assert 0 < done["chunks_done"] < done["chunks_total"] == 2 + 40  # 40 + 1,000 by 25
 
-        resumed = run_cli(*args, "--resume", check=True)
-        stats = json.loads(resumed.stdout)
-        assert stats["resumed"] and stats["chunks"]["skipped"] >= done["chunks_done"]
-        assert stats["items_written"] == stats["items_total"] - stats["items_skipped"]
-        assert stats["verified"] == stats["tables"]  # the whole tables, exactly
-        assert "resumed: " in resumed.stderr and not checkpoint.exists()
+    resumed = run_cli(*args, "--resume", check=True)
+    stats = json.loads(resumed.stdout)
+    assert stats["resumed"] and stats["chunks"]["skipped"] >= done["chunks_done"]
+    assert stats["items_written"] == stats["items_total"] - stats["items_skipped"]
+    assert stats["verified"] == stats["tables"]  # the whole tables, exactly
+    assert "resumed: " in resumed.stderr and not checkpoint.exists()
 
-        again = run_cli(*args, "--resume")
-        assert again.returncode == 2 and "no interrupted load into these tables" in again.stderr
-        both = run_cli(*args, "--resume", "--recreate-tables")
-        assert both.returncode == 2 and "cannot be combined with --recreate-tables" in both.stderr
-    finally:
-        run_cli("local", "stop", check=True)
+    again = run_cli(*args, "--resume")
+    assert again.returncode == 2 and "no interrupted load into these tables" in again.stderr
+    both = run_cli(*args, "--resume", "--recreate-tables")
+    assert both.returncode == 2 and "cannot be combined with --recreate-tables" in both.stderr
 
 
 @pytest.mark.parametrize("value", ["-5", "NaN", "inf", "fast"])

@@ -1,14 +1,16 @@
 """Sending one call and measuring it: latency in nanoseconds, outcome class, capacity.
 
-The timer brackets exactly the SDK call (signing, serialising, network, parsing and any SDK
-retries); the retry count is recorded so retried requests can be told apart.
+The timer brackets exactly the SDK calls (signing, serialising, network, parsing and any SDK
+retries; a chain's calls and a batch's re-sent rounds with their back-off); the accounting of
+the responses (``settle``) runs after it. The retry count is recorded so retried requests can
+be told apart.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.exceptions
@@ -41,6 +43,9 @@ class Result:
     capacity_by: tuple[tuple[str, float], ...] = ()
     items_written: int = 0  # items put, updated or deleted by the successful calls
     bytes_written: int = 0  # their request size by DynamoDB's sizing rules (see ``written``)
+    # Calls and their responses not yet accounted into the fields above (``execute``'s
+    # ``defer``); ``settle`` accounts them and clears this. None: accounted.
+    pending: list[tuple[Call, dict[str, Any]]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -51,12 +56,16 @@ class Result:
         return self.latency_ns + self.schedule_lag_ns
 
 
-def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Result:
+def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, defer: bool = False) -> Result:
     """Send ``call`` and every call it chains to; ``intended_perf_ns`` (perf_counter_ns) is
     its scheduled start, if any. One Result for the logical operation: the time of the whole
-    chain, its capacity summed, the first failure (which ends the chain) as its outcome."""
-    if call.then is None and type(client) is LeanClient and call.operation in _LEAN_SINGLE:
-        return _execute_lean_read(client, call, intended_perf_ns)
+    chain, its capacity summed, the first failure (which ends the chain) as its outcome.
+
+    The outcome, error code, times and schedule lag are known on return. ``defer``: the
+    accounting of the responses (capacity, items, sizes, retries) is left to ``settle``, which
+    the recorder calls a batch at a time (after a blocking socket read the caches are cold, and
+    the first harness code to run costs several times its warm figure); the fields it fills
+    stay at zero until then."""
     start_unix = _time_ns()
     t0 = _perf_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
@@ -64,6 +73,7 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
     # The lean client takes the operation's name and the arguments as they are: no keyword
     # unpacking into a per-method wrapper that packs them again (a few us per request).
     lean = client.call if type(client) is LeanClient else None
+    done: list[tuple[Call, dict[str, Any]]] = []
     step: Call | None = call
     try:
         while step is not None:
@@ -74,60 +84,37 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
                 resp = getattr(client, operation)(**step.kwargs)
             if operation in _BATCH_OPERATIONS:
                 resp = _complete_batch(total, getattr(client, operation), operation, resp)
-            _add(total, resp, step.counts_items)
-            if operation in WRITE_OPERATIONS:
-                items, size = written(operation, step.kwargs, resp)
-                total.items_written += items
-                total.bytes_written += size
-            if total.outcome != "ok":
+            done.append((step, resp))
+            # Keys or items still unprocessed after every round: the operation did not
+            # complete (throttling), and the chain ends here.
+            if resp.get("UnprocessedItems"):
+                total.outcome, total.error_code = "throttled", "UnprocessedItems"
+                break
+            if resp.get("UnprocessedKeys"):
+                total.outcome, total.error_code = "throttled", "UnprocessedKeys"
                 break
             step = step.then(resp) if step.then is not None else None
     except _FAILURES as exc:
         _failed(total, exc)
     total.latency_ns = _perf_ns() - t0
+    if defer:
+        total.pending = done
+    else:
+        for step, resp in done:
+            _account(total, step, resp)
     return total
 
 
-def _execute_lean_read(client: LeanClient, call: Call, intended_perf_ns: int | None) -> Result:
-    """``execute`` of a one-step read or query with the lean client (most requests): the same
-    Result, without the chain's loop and with ``_add``'s accounting of one response inlined,
-    a few microseconds less on the per-request path."""
-    start_unix = _time_ns()
-    t0 = _perf_ns()
-    lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
-    try:
-        resp = client.call(_LEAN_SINGLE[call.operation], call.kwargs)
-    except _FAILURES as exc:
-        total = Result(start_unix, 0, "ok", "", 0, 0.0, 0.0, 0, 0, lag)
-        _failed(total, exc)
-        total.latency_ns = _perf_ns() - t0
-        return total
-    latency = _perf_ns() - t0
-    meta = resp.get("ResponseMetadata", _NONE)
-    cc = resp.get("ConsumedCapacity")
-    table_cu = index_cu = 0.0
-    by_name: CapacityPairs = ()
-    if cc is not None:
-        if type(cc) is dict and "Table" in cc and _INDEX_KEYS[0] not in cc and _INDEX_KEYS[1] not in cc:
-            units = cc["Table"].get("CapacityUnits", 0.0)  # consumed's one-table case
-            table_cu, by_name = 0.0 + units, ((cc.get("TableName", "?"), units),)
-        else:
-            table, index, by_name = consumed(cc)
-            table_cu, index_cu = 0.0 + table, 0.0 + index
-    items = 0
-    if call.counts_items:
-        if "Responses" in resp:
-            items = sum(len(v) for v in resp["Responses"].values())
-        else:
-            items = 0 + resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
-    length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
-    total = Result(start_unix, latency, "ok", "", 0 + meta.get("RetryAttempts", 0), table_cu, index_cu,
-                   items, int(length) if length.isdigit() else 0, lag, by_name)
-    if resp.get("UnprocessedKeys"):
-        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
-    if resp.get("UnprocessedItems"):
-        total.outcome, total.error_code = "throttled", "UnprocessedItems"
-    return total
+def settle(r: Result) -> Result:
+    """Account the responses ``execute(..., defer=True)`` left pending into ``r`` (capacity
+    per table and index, retries, items, response bytes, items and bytes written): the
+    fields ``execute`` without ``defer`` fills, equal field by field. Once; ``r``."""
+    done = r.pending
+    if done is not None:
+        r.pending = None
+        for step, resp in done:
+            _account(r, step, resp)
+    return r
 
 
 def _failed(total: Result, exc: Exception) -> None:
@@ -216,8 +203,9 @@ def classify_error(code: str, http_status: int) -> str:
     return "client_error"
 
 
-def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
-    """Account one successful response of a chain into its operation's Result."""
+def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
+    """Account the successful response ``resp`` of ``step`` into its operation's Result (the
+    outcome is ``execute``'s: it is needed at once)."""
     meta = resp.get("ResponseMetadata", _NONE)
     cc = resp.get("ConsumedCapacity")
     if cc is not None:
@@ -227,18 +215,18 @@ def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
         if by_name:
             total.capacity_by += by_name
     total.retries += meta.get("RetryAttempts", 0)
-    if counts_items:
+    if step.counts_items:
         if "Responses" in resp:
             total.items += sum(len(v) for v in resp["Responses"].values())
         else:
             total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
     length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
     total.response_bytes += int(length) if length.isdigit() else 0
-    # Keys still unprocessed after every round: the read did not complete (throttling).
-    if resp.get("UnprocessedKeys"):
-        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
-    if resp.get("UnprocessedItems"):  # likewise for a batch write
-        total.outcome, total.error_code = "throttled", "UnprocessedItems"
+    operation = step.operation
+    if operation in WRITE_OPERATIONS:
+        items, size = written(operation, step.kwargs, resp)
+        total.items_written += items
+        total.bytes_written += size
 
 
 _NONE: dict[str, Any] = {}  # a default for lookups, never written
@@ -279,10 +267,6 @@ CapacityPairs = tuple[tuple[str, float], ...]
 _INDEX_KEYS = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "batch_write_item",
                               "transact_write_items"})
-# One-call operations the lean client sends that neither write nor complete a batch: their
-# Result is one response's accounting (``_execute_lean_read``).
-_LEAN_SINGLE = {op: wire for op, wire in DATA_PLANE.items()
-                if op not in WRITE_OPERATIONS and op not in _BATCH_OPERATIONS}
 
 
 def written(operation: str, kwargs: dict[str, Any], resp: dict[str, Any]) -> tuple[int, int]:

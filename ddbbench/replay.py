@@ -22,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 from ddbbench.budget import UnitBudget
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
-from ddbbench.execute import Result, execute
+from ddbbench.execute import Result, execute, settle
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.patterns.state import salt_for
@@ -240,16 +240,19 @@ class ReplayContext:
              measured: bool | None = None) -> Result:
         """Send and record one request. ``measured`` is decided by the caller when it knows
         (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
-        request's (intended) start against the warm-up cut-off."""
-        result = execute(self.client, call, intended_perf_ns)
+        request's (intended) start against the warm-up cut-off. The Result's capacity, items
+        and sizes may be pending (``ddbbench.execute.settle``) until the recorder's batch."""
+        # The response's accounting (capacity, items, sizes) waits for the recorder's batch
+        # unless something needs it now: the request-unit budget, ``on_result``.
+        result = execute(self.client, call, intended_perf_ns, defer=True)
         if self.budget is not None:  # every request is billed, warm-up window included
-            self.budget.add(result.capacity + result.index_capacity)
+            self.budget.add(settle(result).capacity + result.index_capacity)
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
             self.recorder.record(pattern, result)  # and, batch by batch, into self.live
             if self.on_result is not None:
-                self.on_result(pattern, result)
+                self.on_result(pattern, settle(result))
         else:
             self.counters["warmup_requests"] += 1
         reach = self.reachability

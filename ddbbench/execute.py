@@ -61,11 +61,11 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, def
     its scheduled start, if any. One Result for the logical operation: the time of the whole
     chain, its capacity summed, the first failure (which ends the chain) as its outcome.
 
-    The outcome, error code, times and schedule lag are known on return. ``defer``: the
-    accounting of the responses (capacity, items, sizes, retries) is left to ``settle``, which
-    the recorder calls a batch at a time (after a blocking socket read the caches are cold, and
-    the first harness code to run costs several times its warm figure); the fields it fills
-    stay at zero until then."""
+    The outcome, error code, times, schedule lag and response bytes are final on return.
+    ``defer``: the rest of the responses' accounting (capacity, items, the responses' retries,
+    items and bytes written) is left to ``settle``, which the recorder calls a batch at a time:
+    after a blocking socket read the caches are cold, and the first harness code to run costs
+    several times its warm figure. Until then those figures are missing from the Result."""
     start_unix = _time_ns()
     t0 = _perf_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
@@ -85,6 +85,9 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, def
             if operation in _BATCH_OPERATIONS:
                 resp = _complete_batch(total, getattr(client, operation), operation, resp)
             done.append((step, resp))
+            # The response's size at once: Locust's request event reports it for every request.
+            length = resp.get("ResponseMetadata", _NONE).get("HTTPHeaders", _NONE).get("content-length", "0")
+            total.response_bytes += int(length) if length.isdigit() else 0
             # Keys or items still unprocessed after every round: the operation did not
             # complete (throttling), and the chain ends here.
             if resp.get("UnprocessedItems"):
@@ -107,8 +110,8 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, def
 
 def settle(r: Result) -> Result:
     """Account the responses ``execute(..., defer=True)`` left pending into ``r`` (capacity
-    per table and index, retries, items, response bytes, items and bytes written): the
-    fields ``execute`` without ``defer`` fills, equal field by field. Once; ``r``."""
+    per table and index, retries, items, items and bytes written): then ``r`` equals what
+    ``execute`` without ``defer`` returns, field by field. Once; returns ``r``."""
     done = r.pending
     if done is not None:
         r.pending = None
@@ -204,8 +207,8 @@ def classify_error(code: str, http_status: int) -> str:
 
 
 def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
-    """Account the successful response ``resp`` of ``step`` into its operation's Result (the
-    outcome is ``execute``'s: it is needed at once)."""
+    """Account the successful response ``resp`` of ``step`` into its operation's Result (its
+    outcome and size are ``execute``'s: they are needed at once)."""
     meta = resp.get("ResponseMetadata", _NONE)
     cc = resp.get("ConsumedCapacity")
     if cc is not None:
@@ -220,8 +223,6 @@ def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
             total.items += sum(len(v) for v in resp["Responses"].values())
         else:
             total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
-    length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
-    total.response_bytes += int(length) if length.isdigit() else 0
     operation = step.operation
     if operation in WRITE_OPERATIONS:
         items, size = written(operation, step.kwargs, resp)

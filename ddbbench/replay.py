@@ -165,7 +165,9 @@ class ReplayContext:
     factory: RequestFactory
     picker: PatternPicker
     recorder: Recorder
-    on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
+    # e.g. fire Locust's request event (measured only); capacity, items and writes may be
+    # pending in the Result it gets (see send)
+    on_result: OnResult | None = None
     on_unreachable: OnUnreachable | None = None  # called once, with the since time (unix s)
     reachability: Reachability = field(default_factory=Reachability)
     live: LiveStats = field(default_factory=LiveStats)
@@ -241,9 +243,10 @@ class ReplayContext:
         """Send and record one request. ``measured`` is decided by the caller when it knows
         (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
         request's (intended) start against the warm-up cut-off. The Result's capacity, items
-        and sizes may be pending (``ddbbench.execute.settle``) until the recorder's batch."""
-        # The response's accounting (capacity, items, sizes) waits for the recorder's batch
-        # unless something needs it now: the request-unit budget, ``on_result``.
+        and written figures may be pending until the recorder's batch (``settle`` them to read
+        them); its outcome, times and response bytes are final."""
+        # The capacity accounting waits for the recorder's batch unless the request-unit
+        # budget needs it now. ``on_result`` (Locust's request event) reads only what is final.
         result = execute(self.client, call, intended_perf_ns, defer=True)
         if self.budget is not None:  # every request is billed, warm-up window included
             self.budget.add(settle(result).capacity + result.index_capacity)
@@ -252,7 +255,7 @@ class ReplayContext:
         if measured:
             self.recorder.record(pattern, result)  # and, batch by batch, into self.live
             if self.on_result is not None:
-                self.on_result(pattern, settle(result))
+                self.on_result(pattern, result)
         else:
             self.counters["warmup_requests"] += 1
         reach = self.reachability

@@ -1,6 +1,7 @@
 """The replay leaves a response's accounting to the recorder's batch (``execute``'s ``defer``):
-the recorder's record and raw rows equal those of results accounted at once, and what needs the
-figures at once (the request-unit budget, ``on_result``: Locust's request event) gets them at once."""
+the recorder's record and raw rows equal those of results accounted at once; the request-unit
+budget gets the units at once, and ``on_result`` (Locust's request event) final outcomes, times
+and sizes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from ddbbench.budget import UnitBudget
 from ddbbench.client import Endpoint
 from ddbbench.designs import Call
-from ddbbench.execute import Result, execute
+from ddbbench.execute import execute
 from ddbbench.recorder import BATCH, Recorder
 from ddbbench.replay import ReplayContext
 from ddbbench.scenario import Mix, Scenario
@@ -76,22 +77,27 @@ def context(**kwargs: Any) -> ReplayContext:
     return dataclasses.replace(ctx, **kwargs) if kwargs else ctx
 
 
-def test_send_accounts_at_once_only_for_a_budget_or_on_result() -> None:
+def test_send_accounts_at_once_only_what_is_needed_at_once() -> None:
     plain = context()
     r = plain.send("get_conversation", CALLS[0])
     assert r.pending is not None and r.capacity == 0.0  # waits for the recorder's batch
     plain.recorder.flush()
-    assert r.pending is None and r.capacity + r.index_capacity > 0 and r.response_bytes > 0
+    assert r.pending is None and r.capacity + r.index_capacity > 0
 
     budget = UnitBudget(1000.0)
     capped = context(budget=budget)
     r = capped.send("get_conversation", CALLS[0])
     assert r.pending is None and budget.used == r.capacity + r.index_capacity > 0
 
-    seen: list[Result] = []
-    watched = context(on_result=lambda _pattern, result: seen.append(dataclasses.replace(result)))
-    r = watched.send("get_conversation", CALLS[0])
-    assert seen == [r] and r.pending is None and seen[0].response_bytes > 0
+    # Locust's request event reads the outcome, the times and the response's size: final at once.
+    seen: list[tuple[Any, ...]] = []
+    watched = context(on_result=lambda _pattern, r: seen.append(
+        (r.outcome, r.error_code, r.ok, r.response_ns, r.response_bytes, r.pending is None)))
+    for call in CALLS * 3:
+        r = watched.send("get_conversation", call)
+        watched.recorder.flush()
+        assert seen.pop() == (r.outcome, r.error_code, r.ok, r.response_ns, r.response_bytes, False)
+        assert r.pending is None and r.response_bytes > 0
 
 
 def test_warmup_requests_are_billed_not_recorded() -> None:

@@ -1,6 +1,6 @@
 """``execute(..., defer=True)`` then ``settle`` gives the Result ``execute`` gives at once for the
 same responses or failures, field by field (types included), with the lean client and with a
-boto3-like one; before ``settle`` the outcome, error code and times are already final."""
+boto3-like one; before ``settle`` the outcome, error code, times and response bytes are final."""
 
 from __future__ import annotations
 
@@ -88,9 +88,11 @@ def compare(make_client: Callable[[Callable[[], dict[str, Any]]], Any], call: Ca
     eager = execute(make_client(answers().__next__), call)
     deferred = execute(make_client(answers().__next__), call, defer=True)
     assert eager.pending is None
-    final = (deferred.outcome, deferred.error_code, deferred.start_unix_ns > 0, deferred.latency_ns > 0)
+    final = (deferred.outcome, deferred.error_code, deferred.response_bytes, deferred.start_unix_ns,
+             deferred.latency_ns, deferred.schedule_lag_ns)
     assert settle(deferred) is deferred and deferred.pending is None
-    assert final == (deferred.outcome, deferred.error_code, True, True)  # settle changes none of these
+    assert final == (deferred.outcome, deferred.error_code, deferred.response_bytes, deferred.start_unix_ns,
+                     deferred.latency_ns, deferred.schedule_lag_ns)  # final before settle
     for r in (eager, deferred):
         r.start_unix_ns = r.latency_ns = 0
     assert fields(deferred) == fields(eager)
@@ -180,7 +182,7 @@ def test_batch_rounds_are_accounted_alike(monkeypatch: pytest.MonkeyPatch) -> No
 def test_settle_is_once_and_a_deferred_result_waits_for_it() -> None:
     resp = {**RESPONSES[0], "ResponseMetadata": {"HTTPHeaders": HEADERS, "RetryAttempts": 2}}
     r = execute(lean_with(lambda: resp), CALLS[0], intended_perf_ns=0, defer=True)
-    assert (r.outcome, r.capacity, r.items, r.response_bytes, r.retries) == ("ok", 0.0, 0, 0, 0)
+    assert (r.outcome, r.capacity, r.items, r.response_bytes, r.retries) == ("ok", 0.0, 0, 649, 0)
     assert r.schedule_lag_ns > 0
     settle(r)
     settle(r)

@@ -2,15 +2,14 @@
 
 The timer brackets exactly the SDK calls (signing, serialising, network, parsing and any SDK
 retries; a chain's calls and a batch's re-sent rounds with their back-off); the accounting of
-the responses (``settle``) runs after it. The retry count is recorded so retried requests can
-be told apart.
+the responses runs after it. The retry count is recorded so retried requests can be told apart.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.exceptions
@@ -43,9 +42,6 @@ class Result:
     capacity_by: tuple[tuple[str, float], ...] = ()
     items_written: int = 0  # items put, updated or deleted by the successful calls
     bytes_written: int = 0  # their request size by DynamoDB's sizing rules (see ``written``)
-    # Calls and their responses not yet accounted into the fields above (``execute``'s
-    # ``defer``); ``settle`` accounts them and clears this. None: accounted.
-    pending: list[tuple[Call, dict[str, Any]]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -56,16 +52,11 @@ class Result:
         return self.latency_ns + self.schedule_lag_ns
 
 
-def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, defer: bool = False) -> Result:
+def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Result:
     """Send ``call`` and every call it chains to; ``intended_perf_ns`` (perf_counter_ns) is
     its scheduled start, if any. One Result for the logical operation: the time of the whole
-    chain, its capacity summed, the first failure (which ends the chain) as its outcome.
-
-    The outcome, error code, times, schedule lag and response bytes are final on return.
-    ``defer``: the rest of the responses' accounting (capacity, items, the responses' retries,
-    items and bytes written) is left to ``settle``, which the recorder calls a batch at a time:
-    after a blocking socket read the caches are cold, and the first harness code to run costs
-    several times its warm figure. Until then those figures are missing from the Result."""
+    chain, its capacity summed, the first failure (which ends the chain) as its outcome. The
+    responses are accounted (``_account``) once the timer has stopped."""
     start_unix = _time_ns()
     t0 = _perf_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
@@ -85,9 +76,6 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, def
             if operation in _BATCH_OPERATIONS:
                 resp = _complete_batch(total, getattr(client, operation), operation, resp)
             done.append((step, resp))
-            # The response's size at once: Locust's request event reports it for every request.
-            length = resp.get("ResponseMetadata", _NONE).get("HTTPHeaders", _NONE).get("content-length", "0")
-            total.response_bytes += int(length) if length.isdigit() else 0
             # Keys or items still unprocessed after every round: the operation did not
             # complete (throttling), and the chain ends here.
             if resp.get("UnprocessedItems"):
@@ -100,24 +88,9 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None, *, def
     except _FAILURES as exc:
         _failed(total, exc)
     total.latency_ns = _perf_ns() - t0
-    if defer:
-        total.pending = done
-    else:
-        for step, resp in done:
-            _account(total, step, resp)
+    for step, resp in done:
+        _account(total, step, resp)
     return total
-
-
-def settle(r: Result) -> Result:
-    """Account the responses ``execute(..., defer=True)`` left pending into ``r`` (capacity
-    per table and index, retries, items, items and bytes written): then ``r`` equals what
-    ``execute`` without ``defer`` returns, field by field. Once; returns ``r``."""
-    done = r.pending
-    if done is not None:
-        r.pending = None
-        for step, resp in done:
-            _account(r, step, resp)
-    return r
 
 
 def _failed(total: Result, exc: Exception) -> None:
@@ -207,8 +180,9 @@ def classify_error(code: str, http_status: int) -> str:
 
 
 def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
-    """Account the successful response ``resp`` of ``step`` into its operation's Result (its
-    outcome and size are ``execute``'s: they are needed at once)."""
+    """Account the successful response ``resp`` of ``step`` into its operation's Result:
+    capacity per table and index, retries, items, response bytes, items and bytes written
+    (the outcome is ``execute``'s, which ends a chain on it)."""
     meta = resp.get("ResponseMetadata", _NONE)
     cc = resp.get("ConsumedCapacity")
     if cc is not None:
@@ -223,6 +197,8 @@ def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
             total.items += sum(len(v) for v in resp["Responses"].values())
         else:
             total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
+    length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
+    total.response_bytes += int(length) if length.isdigit() else 0
     operation = step.operation
     if operation in WRITE_OPERATIONS:
         items, size = written(operation, step.kwargs, resp)

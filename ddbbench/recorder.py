@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from hdrh.histogram import HdrHistogram
 
-from ddbbench.execute import Result, settle
+from ddbbench.execute import Result
 from ddbbench.runformat import (
     COUNTERS,
     CSV_COLUMNS,
@@ -266,8 +266,6 @@ class Recorder:
         start_ns, interval_ns = self._start_ns, self._interval_ns
         sample = self._raw is not None and self.raw_fraction > 0
         for pattern, r in pending:
-            if r.pending is not None:  # accounted here, a batch at a time (execute's ``defer``)
-                settle(r)
             # Intervals by completion time, counted from the test start.
             interval = (r.start_unix_ns + r.latency_ns - start_ns) // interval_ns
             group = groups.get(pattern)

@@ -22,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 from ddbbench.budget import UnitBudget
 from ddbbench.client import Endpoint, make_client
 from ddbbench.designs import Call
-from ddbbench.execute import Result, execute, settle
+from ddbbench.execute import Result, execute
 from ddbbench.pacing import Pacer, user_phase
 from ddbbench.patterns import PatternPicker, RequestFactory
 from ddbbench.patterns.state import salt_for
@@ -165,9 +165,7 @@ class ReplayContext:
     factory: RequestFactory
     picker: PatternPicker
     recorder: Recorder
-    # e.g. fire Locust's request event (measured only); capacity, items and writes may be
-    # pending in the Result it gets (see send)
-    on_result: OnResult | None = None
+    on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
     on_unreachable: OnUnreachable | None = None  # called once, with the since time (unix s)
     reachability: Reachability = field(default_factory=Reachability)
     live: LiveStats = field(default_factory=LiveStats)
@@ -242,14 +240,10 @@ class ReplayContext:
              measured: bool | None = None) -> Result:
         """Send and record one request. ``measured`` is decided by the caller when it knows
         (the open loop: from the arrival's place in its schedule, exactly); otherwise by the
-        request's (intended) start against the warm-up cut-off. The Result's capacity, items
-        and written figures may be pending until the recorder's batch (``settle`` them to read
-        them); its outcome, times and response bytes are final."""
-        # The capacity accounting waits for the recorder's batch unless the request-unit
-        # budget needs it now. ``on_result`` (Locust's request event) reads only what is final.
-        result = execute(self.client, call, intended_perf_ns, defer=True)
+        request's (intended) start against the warm-up cut-off."""
+        result = execute(self.client, call, intended_perf_ns)
         if self.budget is not None:  # every request is billed, warm-up window included
-            self.budget.add(settle(result).capacity + result.index_capacity)
+            self.budget.add(result.capacity + result.index_capacity)
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:

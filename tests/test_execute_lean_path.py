@@ -1,6 +1,6 @@
-"""``execute(..., defer=True)`` then ``settle`` gives the Result ``execute`` gives at once for the
-same responses or failures, field by field (types included), with the lean client and with a
-boto3-like one; before ``settle`` the outcome, error code, times and response bytes are final."""
+"""``execute`` gives the same Result with the lean client (its ``call``, the operation's name and
+arguments as they are) as with a boto3-like client (its methods) for the same responses or
+failures, field by field (types included): reads, writes, chains, batches re-sent, failures."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from ddbbench import execute as execute_module
 from ddbbench.designs import Call
-from ddbbench.execute import Result, execute, settle
+from ddbbench.execute import Result, execute
 from ddbbench.lean import LeanClient
 
 HEADERS = {"content-type": "application/x-amz-json-1.0", "content-length": "649"}
@@ -82,44 +82,38 @@ def fields(r: Result) -> list[tuple[str, Any, type]]:
     return [(name, getattr(r, name), type(getattr(r, name))) for name in Result.__slots__]
 
 
-def compare(make_client: Callable[[Callable[[], dict[str, Any]]], Any], call: Call,
-            answers: Callable[[], Iterator[dict[str, Any]]]) -> tuple[Result, Result]:
-    """The eager and the deferred Result of ``call`` against the same answers (settled), times zeroed."""
-    eager = execute(make_client(answers().__next__), call)
-    deferred = execute(make_client(answers().__next__), call, defer=True)
-    assert eager.pending is None
-    final = (deferred.outcome, deferred.error_code, deferred.response_bytes, deferred.start_unix_ns,
-             deferred.latency_ns, deferred.schedule_lag_ns)
-    assert settle(deferred) is deferred and deferred.pending is None
-    assert final == (deferred.outcome, deferred.error_code, deferred.response_bytes, deferred.start_unix_ns,
-                     deferred.latency_ns, deferred.schedule_lag_ns)  # final before settle
-    for r in (eager, deferred):
+def compare(call: Call, answers: Callable[[], Iterator[dict[str, Any]]]) -> Result:
+    """The Result of ``call`` with the lean client, after checking it equals the boto3-like
+    client's against the same answers (times zeroed)."""
+    lean = execute(lean_with(answers().__next__), call)
+    boto3_like = execute(Boto3Like(answers().__next__), call)
+    for r in (lean, boto3_like):
+        assert r.start_unix_ns > 0 and r.latency_ns > 0
         r.start_unix_ns = r.latency_ns = 0
-    assert fields(deferred) == fields(eager)
-    return eager, deferred
+    assert fields(lean) == fields(boto3_like)
+    return lean
 
 
-@pytest.mark.parametrize("make_client", [lean_with, Boto3Like], ids=["lean", "boto3-like"])
 @pytest.mark.parametrize("call", CALLS, ids=lambda c: f"{c.operation}{'+then' if c.then else ''}")
-def test_deferred_accounting_equals_eager_over_response_shapes(make_client: Any, call: Call) -> None:
+def test_both_clients_give_the_same_result_over_response_shapes(call: Call) -> None:
     for resp, meta in itertools.product(RESPONSES, METAS):
         def answers(resp: dict[str, Any] = resp, meta: dict[str, Any] = meta) -> Iterator[dict[str, Any]]:
             return iter(lambda: {**resp, "ResponseMetadata": dict(meta)}, None)
 
-        eager, _ = compare(make_client, call, answers)
-        assert eager.outcome == ("throttled" if resp.get("UnprocessedKeys") or resp.get("UnprocessedItems")
-                                 else "ok"), resp
+        result = compare(call, answers)
+        assert result.outcome == ("throttled" if resp.get("UnprocessedKeys") or resp.get("UnprocessedItems")
+                                  else "ok"), resp
 
 
 def test_the_comparison_sees_every_field() -> None:
     """The accounting fills every field it owns for these shapes (a field left at its default on
     both sides would compare equal without being tested)."""
     resp = {**RESPONSES[2], "ResponseMetadata": METAS[0]}
-    eager, _ = compare(Boto3Like, CALLS[-1], lambda: iter(lambda: resp, None))
-    assert eager.capacity == 1.0 and eager.index_capacity == 2.0 and eager.items == 2
-    assert eager.retries == 0 and eager.response_bytes == 2 * 649
-    assert eager.capacity_by == (("T", 0.5), ("T/g", 1.0), ("T", 0.5), ("T/g", 1.0))
-    assert eager.items_written == 2 and eager.bytes_written > 0
+    r = compare(CALLS[-1], lambda: iter(lambda: resp, None))
+    assert r.capacity == 1.0 and r.index_capacity == 2.0 and r.items == 2
+    assert r.retries == 0 and r.response_bytes == 2 * 649
+    assert r.capacity_by == (("T", 0.5), ("T/g", 1.0), ("T", 0.5), ("T/g", 1.0))
+    assert r.items_written == 2 and r.bytes_written > 0
 
 
 FAILURES = [
@@ -136,12 +130,11 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("make_client", [lean_with, Boto3Like], ids=["lean", "boto3-like"])
 @pytest.mark.parametrize("exc", FAILURES, ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("call", [CALLS[0], CALLS[5], CALLS[-1]], ids=["get", "put", "chain"])
-def test_failures_give_the_eager_result(make_client: Any, exc: Exception, call: Call) -> None:
+def test_failures_give_the_same_result(exc: Exception, call: Call) -> None:
     """A failure of the first call, and of a chain's second call after a success (whose
-    accounting is kept): the same Result, deferred or not."""
+    accounting is kept)."""
     first = {**RESPONSES[2], "ResponseMetadata": {"HTTPHeaders": HEADERS, "RetryAttempts": 1}}
 
     def answers() -> Iterator[dict[str, Any]]:
@@ -149,14 +142,15 @@ def test_failures_give_the_eager_result(make_client: Any, exc: Exception, call: 
             yield first
         raise exc
 
-    eager, _ = compare(make_client, call, answers)
-    assert eager.outcome != "ok"
-    assert (eager.capacity_by != ()) == (call.then is not None)
+    r = compare(call, answers)
+    assert r.outcome != "ok"
+    chained = call.then is not None
+    assert (r.capacity_by != (), r.response_bytes) == ((True, 649) if chained else (False, 0))
 
 
 def test_batch_rounds_are_accounted_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     """BatchGetItem and BatchWriteItem re-send what was left unprocessed; the merged response's
-    capacity, items and written items are the same deferred or not, and so are the rounds."""
+    capacity, items and written items and the rounds are the same with either client."""
     monkeypatch.setattr(execute_module.time, "sleep", lambda _s: None)
     item_a = {"PutRequest": {"Item": {"pk": {"S": "a"}}}}
     item_b = {"PutRequest": {"Item": {"pk": {"S": "bb"}}}}
@@ -170,21 +164,15 @@ def test_batch_rounds_are_accounted_alike(monkeypatch: pytest.MonkeyPatch) -> No
                 {"Responses": {"T": [{}]}, "UnprocessedKeys": {}, "ConsumedCapacity": cc}]),
     ]
     stubborn = [{"UnprocessedItems": {"T": [item_b]}, "ConsumedCapacity": cc}] * 20
-    for make_client in (lean_with, Boto3Like):
-        for call, answers in rounds:
-            eager, _ = compare(make_client, call, lambda answers=answers: iter(answers))
-            assert (eager.outcome, eager.retries, eager.capacity) == ("ok", 1, 2.0)
-        eager, _ = compare(make_client, write, lambda: iter(stubborn))
-        assert (eager.outcome, eager.error_code, eager.items_written) == ("throttled", "UnprocessedItems", 1)
-        assert eager.retries == execute_module.MAX_BATCH_ROUNDS
+    for call, answers in rounds:
+        r = compare(call, lambda answers=answers: iter(answers))
+        assert (r.outcome, r.retries, r.capacity) == ("ok", 1, 2.0)
+    r = compare(write, lambda: iter(stubborn))
+    assert (r.outcome, r.error_code, r.items_written) == ("throttled", "UnprocessedItems", 1)
+    assert r.retries == execute_module.MAX_BATCH_ROUNDS
 
 
-def test_settle_is_once_and_a_deferred_result_waits_for_it() -> None:
-    resp = {**RESPONSES[0], "ResponseMetadata": {"HTTPHeaders": HEADERS, "RetryAttempts": 2}}
-    r = execute(lean_with(lambda: resp), CALLS[0], intended_perf_ns=0, defer=True)
-    assert (r.outcome, r.capacity, r.items, r.response_bytes, r.retries) == ("ok", 0.0, 0, 649, 0)
-    assert r.schedule_lag_ns > 0
-    settle(r)
-    settle(r)
-    assert (r.capacity, r.items, r.response_bytes, r.retries) == (1.0, 1, 649, 2)
-    assert r.capacity_by == (("T", 1.0),)
+def test_schedule_lag_is_measured() -> None:
+    client = lean_with(lambda: {"Item": {}, "ResponseMetadata": {}})
+    r = execute(client, CALLS[0], intended_perf_ns=0)
+    assert r.schedule_lag_ns > 0 and r.items == 1

@@ -1,8 +1,8 @@
 """Sending one call and measuring it: latency in nanoseconds, outcome class, capacity.
 
 The timer brackets exactly the SDK calls (signing, serialising, network, parsing and any SDK
-retries; a chain's calls and a batch's re-sent rounds with their back-off); the accounting of
-the responses runs after it. The retry count is recorded so retried requests can be told apart.
+retries; a chain's calls and a batch's re-sent rounds with their back-off), not the accounting
+of the responses; the retry count is recorded so retried requests can be told apart.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ class Result:
 def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Result:
     """Send ``call`` and every call it chains to; ``intended_perf_ns`` (perf_counter_ns) is
     its scheduled start, if any. One Result for the logical operation: the time of the whole
-    chain, its capacity summed, the first failure (which ends the chain) as its outcome. The
-    responses are accounted (``_account``) once the timer has stopped."""
+    chain, its capacity summed, the first failure (which ends the chain) as its outcome."""
+    if call.then is None and type(client) is LeanClient and call.operation in _LEAN_SINGLE:
+        return _execute_lean_read(client, call, intended_perf_ns)
     start_unix = _time_ns()
     t0 = _perf_ns()
     lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
@@ -64,7 +65,7 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
     # The lean client takes the operation's name and the arguments as they are: no keyword
     # unpacking into a per-method wrapper that packs them again (a few us per request).
     lean = client.call if type(client) is LeanClient else None
-    done: list[tuple[Call, dict[str, Any]]] = []
+    done: list[tuple[Call, dict[str, Any]]] = []  # accounted once the timer has stopped
     step: Call | None = call
     try:
         while step is not None:
@@ -76,20 +77,60 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
             if operation in _BATCH_OPERATIONS:
                 resp = _complete_batch(total, getattr(client, operation), operation, resp)
             done.append((step, resp))
-            # Keys or items still unprocessed after every round: the operation did not
-            # complete (throttling), and the chain ends here.
-            if resp.get("UnprocessedItems"):
-                total.outcome, total.error_code = "throttled", "UnprocessedItems"
-                break
-            if resp.get("UnprocessedKeys"):
-                total.outcome, total.error_code = "throttled", "UnprocessedKeys"
+            if _unprocessed(total, resp):
                 break
             step = step.then(resp) if step.then is not None else None
     except _FAILURES as exc:
         _failed(total, exc)
     total.latency_ns = _perf_ns() - t0
     for step, resp in done:
-        _account(total, step, resp)
+        _add(total, resp, step.counts_items)
+        if step.operation in WRITE_OPERATIONS:
+            items, size = written(step.operation, step.kwargs, resp)
+            total.items_written += items
+            total.bytes_written += size
+    return total
+
+
+def _execute_lean_read(client: LeanClient, call: Call, intended_perf_ns: int | None) -> Result:
+    """``execute`` of a one-step read or query with the lean client (most requests): the same
+    Result, without the chain's loop and with ``_add``'s accounting of one response inlined,
+    a few microseconds less on the per-request path."""
+    start_unix = _time_ns()
+    t0 = _perf_ns()
+    lag = 0 if intended_perf_ns is None else max(0, t0 - intended_perf_ns)
+    try:
+        resp = client.call(_LEAN_SINGLE[call.operation], call.kwargs)
+    except _FAILURES as exc:
+        total = Result(start_unix, 0, "ok", "", 0, 0.0, 0.0, 0, 0, lag)
+        _failed(total, exc)
+        total.latency_ns = _perf_ns() - t0
+        return total
+    latency = _perf_ns() - t0
+    meta = resp.get("ResponseMetadata", _NONE)
+    cc = resp.get("ConsumedCapacity")
+    table_cu = index_cu = 0.0
+    by_name: CapacityPairs = ()
+    if cc is not None:
+        if type(cc) is dict and "Table" in cc and _INDEX_KEYS[0] not in cc and _INDEX_KEYS[1] not in cc:
+            units = cc["Table"].get("CapacityUnits", 0.0)  # consumed's one-table case
+            table_cu, by_name = 0.0 + units, ((cc.get("TableName", "?"), units),)
+        else:
+            table, index, by_name = consumed(cc)
+            table_cu, index_cu = 0.0 + table, 0.0 + index
+    items = 0
+    if call.counts_items:
+        if "Responses" in resp:
+            items = sum(len(v) for v in resp["Responses"].values())
+        else:
+            items = 0 + resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
+    length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
+    total = Result(start_unix, latency, "ok", "", 0 + meta.get("RetryAttempts", 0), table_cu, index_cu,
+                   items, int(length) if length.isdigit() else 0, lag, by_name)
+    if resp.get("UnprocessedKeys"):
+        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
+    if resp.get("UnprocessedItems"):
+        total.outcome, total.error_code = "throttled", "UnprocessedItems"
     return total
 
 
@@ -179,10 +220,9 @@ def classify_error(code: str, http_status: int) -> str:
     return "client_error"
 
 
-def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
-    """Account the successful response ``resp`` of ``step`` into its operation's Result:
-    capacity per table and index, retries, items, response bytes, items and bytes written
-    (the outcome is ``execute``'s, which ends a chain on it)."""
+def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
+    """Account one successful response of a chain into its operation's Result (its outcome:
+    ``_unprocessed``)."""
     meta = resp.get("ResponseMetadata", _NONE)
     cc = resp.get("ConsumedCapacity")
     if cc is not None:
@@ -192,18 +232,25 @@ def _account(total: Result, step: Call, resp: dict[str, Any]) -> None:
         if by_name:
             total.capacity_by += by_name
     total.retries += meta.get("RetryAttempts", 0)
-    if step.counts_items:
+    if counts_items:
         if "Responses" in resp:
             total.items += sum(len(v) for v in resp["Responses"].values())
         else:
             total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
     length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
     total.response_bytes += int(length) if length.isdigit() else 0
-    operation = step.operation
-    if operation in WRITE_OPERATIONS:
-        items, size = written(operation, step.kwargs, resp)
-        total.items_written += items
-        total.bytes_written += size
+
+
+def _unprocessed(total: Result, resp: dict[str, Any]) -> bool:
+    """Keys or items still unprocessed after every round: the read or write did not complete
+    (throttling), which ``total``'s outcome says; True ends a chain there."""
+    if resp.get("UnprocessedItems"):
+        total.outcome, total.error_code = "throttled", "UnprocessedItems"
+        return True
+    if resp.get("UnprocessedKeys"):
+        total.outcome, total.error_code = "throttled", "UnprocessedKeys"
+        return True
+    return False
 
 
 _NONE: dict[str, Any] = {}  # a default for lookups, never written
@@ -244,6 +291,10 @@ CapacityPairs = tuple[tuple[str, float], ...]
 _INDEX_KEYS = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "batch_write_item",
                               "transact_write_items"})
+# One-call operations the lean client sends that neither write nor complete a batch: their
+# Result is one response's accounting (``_execute_lean_read``).
+_LEAN_SINGLE = {op: wire for op, wire in DATA_PLANE.items()
+                if op not in WRITE_OPERATIONS and op not in _BATCH_OPERATIONS}
 
 
 def written(operation: str, kwargs: dict[str, Any], resp: dict[str, Any]) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """``execute`` gives the same Result with the lean client (its ``call``, the operation's name and
-arguments as they are) as with a boto3-like client (its methods) for the same responses or
-failures, field by field (types included): reads, writes, chains, batches re-sent, failures."""
+arguments as they are; one-step reads by a short path with the accounting inlined) as with a
+boto3-like client (its methods, the general path) for the same responses or failures, field by
+field (types included): reads, writes, chains, batches re-sent, failures."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Sending one call and measuring it: latency in nanoseconds, outcome class, capacity.
 
-The timer brackets exactly the SDK call (signing, serialising, network, parsing and any SDK
-retries); the retry count is recorded so retried requests can be told apart.
+The timer brackets exactly the SDK calls (signing, serialising, network, parsing and any SDK
+retries; a chain's calls and a batch's re-sent rounds with their back-off), not the accounting
+of the responses; the retry count is recorded so retried requests can be told apart.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
     # The lean client takes the operation's name and the arguments as they are: no keyword
     # unpacking into a per-method wrapper that packs them again (a few us per request).
     lean = client.call if type(client) is LeanClient else None
+    done: list[tuple[Call, dict[str, Any]]] = []  # accounted once the timer has stopped
     step: Call | None = call
     try:
         while step is not None:
@@ -74,17 +76,19 @@ def execute(client: Any, call: Call, intended_perf_ns: int | None = None) -> Res
                 resp = getattr(client, operation)(**step.kwargs)
             if operation in _BATCH_OPERATIONS:
                 resp = _complete_batch(total, getattr(client, operation), operation, resp)
-            _add(total, resp, step.counts_items)
-            if operation in WRITE_OPERATIONS:
-                items, size = written(operation, step.kwargs, resp)
-                total.items_written += items
-                total.bytes_written += size
-            if total.outcome != "ok":
+            done.append((step, resp))
+            if _unprocessed(total, resp):
                 break
             step = step.then(resp) if step.then is not None else None
     except _FAILURES as exc:
         _failed(total, exc)
     total.latency_ns = _perf_ns() - t0
+    for step, resp in done:
+        _add(total, resp, step.counts_items)
+        if step.operation in WRITE_OPERATIONS:
+            items, size = written(step.operation, step.kwargs, resp)
+            total.items_written += items
+            total.bytes_written += size
     return total
 
 
@@ -217,7 +221,8 @@ def classify_error(code: str, http_status: int) -> str:
 
 
 def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
-    """Account one successful response of a chain into its operation's Result."""
+    """Account one successful response of a chain into its operation's Result (its outcome:
+    ``_unprocessed``)."""
     meta = resp.get("ResponseMetadata", _NONE)
     cc = resp.get("ConsumedCapacity")
     if cc is not None:
@@ -234,11 +239,18 @@ def _add(total: Result, resp: dict[str, Any], counts_items: bool) -> None:
             total.items += resp.get("Count", 1 if "Item" in resp or "Attributes" in resp else 0)
     length = meta.get("HTTPHeaders", _NONE).get("content-length", "0")
     total.response_bytes += int(length) if length.isdigit() else 0
-    # Keys still unprocessed after every round: the read did not complete (throttling).
+
+
+def _unprocessed(total: Result, resp: dict[str, Any]) -> bool:
+    """Keys or items still unprocessed after every round: the read or write did not complete
+    (throttling), which ``total``'s outcome says; True ends a chain there."""
+    if resp.get("UnprocessedItems"):
+        total.outcome, total.error_code = "throttled", "UnprocessedItems"
+        return True
     if resp.get("UnprocessedKeys"):
         total.outcome, total.error_code = "throttled", "UnprocessedKeys"
-    if resp.get("UnprocessedItems"):  # likewise for a batch write
-        total.outcome, total.error_code = "throttled", "UnprocessedItems"
+        return True
+    return False
 
 
 _NONE: dict[str, Any] = {}  # a default for lookups, never written

@@ -11,6 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from ddbbench import execute as execute_module
 from ddbbench.designs import Call
 from ddbbench.execute import OUTCOMES, Result, classify_error, consumed, execute, written
 
@@ -280,6 +281,20 @@ def test_written_items_and_bytes_by_dynamodb_sizing() -> None:
                                   {"ConditionCheck": {"Key": {"k": {"S": "x"}}}},
                                   {"Update": update}]}
     assert written("transact_write_items", transact, {}) == (2, 5 + 13)
+
+
+def test_the_timer_stops_before_the_accounting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Latency is the calls' alone: a chain's accounting (sizes of what it wrote, capacity)
+    runs after the timer, not between its calls."""
+    def slow_written(*_args: Any) -> tuple[int, int]:
+        time.sleep(0.05)
+        return 1, 7
+
+    monkeypatch.setattr(execute_module, "written", slow_written)
+    put = Call("put_item", {"TableName": "M", "Item": {"id": {"S": "m1"}}}, then=lambda _resp: UPDATE)
+    result = execute(FakeClient({}), put)
+    assert result.latency_ns < 40_000_000  # two instant calls, without 2 x 50 ms of accounting
+    assert (result.items_written, result.bytes_written) == (2, 14)
 
 
 def test_a_failed_write_writes_nothing() -> None:

@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first: end-to-end tests, then integration tests, then unit tests. With two
+    """Longest first: end-to-end tests, then integration tests, then unit tests. With several
     workers (`make test`: `--dist loadgroup`, which hands each worker the next unit of work in
-    this order; `--dist load` gave one worker every end-to-end test in one chunk) both start on
+    this order; `--dist load` gave one worker every end-to-end test in one chunk) all start on
     the long ones and the many short tests fill the gaps at the end, as a greedy schedule wants.
     A module whose module-scoped fixture is expensive names an ``xdist_group``: its tests are
-    one unit of work, so the fixture is built once instead of on both workers."""
+    one unit of work, so the fixture is built once instead of on every worker."""
     items.sort(key=lambda item: (item.get_closest_marker("e2e") is None,
                                  item.get_closest_marker("integration") is None))
 

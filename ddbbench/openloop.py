@@ -45,6 +45,7 @@ class OpenLoop:
         # count of unmeasured arrivals is then exact (rate x warmup_s), however late Locust
         # started this user after the test began.
         self.measure_from = start + load.warmup_s
+        ctx.measure_schedule_from(time.time() + load.warmup_s)
 
     def run(self) -> None:
         pending: float | None = None  # the arrival being slept towards or waiting for a slot

@@ -231,6 +231,9 @@ class Recorder:
         self.cpu: list[tuple[float, float]] = []
         self.machine_cpu: list[tuple[float, float]] = []
         self.started = time.time()
+        # When the measured window begins (the warm-up window's end); None: when recording began.
+        # The record's started_s is this, so a run's rates are over the seconds it measured.
+        self.measuring_from_unix_s: float | None = None
         self.test_start_unix_s = self.started if test_start_unix_s is None else test_start_unix_s
         self._start_ns = round(self.test_start_unix_s * 1e9)
         self._interval_ns = round(interval_s * 1e9)
@@ -311,9 +314,11 @@ class Recorder:
         self.flush()
         for s in self.patterns.values():
             s.close_intervals(1 << 62, self.interval_s)
-        start = self.test_start_unix_s
+        start, now = self.test_start_unix_s, time.time()
+        began = self.started if self.measuring_from_unix_s is None else self.measuring_from_unix_s
+        began = min(max(began, self.started), now)  # a run stopped inside its warm-up measured 0 s
         return ProcessRecord(
-            self.label, start, round(self.started - start, 6), round(time.time() - start, 6),
+            self.label, start, round(began - start, 6), round(now - start, 6),
             client=self.client, model=model, interval_s=self.interval_s,
             raw_fraction=self.raw_fraction, pid=os.getpid(), host=socket.gethostname(),
             machine_cpus=os.cpu_count(), cpu_samples=list(self.cpu),

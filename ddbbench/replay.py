@@ -178,6 +178,7 @@ class ReplayContext:
 
     worker_index: int = 0  # this load process among the run's workers (0: the only one)
     draw_ahead: int = 1  # calls a user draws at once (``step``); 1 unless the mix is pure
+    _scheduled: bool = False  # an open-model schedule has said when its measured window begins
     drawn: dict[random.Random, list[tuple[str, Call]]] = field(default_factory=dict)  # per user, reversed
 
     def __post_init__(self) -> None:
@@ -231,6 +232,15 @@ class ReplayContext:
 
     def start_measuring_after(self, seconds: float) -> None:
         self.measure_from_ns = time.time_ns() + int(seconds * 1e9)
+        self.recorder.measuring_from_unix_s = self.measure_from_ns / 1e9
+
+    def measure_schedule_from(self, unix_s: float) -> None:
+        """An open-model schedule's measured window begins at ``unix_s`` (its start plus the
+        warm-up): the process's measured window begins with its earliest schedule's, which
+        starts after the test start (``start_measuring_after``'s reference)."""
+        if not self._scheduled or unix_s < (self.recorder.measuring_from_unix_s or unix_s):
+            self.recorder.measuring_from_unix_s = unix_s
+        self._scheduled = True
 
     def next_call(self, rng: random.Random) -> tuple[str, Call]:
         pattern = self.picker.pick(rng)

@@ -4,7 +4,10 @@ hdrh's record_value gives, value by value; raw rows are unchanged."""
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
+
+import pytest
 
 from ddbbench.client import Endpoint
 from ddbbench.execute import Result
@@ -111,3 +114,28 @@ def test_the_progress_line_counts_what_the_recorder_recorded_batch_or_not(tmp_pa
         record = ctx.recorder.to_record().patterns["get_conversation"]
         assert progress.p50_us == record.latency["ok"].hist.get_value_at_percentile(50)
         ctx.close()
+
+
+def test_the_record_starts_where_the_measured_window_does(tmp_path: Path) -> None:
+    """A run's rates are over the seconds it measured: the record's start is the warm-up
+    window's end (a closed model: the test start plus warmup_s; an open model: its earliest
+    schedule's start plus warmup_s), never before recording began nor after it ended."""
+    rec = Recorder(tmp_path, "p", raw=False, test_start_unix_s=time.time() - 20)
+    assert rec.to_record().started_s == pytest.approx(20, abs=0.5)  # nothing said: recording began
+    rec.started -= 15  # recording began 5 s after the test start
+    rec.measuring_from_unix_s = rec.test_start_unix_s + 12.0
+    assert rec.to_record().started_s == pytest.approx(12.0)
+    rec.measuring_from_unix_s = time.time() + 60  # stopped inside its warm-up window: 0 s measured
+    record = rec.to_record()
+    assert record.started_s == pytest.approx(record.ended_s)
+
+    sc = Scenario(name="w", mix=Mix(1, 0, 0, 0, 0, 0))
+    ctx = ReplayContext.create(sc, Endpoint("endpoint", "http://127.0.0.1:9", sc.region,
+                                            credentials="dynamodb-local-fixed"), tmp_path, pool_size=1)
+    ctx.start_measuring_after(5.0)
+    assert ctx.recorder.measuring_from_unix_s == pytest.approx(time.time() + 5.0, abs=0.5)
+    later = time.time() + 7.0  # an open-model schedule starts after the test start
+    ctx.measure_schedule_from(later + 1.0)
+    ctx.measure_schedule_from(later)  # the earliest of the process's schedules
+    ctx.measure_schedule_from(later + 2.0)
+    assert ctx.recorder.measuring_from_unix_s == later

@@ -16,7 +16,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 3 --dist loadgroup
+	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=15
 
 bench: setup
 	$(BIN)/python -m benchmarks

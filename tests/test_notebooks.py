@@ -1,4 +1,4 @@
-"""The analysis notebooks execute headless against small real runs (DynamoDB Local)."""
+"""The analysis notebooks execute headless against small real runs (DynamoDB Local, through the CLI)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ddbbench import local
 from ddbbench.errors import ConfigError
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("notebooks")]  # one small_runs
+# e2e: its fixture runs `ddbbench run` twice (about a minute, so it starts with the long tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("notebooks")]  # one small_runs
 
 # Small but real: all six patterns, quarter-second histogram intervals so that ~6 measured
 # seconds give enough blocks for confidence intervals of p50 and p90 (not of p99): about 24,

@@ -147,8 +147,10 @@ def capped_run(tmp_path: Path, units: str) -> tuple[Path, dict[str, Any], float]
 @pytest.mark.e2e
 def test_two_processes_stop_together_at_one_cap(isolated_cache: Path, tmp_path: Path) -> None:
     # 2 workers x 2 users x 10 requests/s, about 1.2 units a request at the stub: the cap is
-    # spent in about 2 s of the 8 s asked for.
-    scenario_file(tmp_path, users=4, spawn_rate=4, rate_per_user=10, duration_s=8)
+    # spent in about 3 s of the 12 s asked for. With 8 s, a busy machine (one worker sent 6
+    # requests in its first 2 s) once ended the run just before the cap was spent. (The users
+    # stop at the cap; the run itself idles to its end: noted for the product.)
+    scenario_file(tmp_path, users=4, spawn_rate=4, rate_per_user=10, duration_s=12)
     run_dir, manifest, cap = capped_run(tmp_path, "120")
     files = process_files(run_dir)
     spent = [f["extra"]["request_units"] for f in files]

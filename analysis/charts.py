@@ -71,9 +71,13 @@ def ms_axis(ax: Axes) -> None:
     """Plain millisecond tick labels on a log axis (2, 5, 10, not 2x10^0), with labelled
     minor ticks at 1.5, 2, 3 ... 9 per decade, thinned to 2 and 5 when the axis spans more
     than a decade (so a curve between 10 and 20 ms still has labels)."""
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain))
     ax.yaxis.set_minor_locator(_MsMinorLocator())
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(_plain))
+
+
+def _plain(y: float, _: int) -> str:
+    return f"{y:g}"
 
 
 def _x(p: float) -> float:

@@ -137,8 +137,8 @@ def saturation_notes(base_summary: dict[str, Any], cand_summary: dict[str, Any],
             blocking.append(f"the {name} run's load generator was saturated: its latencies measure "
                             "the client's queueing; latency not judged")
         elif (busy := gen.get("machine_cpu_mean_pct") or 0) >= MACHINE_BUSY_PCT:
-            said = f"the {name} run's machine was saturated (all cores {busy:g}% busy on average, >= " \
-                   f"{MACHINE_BUSY_PCT:g}%)"
+            said = (f"the {name} run's machine was saturated (all cores {busy:g}% busy on average, "
+                    f">= {MACHINE_BUSY_PCT:g}%)")
             if busy_machine:
                 info.append(f"{said}: latency judged anyway (--judge-busy-machine)")
             else:

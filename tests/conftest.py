@@ -7,8 +7,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from ddbbench import local
 from ddbbench.client import Endpoint, make_client
@@ -72,3 +74,15 @@ def run_cli(*args: str, timeout: float = 240, check: bool = False) -> subprocess
     if check and proc.returncode != 0:
         raise AssertionError(f"ddbbench {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
     return proc
+
+
+def shipped_scenario(tmp_path: Path, name: str, *, dataset: dict[str, Any] | None = None,
+                     **load: Any) -> Path:
+    """A scenarios file holding the shipped scenario ``name`` alone, with these ``load`` (and
+    ``dataset``) settings changed: what a test needs of it, the rest as users get it."""
+    scenario = yaml.safe_load((ROOT / "scenarios.yaml").read_text())["scenarios"][name]
+    scenario["load"].update(load)
+    scenario["dataset"].update(dataset or {})
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "scenarios": {name: scenario}}))
+    return path

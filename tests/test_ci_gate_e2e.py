@@ -8,10 +8,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ddbbench import local
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli, shipped_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -20,14 +19,9 @@ def short_ci(tmp_path: Path) -> Path:
     """The shipped `ci` scenario, short and slow (correctness, not sample size, is tested:
     latency is then "not enough data", capacity is judged in full; a rate a loaded machine
     keeps up with after a short warm-up)."""
-    doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
-    ci = doc["scenarios"]["ci"]
     # 3 s measured after a 1 s unmeasured window: 150 requests of the seeded sequence.
-    ci["load"].update(warmup_requests=100, arrival_rate=50, calibration_requests=0, warmup_s=1)
-    ci["dataset"].update(candidates=50, conversations=200)
-    path = tmp_path / "scenarios.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "scenarios": {"ci": ci}}))
-    return path
+    return shipped_scenario(tmp_path, "ci", dataset={"candidates": 50, "conversations": 200},
+                            warmup_requests=100, arrival_rate=50, calibration_requests=0, warmup_s=1)
 
 
 def ci_run(tmp_path: Path, scenarios: Path, name: str, target: str, *extra: str) -> Path:

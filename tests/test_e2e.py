@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from analysis.report import CHARTS
 from ddbbench import local
 from ddbbench.scenario import PATTERNS
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, shipped_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -116,11 +115,7 @@ def test_open_model_run_accounts_for_every_arrival(ddb_local: local.ServerInfo, 
     # gets no JIT warm-up by default; with none, a cold JVM held 32 requests in flight and made
     # later arrivals wait for a slot. 500 requests (not a managed Local's 3,000: a quarter of
     # this test's time) take it past its slowest start (cap_waits 0 from a cold JVM).
-    doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
-    scenario = doc["scenarios"]["smoke-open"]
-    scenario["load"]["warmup_requests"] = 500
-    scenarios = tmp_path / "scenarios.yaml"
-    scenarios.write_text(yaml.safe_dump({"version": 1, "scenarios": {"smoke-open": scenario}}))
+    scenarios = shipped_scenario(tmp_path, "smoke-open", warmup_requests=500)
     proc = run_cli("run", "--scenarios-file", str(scenarios), "--scenario", "smoke-open",
                    "--target", ddb_local.endpoint, "--yes", "--recreate-tables", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -192,11 +187,7 @@ def test_plain_locust_run_then_report(isolated_cache: Path, tmp_path: Path) -> N
         run_cli("load", "--scenario", "smoke", check=True)
         # The shipped smoke with a 1 s warm-up window: its 5 s one left a saturated machine's
         # workers (started 2-3 s late) well under a second of the 8 s run to measure (2 requests).
-        doc = yaml.safe_load((ROOT / "scenarios.yaml").read_text())
-        doc["scenarios"] = {"smoke": doc["scenarios"]["smoke"]}
-        doc["scenarios"]["smoke"]["load"]["warmup_s"] = 1
-        scenarios = tmp_path / "scenarios.yaml"
-        scenarios.write_text(yaml.safe_dump(doc))
+        scenarios = shipped_scenario(tmp_path, "smoke", warmup_s=1)
         run_dir = tmp_path / "plain-run"
         port = str(local.free_port())
         proc = subprocess.run(

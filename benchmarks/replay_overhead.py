@@ -1,22 +1,33 @@
-"""Instrumentation overhead and throughput of the replay path against a bare boto3 loop.
+"""Instrumentation overhead and throughput of the replay path against a bare client loop.
 
 Both loops send GetItem to the same local stub (no delay) with identically configured
 clients, alternating in rounds so that machine noise hits both alike. The harness loop does
 what a load process does per request: pick a pattern, draw a key, build the call, send it,
-classify the outcome, record into the HDR histograms and the raw CSV. A third loop sends
-pre-drawn calls through the harness (``send``: execute, classify, account, record): the
-difference from the harness is what drawing a call costs, the rest of the overhead is the
-instrumentation's, so the figures say where the harness's time goes.
+classify the outcome, record into the HDR histograms and the raw CSV, and count it in Locust's
+statistics. A third loop sends pre-drawn calls through the harness (``send``: execute,
+classify, account, record, Locust's statistics): the difference from the harness is what
+drawing a call costs, the rest of the overhead is the instrumentation's, so the figures say
+where the harness's time goes.
+
+The loops run in a process of their own set up as a Locust process is (gevent's monkey
+patching, so the sockets are gevent's; a Locust environment whose runner listens for request
+events; the replay delivering its measured requests to Locust as the plugin wires it), since
+that is where the replay runs; the bare loop shares that process and its sockets.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +53,27 @@ def _loop(fn: Any, n: int) -> tuple[float, float, int]:
     return cpu / n, n / wall, sum(s["collections"] for s in gc.get_stats()) - gc0
 
 
+ROOT = Path(__file__).resolve().parent.parent
+IN_LOCUST = """
+import locust  # first: gevent's monkey patching, as in a Locust process
+import json, sys
+from benchmarks.replay_overhead import measure
+print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], locust_process=True)))
+"""
+
+
 def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, Any]:
+    """``measure`` in a process set up as a Locust process is."""
+    proc = subprocess.run([sys.executable, "-c", IN_LOCUST, str(requests), str(pairs), kind],
+                          capture_output=True, text=True, timeout=1800, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(requests: int, pairs: int, kind: str, locust_process: bool = False) -> dict[str, Any]:
     """Median over ``pairs`` rounds of back-to-back bare, harness and pre-drawn batches of
-    ``requests`` each, in rotating order.
+    ``requests`` each, in rotating order. ``locust_process``: Locust is imported (gevent has
+    patched this process) and the replay's requests reach Locust's statistics, as in a run.
 
     Short alternating batches and the median of per-pair ratios: on a shared 2-core machine,
     CPU speed drifts by 10-20% over seconds, far more than the effect being measured.
@@ -53,6 +82,7 @@ def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, 
     with StubServer() as stub, tempfile.TemporaryDirectory() as tmp:
         endpoint = Endpoint("endpoint", stub.endpoint, scenario.region)
         ctx = ReplayContext.create(scenario, endpoint, Path(tmp), pool_size=1)
+        stats = _locust_stats(ctx) if locust_process else None
         bare = make_client(endpoint, scenario.client)
         rng = random.Random(1)
         # The baseline sends the same kind of requests (a different key each time) with no
@@ -79,10 +109,13 @@ def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, 
             measured = {fn: _loop(fn, requests) for fn in orders[k % len(orders)]}
             rows.append(tuple(measured[fn] for fn in loops))
         ctx.close()
+    if stats is not None:  # every measured request reached Locust's statistics
+        assert stats.total.num_requests == (300 + pairs * requests) * 2, stats.total.num_requests
     med = statistics.median
     bare_us, harness_us, predrawn_us = (med(r[i][0] for r in rows) * 1e6 for i in range(3))
     return {
         "benchmark": "replay_overhead" if kind == "boto3" else f"replay_overhead_{kind}",
+        "locust_process": locust_process,
         "requests_per_batch": requests, "pairs": pairs,
         "bare_cpu_us_per_request": round(bare_us, 1),
         "harness_cpu_us_per_request": round(harness_us, 1),
@@ -98,3 +131,21 @@ def run(requests: int = 150, pairs: int = 40, kind: str = "boto3") -> dict[str, 
         "gc_per_1000_requests": {name: round(sum(r[i][2] for r in rows) * 1000 / (requests * pairs), 2)
                                  for i, name in enumerate(("bare", "harness", "predrawn"))},
     }
+
+
+def _locust_stats(ctx: ReplayContext) -> Any:
+    """A Locust environment with its runner (whose listener keeps Locust's statistics), the
+    replay's measured requests delivered to it as ``ddbbench.locust_plugin`` does."""
+    from locust import User
+    from locust.env import Environment
+
+    import ddbbench.locust_plugin  # noqa: F401 (its response-time buckets, as in a run)
+    from ddbbench.locust_stats import deliver
+
+    class Bench(User):
+        pass
+
+    environment = Environment(user_classes=[Bench])
+    environment.create_local_runner()
+    ctx.on_measured(partial(deliver, environment))
+    return environment.stats

@@ -43,7 +43,7 @@ from ddbbench.distributed import Master, Worker, unreachable_line
 from ddbbench.ownership import Ownership
 from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
-from ddbbench.execute import Result
+from ddbbench import locust_stats
 from ddbbench.locust_buckets import two_significant_digits
 from ddbbench.openloop import OpenLoop
 from ddbbench.pacing import Pacer
@@ -56,6 +56,10 @@ from ddbbench.rundir import base_manifest, create_run_dir, read_manifest, update
 from ddbbench.scenario import load_scenario
 
 CPU_SAMPLE_S = 1.0
+# Locust's request events are fired a recorder batch at a time (``ReplayContext.on_measured``);
+# at a low rate a batch takes long to fill, so the recorder is flushed this often: Locust's
+# own statistics (web UI, console, CSV) lag ddbbench's requests by at most about this.
+EVENTS_EVERY_S = 1.0
 LEASE_POLL_S = 0.1  # a worker whose request-unit lease is spent looks this often for a new one
 ACTIVE = (locust.runners.STATE_SPAWNING, locust.runners.STATE_RUNNING)  # else a waiting user ends
 _state: dict[str, Any] = {}
@@ -71,10 +75,6 @@ locust.runners.HEARTBEAT_LIVENESS = 15
 # the master's lease, cap and stop messages. Poll every 0.2 s instead (a timer, nothing more).
 zmq.green.Socket._gevent_bug_timeout = 0.2
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class DynamoDBError(Exception):
-    """Shown in Locust's failure table; the message is the outcome class and error code."""
 
 
 def entry_point(fn: F) -> F:
@@ -220,12 +220,13 @@ def start_measuring(environment: Any, run: ResolvedRun, run_dir: Path | None, *,
                                budget=None if units_share is None else UnitBudget(
                                    float(units_share), leased=isinstance(environment.runner, WorkerRunner)),
                                worker_index=worker_index, test_start_unix_s=test_start_unix_s)
-    ctx.on_result = partial(_fire_request_event, environment)
+    ctx.on_measured(partial(locust_stats.deliver, environment))
     ctx.on_unreachable = partial(_stop_unreachable, environment)
     ctx.start_measuring_after(load.warmup_s)
     _state["ctx"] = ctx
     _state["loops"] = []
     _state["sampler"] = gevent.spawn(_sample_cpu, ctx)
+    _state["events"] = gevent.spawn(_deliver_events, ctx)
     several = load.processes > 1 or isinstance(environment.runner, WorkerRunner)
     label = f"replay [{ctx.recorder.label}]" if several else "replay"
     _state["progress"] = gevent.spawn(_report_progress, ctx, load.run_time_s, label)
@@ -269,7 +270,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         print(f"ddbbench: wrote the workers' measurements into {master.run_dir}", file=sys.stderr)
         return
     ctx: ReplayContext | None = _state.pop("ctx", None)
-    for name in ("sampler", "progress"):
+    for name in ("sampler", "progress", "events"):
         greenlet = _state.pop(name, None)
         if greenlet is not None:
             greenlet.kill()
@@ -277,6 +278,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         client = ctx.scenario.client
         for loop in _state.pop("loops", []):
             loop.drain(timeout=client.read_timeout_s * client.max_attempts + 1)
+        ctx.recorder.flush()  # Locust's request events of every measured request, before its final stats
         final = _state.pop("progress_line", None)
         if final is not None:
             final()  # the last word: every measured request, whatever the period left
@@ -303,12 +305,10 @@ def _cap_reached() -> None:
         _echo(f"ddbbench: request-unit cap reached {where}: this process's users stop")
 
 
-def _fire_request_event(environment: Any, pattern: str, r: Result) -> None:
-    # Only measured requests reach Locust, so its request counts equal ddbbench's.
-    environment.events.request.fire(
-        request_type="dynamodb", name=pattern, response_time=r.response_ns / 1e6,
-        response_length=r.response_bytes, context={},
-        exception=None if r.ok else DynamoDBError(f"{r.outcome}: {r.error_code}"))
+def _deliver_events(ctx: ReplayContext) -> None:
+    while True:
+        gevent.sleep(EVENTS_EVERY_S)
+        ctx.recorder.flush()
 
 
 def _sample_cpu(ctx: ReplayContext) -> None:

@@ -242,6 +242,9 @@ class Recorder:
         # Called per pattern of each processed batch (the progress line's counts): its
         # requests, errors, throttles and the successes' histogram values.
         self.on_batch: Callable[[str, int, int, int, list[int]], None] | None = None
+        # Called with each processed batch's (pattern, result) pairs, in recording order (Locust's
+        # request events: fired a batch at a time, warm, instead of one by one after each read).
+        self.on_flush: Callable[[list[tuple[str, Result]]], None] | None = None
         self._raw: TextIO | None = None
         if raw and raw_fraction > 0 and self.run_dir is None:
             self._raw = io.StringIO()
@@ -296,6 +299,8 @@ class Recorder:
             stats.close_intervals(self._last_interval, self.interval_s)
         if rows and self._raw is not None:
             self._raw.write("".join(rows))
+        if self.on_flush is not None:
+            self.on_flush(pending)
 
     def sample_cpu(self, percent: float, machine_percent: float | None = None) -> None:
         """This process's CPU (% of one core) and, if given, the machine's (% of all cores)."""

@@ -30,7 +30,7 @@ from ddbbench.progress import PatternProgress
 from ddbbench.recorder import BATCH, COUNTERS, Recorder, new_histogram, record_values, to_us
 from ddbbench.scenario import Scenario
 
-OnResult = Callable[[str, Result], None]
+OnResults = Callable[[list[tuple[str, Result]]], None]
 OnUnreachable = Callable[[float], None]
 # Only connection errors (refused, timed out) for this long and the target is taken as gone:
 # long enough that a brief blip (a restart, a dropped connection retried) does not end a run,
@@ -165,7 +165,6 @@ class ReplayContext:
     factory: RequestFactory
     picker: PatternPicker
     recorder: Recorder
-    on_result: OnResult | None = None  # e.g. fire Locust's request event (measured only)
     on_unreachable: OnUnreachable | None = None  # called once, with the since time (unix s)
     reachability: Reachability = field(default_factory=Reachability)
     live: LiveStats = field(default_factory=LiveStats)
@@ -230,6 +229,14 @@ class ReplayContext:
         return Pacer(self.scenario.load.rate_per_user, self.user_phase(), self.epoch,
                      time.perf_counter())
 
+    def on_measured(self, callback: OnResults) -> None:
+        """``callback`` gets every measured request's (pattern, result), in the order recorded,
+        a batch at a time as the recorder processes them (``flush`` delivers what it holds: a
+        caller that needs them by a deadline flushes; the recorder's close flushes the rest).
+        Locust's request events go this way: fired one by one after each response, they cost
+        several times as much CPU as fired back to back."""
+        self.recorder.on_flush = callback
+
     def start_measuring_after(self, seconds: float) -> None:
         self.measure_from_ns = time.time_ns() + int(seconds * 1e9)
         self.recorder.measuring_from_unix_s = self.measure_from_ns / 1e9
@@ -257,9 +264,8 @@ class ReplayContext:
         if measured is None:
             measured = result.start_unix_ns - result.schedule_lag_ns >= self.measure_from_ns
         if measured:
-            self.recorder.record(pattern, result)  # and, batch by batch, into self.live
-            if self.on_result is not None:
-                self.on_result(pattern, result)
+            # and, batch by batch, into self.live and to ``on_measured``'s callback
+            self.recorder.record(pattern, result)
         else:
             self.counters["warmup_requests"] += 1
         reach = self.reachability

@@ -89,7 +89,13 @@ class DeltaMerger:
         return True
 
     def record(self, process: str) -> ProcessRecord:
-        return self.records[process]
+        """The merged record. A delta sent during the warm-up window starts when that window
+        ends, after its own end (``Recorder.to_record``); merged, the earliest start and the
+        latest end remain, and a process stopped inside its warm-up measured 0 s, as its own
+        record would say."""
+        record = self.records[process]
+        record.started_s = min(record.started_s, record.ended_s)
+        return record
 
     def missing_seqs(self, process: str) -> list[int]:
         """Sequence numbers below the highest seen that never arrived (a lost delta)."""

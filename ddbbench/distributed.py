@@ -258,7 +258,8 @@ class Master:
 
     def write(self) -> dict[str, Any]:
         """Every worker's merged measurements as its process file; what the manifest records."""
-        for process, record in self.merger.records.items():
+        for process in self.merger.records:
+            record = self.merger.record(process)
             units = record.extra.get("request_units")
             if units and self.ledger is not None and self.ledger.stopped:
                 # The cap was spent across the workers, perhaps only by the requests their final

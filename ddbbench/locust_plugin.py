@@ -261,6 +261,13 @@ def _print_progress(ctx: ReplayContext, started: float, run_time_s: float, label
     print(PROGRESS_PREFIX + line, file=sys.stderr, flush=True)
 
 
+@events.test_stopping.add_listener
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    ctx: ReplayContext | None = _state.get("ctx")
+    if ctx is not None:
+        ctx.stop_measuring()  # what is in flight still completes and is recorded
+
+
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     master: Master | None = _state.get("master")
@@ -359,6 +366,7 @@ class ConversationUser(User):
             else:
                 self.ctx.step(self.rng)
         if self.ctx.cap_spent:
+            self.ctx.stop_measuring()
             _cap_reached()
             raise StopUser()
         if self.ctx.capped:

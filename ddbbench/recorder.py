@@ -234,6 +234,10 @@ class Recorder:
         # When the measured window begins (the warm-up window's end); None: when recording began.
         # The record's started_s is this, so a run's rates are over the seconds it measured.
         self.measuring_from_unix_s: float | None = None
+        # When it ends (the process stopped sending: the test stopping, or its request-unit cap
+        # spent); None: when the record is made. Draining, a worker's final delta and writing
+        # the files come after it, and on a busy machine take seconds: not measured time.
+        self.measuring_until_unix_s: float | None = None
         self.test_start_unix_s = self.started if test_start_unix_s is None else test_start_unix_s
         self._start_ns = round(self.test_start_unix_s * 1e9)
         self._interval_ns = round(interval_s * 1e9)
@@ -309,10 +313,13 @@ class Recorder:
         if machine_percent is not None:
             self.machine_cpu.append((t, machine_percent))
 
-    def to_record(self, extra: dict[str, Any] | None = None) -> ProcessRecord:
+    def to_record(self, extra: dict[str, Any] | None = None, *, delta: bool = False) -> ProcessRecord:
         """Everything measured so far as a ``ProcessRecord`` (intervals still open are closed).
         ``extra``: ``counters`` (GeneratorCounters fields) and ``model`` (closed or open); any
-        other key is kept in the record's ``extra``."""
+        other key is kept in the record's ``extra``. ``delta``: a span of a process still
+        running, whose measured window may not have begun yet: its started_s is when that
+        window begins, even if later than its ended_s (the merge keeps the earliest start and
+        the latest end, ``ddbbench.deltas.merge_records``)."""
         extra = dict(extra or {})
         counters = GeneratorCounters.from_dict(extra.pop("counters", {}))
         model = str(extra.pop("model", ""))
@@ -320,8 +327,12 @@ class Recorder:
         for s in self.patterns.values():
             s.close_intervals(1 << 62, self.interval_s)
         start, now = self.test_start_unix_s, time.time()
+        if self.measuring_until_unix_s is not None:
+            now = min(now, self.measuring_until_unix_s)
         began = self.started if self.measuring_from_unix_s is None else self.measuring_from_unix_s
-        began = min(max(began, self.started), now)  # a run stopped inside its warm-up measured 0 s
+        began = max(began, self.started)
+        if not delta:
+            began = min(began, now)  # a run stopped inside its warm-up measured 0 s
         return ProcessRecord(
             self.label, start, round(began - start, 6), round(now - start, 6),
             client=self.client, model=model, interval_s=self.interval_s,
@@ -335,7 +346,7 @@ class Recorder:
         starts over (intervals are additive: a later delta adds to an interval this one had
         begun). Merged with ``ddbbench.deltas.merge_records``, the deltas equal ``to_record``
         of a recorder that never took one."""
-        delta = self.to_record(extra)
+        delta = self.to_record(extra, delta=True)
         self.patterns = {}
         self.cpu = []
         self.machine_cpu = []

@@ -241,6 +241,13 @@ class ReplayContext:
         self.measure_from_ns = time.time_ns() + int(seconds * 1e9)
         self.recorder.measuring_from_unix_s = self.measure_from_ns / 1e9
 
+    def stop_measuring(self) -> None:
+        """This process sends nothing more from now on (the test is stopping, or its cap is
+        spent): its measured window ends here, whatever draining and writing take. The first
+        call counts."""
+        if self.recorder.measuring_until_unix_s is None:
+            self.recorder.measuring_until_unix_s = time.time()
+
     def measure_schedule_from(self, unix_s: float) -> None:
         """An open-model schedule's measured window begins at ``unix_s`` (its start plus the
         warm-up): the process's measured window begins with its earliest schedule's, which

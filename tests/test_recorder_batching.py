@@ -139,3 +139,43 @@ def test_the_record_starts_where_the_measured_window_does(tmp_path: Path) -> Non
     ctx.measure_schedule_from(later)  # the earliest of the process's schedules
     ctx.measure_schedule_from(later + 2.0)
     assert ctx.recorder.measuring_from_unix_s == later
+
+
+def test_the_record_ends_where_the_process_stopped_sending(tmp_path: Path) -> None:
+    """Draining, a final delta and writing the files come after the stop (seconds on a busy
+    machine): the measured window ends when the test began stopping or the cap was spent."""
+    sc = Scenario(name="w", mix=Mix(1, 0, 0, 0, 0, 0))
+    ctx = ReplayContext.create(sc, Endpoint("endpoint", "http://127.0.0.1:9", sc.region,
+                                            credentials="dynamodb-local-fixed"), tmp_path, pool_size=1)
+    rec = ctx.recorder
+    rec.test_start_unix_s = rec.started = time.time() - 30
+    assert rec.to_record().ended_s == pytest.approx(30, abs=0.5)  # still running: now
+    ctx.stop_measuring()  # e.g. the cap spent, 30 s in
+    rec.measuring_until_unix_s -= 10  # (as if 10 s ago)
+    ctx.stop_measuring()  # the test stopping later: the first stop counts
+    time.sleep(0.05)
+    assert rec.to_record().ended_s == pytest.approx(20, abs=0.5)
+
+
+def test_deltas_sent_during_the_warm_up_do_not_start_the_measured_window() -> None:
+    """A worker's deltas merged: the process measured from its warm-up window's end, not from
+    the first delta it sent (inside the window); stopped inside its warm-up, it measured 0 s."""
+    from ddbbench.deltas import Delta, DeltaMerger
+    from ddbbench.runformat import ProcessRecord
+
+    rec = Recorder(None, "w1", raw=False, test_start_unix_s=time.time() - 3)
+    rec.started = rec.test_start_unix_s
+    rec.measuring_from_unix_s = rec.test_start_unix_s + 5.0  # 3 s into a 5 s warm-up window
+    first = rec.take_delta()
+    assert (first.started_s, first.ended_s) == (pytest.approx(5.0), pytest.approx(3.0, abs=0.5))
+    merger = DeltaMerger()
+    merger.add(Delta("w1", 1, first))
+    merger.add(Delta("w1", 2, ProcessRecord("w1", rec.test_start_unix_s, 5.0, 7.0)))
+    merger.add(Delta("w1", 3, ProcessRecord("w1", rec.test_start_unix_s, 5.0, 9.0), final=True))
+    merged = merger.record("w1")
+    assert (merged.started_s, merged.ended_s) == (5.0, 9.0)
+
+    stopped = DeltaMerger()
+    stopped.add(Delta("w2", 1, first, final=True))  # stopped 3 s into its 5 s warm-up
+    only = stopped.record("w2")
+    assert only.started_s == only.ended_s == pytest.approx(3.0, abs=0.5)

@@ -234,10 +234,13 @@ class Recorder:
         # When the measured window begins (the warm-up window's end); None: when recording began.
         # The record's started_s is this, so a run's rates are over the seconds it measured.
         self.measuring_from_unix_s: float | None = None
-        # When it ends (the process stopped sending: the test stopping, or its request-unit cap
-        # spent); None: when the record is made. Draining, a worker's final delta and writing
-        # the files come after it, and on a busy machine take seconds: not measured time.
+        # When it ends: the process was told to stop sending (the test stopping, or its
+        # request-unit cap spent), or the last measured request started, whichever is later
+        # (an open-model schedule runs to its end); None: when the record is made. Draining, a
+        # worker's final delta and writing the files come after, and on a busy machine take
+        # seconds: not measured time.
         self.measuring_until_unix_s: float | None = None
+        self._last_start_ns = 0
         self.test_start_unix_s = self.started if test_start_unix_s is None else test_start_unix_s
         self._start_ns = round(self.test_start_unix_s * 1e9)
         self._interval_ns = round(interval_s * 1e9)
@@ -275,6 +278,9 @@ class Recorder:
         rows: list[str] = []
         start_ns, interval_ns = self._start_ns, self._interval_ns
         sample = self._raw is not None and self.raw_fraction > 0
+        last_start = max(r.start_unix_ns for _, r in pending)
+        if last_start > self._last_start_ns:
+            self._last_start_ns = last_start
         for pattern, r in pending:
             # Intervals by completion time, counted from the test start.
             interval = (r.start_unix_ns + r.latency_ns - start_ns) // interval_ns
@@ -328,7 +334,7 @@ class Recorder:
             s.close_intervals(1 << 62, self.interval_s)
         start, now = self.test_start_unix_s, time.time()
         if self.measuring_until_unix_s is not None:
-            now = min(now, self.measuring_until_unix_s)
+            now = min(now, max(self.measuring_until_unix_s, self._last_start_ns / 1e9))
         began = self.started if self.measuring_from_unix_s is None else self.measuring_from_unix_s
         began = max(began, self.started)
         if not delta:

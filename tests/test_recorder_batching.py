@@ -155,6 +155,10 @@ def test_the_record_ends_where_the_process_stopped_sending(tmp_path: Path) -> No
     ctx.stop_measuring()  # the test stopping later: the first stop counts
     time.sleep(0.05)
     assert rec.to_record().ended_s == pytest.approx(20, abs=0.5)
+    # A request started after the stop (an open-model schedule runs to its end) extends it.
+    started = rec.test_start_unix_s + 24
+    rec.record("get_conversation", Result(int(started * 1e9), 2_000_000, "ok"))
+    assert rec.to_record().ended_s == pytest.approx(24, abs=0.01)
 
 
 def test_deltas_sent_during_the_warm_up_do_not_start_the_measured_window() -> None:

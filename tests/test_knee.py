@@ -219,7 +219,12 @@ def test_the_knee_lands_where_the_server_saturates(isolated_cache: Path, tmp_pat
     assert knee["result"]["outcome"] == "knee_found" and highest == offered[-2]
     over = knee["steps"][-1]
     assert over["achieved_rps"] < 105 and over["worst_slo_ms"] > 250  # the stub's ceiling, not the offer
-    assert knee["steps"][1]["achieved_rps"] == pytest.approx(40, rel=0.05)
+    # Under its ceiling the server completes what arrives, less (by achieved_rps' definition:
+    # completed while arrivals came) the requests of the window's last response time, which
+    # complete after it: a few percent of a 2 s window, more on a busy machine (37.98 seen).
+    under = knee["steps"][1]
+    late_s = under["overall_ms"]["p99_ms"] / 1000
+    assert 40 * (1 - late_s / under["measured_s"]) * 0.95 <= under["achieved_rps"] <= 40 * 1.05, under
     knee_dir = Path(knee["dir"])
     assert f"highest rate that met the SLO and the error budget: {highest:g} requests/s" in proc.stdout
     assert (knee_dir / "knee.png").stat().st_size > 0 and (knee_dir / "knee.md").exists()

@@ -223,7 +223,7 @@ def test_the_knee_lands_where_the_server_saturates(isolated_cache: Path, tmp_pat
     # completed while arrivals came) the requests of the window's last response time, which
     # complete after it: a few percent of a 2 s window, more on a busy machine (37.98 seen).
     under = knee["steps"][1]
-    late_s = under["overall_ms"]["p99_ms"] / 1000
+    late_s = under["p99_ms"] / 1000  # over every pattern, from the intended start
     assert 40 * (1 - late_s / under["measured_s"]) * 0.95 <= under["achieved_rps"] <= 40 * 1.05, under
     knee_dir = Path(knee["dir"])
     assert f"highest rate that met the SLO and the error budget: {highest:g} requests/s" in proc.stdout

@@ -123,6 +123,22 @@ def incompatible(msg: dict[str, Any]) -> str:
     return ""
 
 
+# A process (or the master) whose cap is spent waits at most this long for its users to stop,
+# each after its request in flight (a paced user sees the cap when it wakes), then ends the test.
+CAP_QUIT_WAIT_S = 30.0
+USERS_POLL_S = 0.1
+
+
+def quit_when_users_stopped(runner: Any, wait_s: float = CAP_QUIT_WAIT_S) -> None:
+    """End the test once ``runner``'s users have all stopped (a master: as its workers report),
+    or ``wait_s`` at most: a capped run ends at its cap instead of idling to its run time. Run
+    in a greenlet of its own: quitting from a user raced Locust's own shutdown."""
+    deadline = time.monotonic() + wait_s
+    while runner.user_count > 0 and time.monotonic() < deadline:
+        gevent.sleep(USERS_POLL_S)
+    runner.quit()
+
+
 @dataclass
 class Master:
     """The master's side: send the run, merge deltas, wait for final deltas, write files."""
@@ -214,6 +230,7 @@ class Master:
                   f"{self.ledger.cap:g} units for the replay): every worker's users stop",
                   file=sys.stderr, flush=True)
             self.environment.runner.send_message(CAP, {})
+            gevent.spawn(quit_when_users_stopped, self.environment.runner)  # no idling to the run time
 
     def _on_unreachable(self, environment: Any, msg: Any, **_: Any) -> None:
         """One worker found the target gone: the whole run stops (early, marked untrustworthy

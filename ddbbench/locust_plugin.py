@@ -35,11 +35,11 @@ import psutil
 import zmq.green
 from locust import User, events, task
 from locust.exception import StopUser
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 from ddbbench.budget import UnitBudget
 from ddbbench.client import open_target
-from ddbbench.distributed import Master, Worker, unreachable_line
+from ddbbench.distributed import Master, Worker, quit_when_users_stopped, unreachable_line
 from ddbbench.ownership import Ownership
 from ddbbench.consent import Spend, consent, replay_budget
 from ddbbench.errors import BenchError, ConfigError
@@ -301,15 +301,19 @@ def _echo(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _cap_reached() -> None:
+def _cap_reached(environment: Any) -> None:
     """The cap is spent (this process's, or across workers as the master said): the users
-    stop (StopUser) and send nothing more; the test still ends at its run time, when the
-    results are written as always. (Quitting the runner from a user raced Locust's own
-    shutdown: measurements lost.)"""
+    stop (StopUser) and send nothing more. A single process then ends the test once its users
+    have stopped (each after its request in flight), instead of idling to the run time; with
+    workers the master does (``ddbbench.distributed``). Quitting from a user itself raced
+    Locust's own shutdown (measurements lost): a greenlet of its own quits, as on an
+    unreachable target."""
     if not _state.get("capped"):
         _state["capped"] = True
         where = "across the workers" if "worker" in _state else "in this process"
         _echo(f"ddbbench: request-unit cap reached {where}: this process's users stop")
+        if isinstance(environment.runner, LocalRunner):
+            gevent.spawn(quit_when_users_stopped, environment.runner)
 
 
 def _deliver_events(ctx: ReplayContext) -> None:
@@ -367,7 +371,7 @@ class ConversationUser(User):
                 self.ctx.step(self.rng)
         if self.ctx.cap_spent:
             self.ctx.stop_measuring()
-            _cap_reached()
+            _cap_reached(self.environment)
             raise StopUser()
         if self.ctx.capped:
             self._wait_for_lease()

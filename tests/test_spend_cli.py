@@ -202,7 +202,8 @@ def test_the_policy_covers_every_action_called_and_nothing_more(stub_run: dict[s
 
 def test_a_cap_stops_the_replay_with_partial_results_marked(tmp_path: Path, isolated_cache: Path) -> None:
     with StubServer() as stub:  # 1 unit per request (2 for a chained create, 1 per table of a batch)
-        proc = run_cli("run", "--scenarios-file", str(scenarios_file(tmp_path)), "-s", "t",
+        # 30 s asked for; the cap is spent in about 2: the run ends there, not at its run time.
+        proc = run_cli("run", "--scenarios-file", str(scenarios_file(tmp_path, duration_s=30)), "-s", "t",
                        "--target", stub.endpoint, "--skip-load", "--yes", "--max-request-units", "200",
                        timeout=180)
         sent = stub.stats()["requests"]
@@ -214,12 +215,14 @@ def test_a_cap_stops_the_replay_with_partial_results_marked(tmp_path: Path, isol
     assert manifest["request_units"]["replay_per_process"] == 200
     assert "stopped by the request-unit cap" in proc.stderr
     assert "WARNING: stopped by the request-unit cap" in proc.stdout
-    # 120 arrivals were planned (40 in the unmeasured first second), about 3 units each on
-    # average; the process stopped once 200 units were spent.
+    # 40 arrivals a second (those of the first second unmeasured), about 3 units each on
+    # average; the process stopped once 200 units were spent, and the run with it.
     units = json.loads(next((run_dir / "histograms").glob("*.json")).read_text())["extra"]["request_units"]
     assert units["exhausted"] is True and 200 <= units["used"] < 260  # requests in flight finish
     assert sent < 100 and 0 < summary["overall"]["count"] < 80
     assert (run_dir / "report.html").exists()
+    assert "--run-time limit reached" not in (run_dir / "locust.log").read_text(errors="replace")
+    assert summary["duration_s"] < 10  # its measured seconds: not idle ones after the cap
 
 
 def test_plain_locust_refuses_to_start_off_local_without_ddb_yes(moto: Any, moto_url: str,

@@ -24,6 +24,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ FINAL = "ddbbench:final"  # worker -> master: the final delta
 LEASE = "ddbbench:lease"  # master -> worker: a new request-unit lease (seq, cumulative limit)
 CAP = "ddbbench:cap"  # master -> worker: the cap across all workers is spent, start nothing more
 UNREACHABLE = "ddbbench:unreachable"  # worker -> master: the target answers nothing (since when)
+STOPPED = "ddbbench:stopped"  # worker -> master: after CAP, my users have all stopped
 REPORT_KEY = "ddbbench"  # in Locust's stats report: this span's delta
 FINAL_GRACE_S = 10.0  # beyond the workers' drain bound: stopping users, sending
 
@@ -129,13 +131,20 @@ CAP_QUIT_WAIT_S = 30.0
 USERS_POLL_S = 0.1
 
 
-def quit_when_users_stopped(runner: Any, wait_s: float = CAP_QUIT_WAIT_S) -> None:
-    """End the test once ``runner``'s users have all stopped (a master: as its workers report),
-    or ``wait_s`` at most: a capped run ends at its cap instead of idling to its run time. Run
-    in a greenlet of its own: quitting from a user raced Locust's own shutdown."""
+def wait_for_users_to_stop(runner: Any, stopped: Callable[[], bool] | None = None,
+                           wait_s: float = CAP_QUIT_WAIT_S) -> None:
+    """Until ``runner``'s users have all stopped (a master: as the workers' reports say, or
+    ``stopped()``), ``wait_s`` at most."""
     deadline = time.monotonic() + wait_s
-    while runner.user_count > 0 and time.monotonic() < deadline:
+    while runner.user_count > 0 and not (stopped and stopped()) and time.monotonic() < deadline:
         gevent.sleep(USERS_POLL_S)
+
+
+def quit_when_users_stopped(runner: Any, stopped: Callable[[], bool] | None = None) -> None:
+    """End the test once the users have stopped at the cap (``wait_for_users_to_stop``): a
+    capped run ends there instead of idling to its run time. Run in a greenlet of its own:
+    quitting from a user raced Locust's own shutdown."""
+    wait_for_users_to_stop(runner, stopped)
     runner.quit()
 
 
@@ -154,12 +163,14 @@ class Master:
     progress_at: float = 0.0  # when the last progress line was printed (monotonic)
     ledger: CapLedger | None = None  # the request-unit cap across workers, once the test starts
     unreachable_since: float | None = None  # a worker found the target gone: the whole run stops
+    users_stopped: set[str] = field(default_factory=set)  # client ids: users stopped at the cap
 
     def install(self) -> None:
         runner = self.environment.runner
         runner.register_message(HELLO, self._on_hello)
         runner.register_message(FINAL, self._on_final)
         runner.register_message(UNREACHABLE, self._on_unreachable)
+        runner.register_message(STOPPED, self._on_stopped)
         self.environment.events.worker_report.add_listener(self._on_report)
         self.environment.events.worker_connect.add_listener(self._on_connect)
         self.environment.events.test_stopping.add_listener(self._on_stopping)
@@ -230,7 +241,9 @@ class Master:
                   f"{self.ledger.cap:g} units for the replay): every worker's users stop",
                   file=sys.stderr, flush=True)
             self.environment.runner.send_message(CAP, {})
-            gevent.spawn(quit_when_users_stopped, self.environment.runner)  # no idling to the run time
+            # No idling to the run time: the run ends once every worker's users have stopped
+            # (each worker says so at once; Locust's own reports come every 3 s).
+            gevent.spawn(quit_when_users_stopped, self.environment.runner, lambda: not self._running())
 
     def _on_unreachable(self, environment: Any, msg: Any, **_: Any) -> None:
         """One worker found the target gone: the whole run stops (early, marked untrustworthy
@@ -259,6 +272,17 @@ class Master:
         while self._awaited() and time.monotonic() - t0 < self.final_timeout:
             gevent.sleep(0.05)
         self.waited_s = round(time.monotonic() - t0, 3)
+
+    def _on_stopped(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.users_stopped.add(msg.node_id)
+
+    def _running(self) -> list[str]:
+        """Workers that took the run, are still connected and have not said their users
+        stopped at the cap."""
+        clients = self.environment.runner.clients
+        return [w.process for w in self.workers.values()
+                if not w.refused and w.client_id not in self.users_stopped
+                and w.client_id in clients and clients[w.client_id].state != "missing"]
 
     def _awaited(self) -> list[str]:
         """Workers that took the run and whose final delta has not arrived; a worker Locust
@@ -357,6 +381,12 @@ class Worker:
     def _on_cap(self, environment: Any, **_: Any) -> None:
         if self.ctx is not None and self.ctx.budget is not None:
             self.ctx.budget.stop()  # the users see it and stop, as at a single process's cap
+            gevent.spawn(self._say_stopped)
+
+    def _say_stopped(self) -> None:
+        """Tell the master once this worker's users have stopped (it ends the run then)."""
+        wait_for_users_to_stop(self.environment.runner)
+        self.environment.runner.send_message(STOPPED, {})
 
     def unreachable(self, since_unix_s: float) -> None:
         """The target answers nothing: the master stops the whole run (and this worker)."""

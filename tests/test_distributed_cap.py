@@ -148,8 +148,8 @@ def capped_run(tmp_path: Path, units: str) -> tuple[Path, dict[str, Any], float]
 def test_two_processes_stop_together_at_one_cap(isolated_cache: Path, tmp_path: Path) -> None:
     # 2 workers x 2 users x 10 requests/s, about 1.2 units a request at the stub: the cap is
     # spent in about 3-5 s of the 20 s asked for (with 8 s, a busy machine once ended the run
-    # just before the cap was spent). The master ends the run once the workers report their
-    # users stopped (Locust's worker reports come every 3 s): about 8 s in, never at 20.
+    # just before the cap was spent). The master ends the run once each worker says its users
+    # stopped: a second or so after the cap, never at 20 s.
     scenario_file(tmp_path, users=4, spawn_rate=4, rate_per_user=10, duration_s=20)
     run_dir, manifest, cap = capped_run(tmp_path, "120")
     files = process_files(run_dir)

@@ -12,7 +12,10 @@ alternating; the figure is boto3's CPU per item over lean's.
 
 Locust: one Locust process (a subprocess, gevent-patched as Locust is) runs ``users`` users
 sending GetItem as fast as they can against the stub for ``seconds``, once per client kind;
-the figure is lean's requests/s over boto3's.
+the figure is lean's requests/s over boto3's. A third kind, ``harness-lean``, runs ddbbench's
+replay in the same Locust process setting (a user stepping a ``ReplayContext`` with the lean
+client, its measured requests delivered to Locust's statistics as the plugin wires them): its
+requests/s over the bare lean user's is the harness's cost in a Locust process at saturation.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from ddbbench.patterns import RequestFactory
 from ddbbench.scenario import Client, Dataset, Mix, Scenario, Tables
 from ddbbench.stub import StubServer
 
-GOALS = {"cpu_ratio": (">=", 3.0), "locust_rps_ratio": (">=", 2.0), "loader_cpu_ratio": (">=", 2.0)}
+GOALS = {"cpu_ratio": (">=", 3.0), "locust_rps_ratio": (">=", 2.0), "loader_cpu_ratio": (">=", 2.0),
+         "locust_harness_ratio": (">=", 0.9)}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,8 +85,11 @@ from ddbbench.local import LocalServer
 from ddbbench.scenario import Client
 
 url, kind, users, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-client = make_client(Endpoint("endpoint", url, "us-east-1", credentials="dynamodb-local-fixed"),
-                     Client(kind=kind), pool_size=users)
+harness = kind.startswith("harness-")  # ddbbench's replay (as its plugin wires it), not a bare user
+kind = kind.removeprefix("harness-")
+endpoint = Endpoint("endpoint", url, "us-east-1", credentials="dynamodb-local-fixed")
+client = make_client(endpoint, Client(kind=kind), pool_size=users)
+flush = lambda: None
 
 class GetItemUser(User):
     wait_time = constant(0)
@@ -94,12 +101,36 @@ class GetItemUser(User):
         self.environment.events.request.fire(request_type="ddb", name="GetItem",
             response_time=(time.perf_counter() - t0) * 1000, response_length=0, exception=None, context={})
 
-env = Environment(user_classes=[GetItemUser], events=events)
+class ReplayUser(User):
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.rng = ctx.user_rng()
+
+    @task
+    def step(self):
+        ctx.step(self.rng)
+
+env = Environment(user_classes=[ReplayUser if harness else GetItemUser], events=events)
 runner = env.create_local_runner()
+if harness:
+    import tempfile
+    from functools import partial
+    from pathlib import Path
+    import ddbbench.locust_plugin  # noqa: F401 (its response-time buckets)
+    from ddbbench.locust_stats import deliver
+    from ddbbench.replay import ReplayContext
+    from ddbbench.scenario import Mix, Scenario
+    scenario = Scenario(name="bench", mix=Mix(1, 0, 0, 0, 0, 0), client=Client(kind=kind))
+    ctx = ReplayContext.create(scenario, endpoint, Path(tempfile.mkdtemp()), pool_size=users)
+    ctx.on_measured(partial(deliver, env))
+    flush = ctx.recorder.flush  # Locust's statistics are a batch behind: count all of them
 runner.start(users, spawn_rate=users)
 gevent.sleep(1.0)  # spawned and warm
+flush()
 n0, t0, c0 = env.stats.total.num_requests, time.perf_counter(), time.process_time()
 gevent.sleep(seconds)
+flush()
 n, t, c = env.stats.total.num_requests - n0, time.perf_counter() - t0, time.process_time() - c0
 runner.quit()
 print(json.dumps({"rps": n / t, "cpu_share": c / t}))
@@ -150,15 +181,19 @@ def run(requests: int = 2000, rounds: int = 8, users: int = 20, seconds: float =
                                   "rounds": rounds}
         result.update(cpu(requests, rounds, Endpoint("endpoint", stub.endpoint, "us-east-1",
                                                      credentials="dynamodb-local-fixed")))
-        runs: dict[str, list[dict[str, float]]] = {"boto3": [], "lean": []}
+        kinds = ["boto3", "lean", "harness-lean"]
+        runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
         for k in range(locust_rounds):
-            for kind in (("boto3", "lean") if k % 2 == 0 else ("lean", "boto3")):
+            for kind in kinds[k % 3:] + kinds[:k % 3]:
                 runs[kind].append(locust_rps(stub.endpoint, kind, users, seconds))
     med = statistics.median
     for kind, measured in runs.items():
-        result[f"locust_{kind}_rps"] = round(med(m["rps"] for m in measured), 1)
-        result[f"locust_{kind}_cpu_share"] = round(med(m["cpu_share"] for m in measured), 2)
+        name = kind.replace("-", "_")
+        result[f"locust_{name}_rps"] = round(med(m["rps"] for m in measured), 1)
+        result[f"locust_{name}_cpu_share"] = round(med(m["cpu_share"] for m in measured), 2)
     result["locust_users"] = users
     result["locust_rps_ratio"] = round(result["locust_lean_rps"] / result["locust_boto3_rps"], 2)
+    # ddbbench's replay in a Locust process against a bare lean-client Locust user (issue 15).
+    result["locust_harness_ratio"] = round(result["locust_harness_lean_rps"] / result["locust_lean_rps"], 3)
     result.update(loader_cpu(conversations, conversations // 5, 4, loader_rounds))
     return result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import ci_gate, generation, load_memory, loading
+from benchmarks import ci_gate, generation, load_memory, loading, replay_overhead
 from ddbbench import local
 from tests.test_compare import make_run
 
@@ -40,3 +40,11 @@ def test_ci_gate_benchmark_reads_the_gate_verdicts(tmp_path: Path) -> None:
     assert changed["exit"] == 1
     assert "capacity update_status: WCU/request on T/ix" in changed["failed"]
     assert ci_gate._rate([same, changed]) == 0.5
+
+
+def test_replay_overhead_benchmark_runs_in_a_locust_process() -> None:
+    """Its loops in a gevent-patched child process with Locust's statistics; the child checks
+    that every measured request reached them."""
+    result = replay_overhead.run(requests=20, pairs=2, kind="lean")
+    assert result["locust_process"] is True and result["bare_cpu_us_per_request"] > 0
+    assert set(replay_overhead.GOALS_LEAN) <= set(result)

@@ -321,8 +321,9 @@ def test_lean_client_benchmark_runs() -> None:
         endpoint = Endpoint("endpoint", stub.endpoint, "us-east-1", credentials="dynamodb-local-fixed")
         cpu = lean_client.cpu(requests=20, rounds=2, endpoint=endpoint)
         locust = lean_client.locust_rps(stub.endpoint, "lean", users=2, seconds=0.5)
+        replay = lean_client.locust_rps(stub.endpoint, "harness-lean", users=2, seconds=0.5)
     assert cpu["boto3_cpu_us_per_request"] > 0 and cpu["lean_cpu_us_per_request"] > 0
-    assert locust["rps"] > 0
+    assert locust["rps"] > 0 and replay["rps"] > 0
 
 
 def test_credentials_come_from_botocores_chain_and_the_endpoint_from_botocore(

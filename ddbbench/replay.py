@@ -243,8 +243,9 @@ class ReplayContext:
 
     def stop_measuring(self) -> None:
         """This process sends nothing more from now on (the test is stopping, or its cap is
-        spent): its measured window ends here, whatever draining and writing take. The first
-        call counts."""
+        spent): its measured window ends here, whatever draining and writing take (or at the
+        last measured request's start, if later: an open-model user finishes its schedule).
+        The first call counts."""
         if self.recorder.measuring_until_unix_s is None:
             self.recorder.measuring_until_unix_s = time.time()
 

@@ -140,12 +140,17 @@ def wait_for_users_to_stop(runner: Any, stopped: Callable[[], bool] | None = Non
         gevent.sleep(USERS_POLL_S)
 
 
-def quit_when_users_stopped(runner: Any, stopped: Callable[[], bool] | None = None) -> None:
+def quit_when_users_stopped(environment: Any, stopped: Callable[[], bool] | None = None) -> None:
     """End the test once the users have stopped at the cap (``wait_for_users_to_stop``): a
-    capped run ends there instead of idling to its run time. Run in a greenlet of its own:
-    quitting from a user raced Locust's own shutdown."""
+    capped run ends there instead of idling to its run time. Headless, Locust quits; with its
+    web UI the test stops and the UI stays (the results are written at the test's stop either
+    way). Run in a greenlet of its own: quitting from a user raced Locust's own shutdown."""
+    runner = environment.runner
     wait_for_users_to_stop(runner, stopped)
-    runner.quit()
+    if environment.web_ui is None:
+        runner.quit()
+    else:
+        runner.stop()
 
 
 @dataclass
@@ -243,7 +248,7 @@ class Master:
             self.environment.runner.send_message(CAP, {})
             # No idling to the run time: the run ends once every worker's users have stopped
             # (each worker says so at once; Locust's own reports come every 3 s).
-            gevent.spawn(quit_when_users_stopped, self.environment.runner, lambda: not self._running())
+            gevent.spawn(quit_when_users_stopped, self.environment, lambda: not self._running())
 
     def _on_unreachable(self, environment: Any, msg: Any, **_: Any) -> None:
         """One worker found the target gone: the whole run stops (early, marked untrustworthy

@@ -313,7 +313,7 @@ def _cap_reached(environment: Any) -> None:
         where = "across the workers" if "worker" in _state else "in this process"
         _echo(f"ddbbench: request-unit cap reached {where}: this process's users stop")
         if isinstance(environment.runner, LocalRunner):
-            gevent.spawn(quit_when_users_stopped, environment.runner)
+            gevent.spawn(quit_when_users_stopped, environment)
 
 
 def _deliver_events(ctx: ReplayContext) -> None:

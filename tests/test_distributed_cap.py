@@ -103,6 +103,45 @@ def test_a_late_worker_is_leased_only_what_is_free() -> None:
     assert limits["late"] > 0 and sum(limits.values()) <= 100.0
 
 
+class _Runner:
+    """Users that stop one by one as the runner is asked how many are left."""
+
+    def __init__(self, users: int) -> None:
+        self.users, self.calls = users, []
+
+    @property
+    def user_count(self) -> int:
+        self.users = max(0, self.users - 1)
+        return self.users
+
+    def quit(self) -> None:
+        self.calls.append("quit")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+class _Environment:
+    def __init__(self, runner: _Runner, web_ui: object | None) -> None:
+        self.runner, self.web_ui = runner, web_ui
+
+
+def test_at_the_cap_the_test_ends_once_the_users_have_stopped() -> None:
+    """Headless, Locust quits; with its web UI the test stops (the UI stays); a master that
+    hears from every worker does not wait for Locust's 3 s reports."""
+    from ddbbench.distributed import quit_when_users_stopped
+
+    headless = _Runner(users=3)
+    quit_when_users_stopped(_Environment(headless, None))
+    assert headless.calls == ["quit"] and headless.users == 0
+    with_ui = _Runner(users=2)
+    quit_when_users_stopped(_Environment(with_ui, web_ui=object()))
+    assert with_ui.calls == ["stop"]
+    master = _Runner(users=1000)  # Locust's reports still count the workers' users
+    quit_when_users_stopped(_Environment(master, None), stopped=lambda: True)
+    assert master.calls == ["quit"] and master.users == 999  # no waiting
+
+
 # Real processes from here.
 
 def scenario_file(tmp_path: Path, **load: Any) -> Path:

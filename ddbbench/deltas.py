@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +93,9 @@ class DeltaMerger:
         """The merged record. A delta sent during the warm-up window starts when that window
         ends, after its own end (``Recorder.to_record``); merged, the earliest start and the
         latest end remain, and a process stopped inside its warm-up measured 0 s, as its own
-        record would say."""
+        record would say. The stored merge is left as it is: more deltas may come."""
         record = self.records[process]
-        record.started_s = min(record.started_s, record.ended_s)
-        return record
+        return dataclasses.replace(record, started_s=min(record.started_s, record.ended_s))
 
     def missing_seqs(self, process: str) -> list[int]:
         """Sequence numbers below the highest seen that never arrived (a lost delta)."""

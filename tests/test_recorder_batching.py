@@ -174,6 +174,7 @@ def test_deltas_sent_during_the_warm_up_do_not_start_the_measured_window() -> No
     assert (first.started_s, first.ended_s) == (pytest.approx(5.0), pytest.approx(3.0, abs=0.5))
     merger = DeltaMerger()
     merger.add(Delta("w1", 1, first))
+    assert merger.record("w1").started_s == merger.record("w1").ended_s  # so far: 0 s measured
     merger.add(Delta("w1", 2, ProcessRecord("w1", rec.test_start_unix_s, 5.0, 7.0)))
     merger.add(Delta("w1", 3, ProcessRecord("w1", rec.test_start_unix_s, 5.0, 9.0), final=True))
     merged = merger.record("w1")

@@ -281,22 +281,21 @@ class Master:
     def _on_stopped(self, environment: Any, msg: Any, **_: Any) -> None:
         self.users_stopped.add(msg.node_id)
 
-    def _running(self) -> list[str]:
-        """Workers that took the run, are still connected and have not said their users
-        stopped at the cap."""
+    def _connected(self) -> list[WorkerInfo]:
+        """Workers that took the run and Locust still has (a worker it lost, with no
+        heartbeat, dead or disconnected, is waited for no more)."""
         clients = self.environment.runner.clients
-        return [w.process for w in self.workers.values()
-                if not w.refused and w.client_id not in self.users_stopped
-                and w.client_id in clients and clients[w.client_id].state != "missing"]
+        return [w for w in self.workers.values()
+                if not w.refused and w.client_id in clients and clients[w.client_id].state != "missing"]
+
+    def _running(self) -> list[str]:
+        """Connected workers that have not said their users stopped at the cap."""
+        return [w.process for w in self._connected() if w.client_id not in self.users_stopped]
 
     def _awaited(self) -> list[str]:
-        """Workers that took the run and whose final delta has not arrived; a worker Locust
-        has lost (no heartbeat: dead or disconnected) is not waited for, its data up to its
+        """Connected workers whose final delta has not arrived; a lost worker's data up to its
         last report is kept."""
-        clients = self.environment.runner.clients
-        return [w.process for w in self.workers.values()
-                if not w.refused and w.process not in self.merger.finished
-                and w.client_id in clients and clients[w.client_id].state != "missing"]
+        return [w.process for w in self._connected() if w.process not in self.merger.finished]
 
     def _lost(self) -> list[str]:
         return [w.process for w in self.workers.values()
